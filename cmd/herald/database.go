@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/herald-sched/herald/internal/pgembed"
+)
+
+// dbSettings selects the database: DATABASE_URL, or the embedded default.
+type dbSettings struct {
+	url      string
+	dataDir  string
+	maxConns int
+}
+
+func (d *dbSettings) register(s *settings) {
+	s.String(&d.url, "database-url", "DATABASE_URL", "", "PostgreSQL URL (libpq form). Empty: run a private PostgreSQL from the machine's server\nbinaries in <data-dir>/pg (the embedded default), stopped on exit.")
+	s.String(&d.dataDir, "data-dir", "HERALD_DATA_DIR", ".herald", "Directory for the embedded PostgreSQL (used only without DATABASE_URL).")
+	s.Int(&d.maxConns, "db-max-conns", "HERALD_DB_MAX_CONNS", 40, "Most database connections this process opens.")
+}
+
+// open connects to the database, starting the embedded server first when no
+// URL is set. The returned func closes the pool and stops that server.
+func (d *dbSettings) open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+	url := d.url
+	stop := func() {}
+	if url == "" {
+		dir, err := filepath.Abs(filepath.Join(d.dataDir, "pg"))
+		if err != nil {
+			return nil, nil, err
+		}
+		logger.InfoContext(ctx, "no DATABASE_URL: starting the embedded PostgreSQL", slog.String("data_dir", dir))
+		srv, err := pgembed.Start(ctx, pgembed.Config{DataDir: dir, Logger: logger})
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded PostgreSQL: %w", err)
+		}
+		url = srv.URL()
+		stop = func() {
+			if err := srv.Stop(context.Background()); err != nil {
+				logger.Error("stop embedded PostgreSQL", slog.Any("error", err))
+			}
+		}
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	cfg.MaxConns = int32(d.maxConns)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		stop()
+		return nil, nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, func() { pool.Close(); stop() }, nil
+}

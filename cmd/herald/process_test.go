@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/internal/dbtest"
+	"github.com/herald-sched/herald/internal/heraldtest"
+)
+
+const testKey = "process-test-key"
+
+// process is a `herald serve` child process.
+type process struct {
+	cmd     *exec.Cmd
+	url     string
+	logs    *syncBuffer
+	exited  chan struct{} // closed when the process has exited
+	waitErr error         // its exit error, once exited is closed
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// baseEnv is this process's environment without herald's and the database's
+// variables, so that each child gets exactly what a test gives it.
+func baseEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "HERALD_") || strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "TEST_DATABASE_URL=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// startServe runs `herald serve` with env added and waits until it listens.
+func startServe(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(heraldBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = append(append(baseEnv(), "HERALD_API_KEY="+testKey, "HERALD_ALLOWED_TARGET_NETWORKS=127.0.0.0/8"), env...)
+	logs := &syncBuffer{}
+	cmd.Stderr = logs
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	p := &process{cmd: cmd, logs: logs, exited: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "herald listening on "); ok {
+				addr <- a
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+		p.waitErr = cmd.Wait() // after the last read from stdout, as os/exec requires
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			t.Logf("herald logs:\n%s", logs.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.exited:
+		t.Fatalf("herald exited before listening: %v\n%s", p.waitErr, logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("herald did not listen within 60s\n%s", logs.String())
+	}
+	return p
+}
+
+// stop sends SIGTERM and returns the exit error (nil for exit 0).
+func (p *process) stop(t *testing.T) error {
+	t.Helper()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-p.exited:
+		return p.waitErr
+	case <-time.After(60 * time.Second):
+		t.Fatalf("herald did not stop within 60s\n%s", p.logs.String())
+		return nil
+	}
+}
+
+func (p *process) call(t *testing.T, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, p.url+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, raw
+}
+
+func TestTwoReplicasDeliverEachRunOnce(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewURL(t)
+	a := startServe(t, []string{"DATABASE_URL=" + dbURL})
+	b := startServe(t, []string{"DATABASE_URL=" + dbURL})
+	rc := heraldtest.NewReceiver(t, nil)
+
+	const n = 40
+	fireAt := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
+	for i := range n {
+		p := a
+		if i%2 == 1 {
+			p = b
+		}
+		job := map[string]any{
+			"name":     fmt.Sprintf("replica-%d", i),
+			"schedule": map[string]any{"at": fireAt},
+			"tasks":    []any{map[string]any{"request": map[string]any{"url": rc.URL}}},
+		}
+		if i%4 == 3 {
+			delete(job, "schedule") // and some triggered by hand
+		}
+		code, body := p.call(t, http.MethodPost, "/v1/jobs", job)
+		require.Equal(t, http.StatusCreated, code, "body: %s", body)
+		if i%4 == 3 {
+			var j struct{ ID string }
+			require.NoError(t, json.Unmarshal(body, &j))
+			code, body = p.call(t, http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+			require.Equal(t, http.StatusAccepted, code, "body: %s", body)
+		}
+	}
+	heraldtest.Eventually(t, 30*time.Second, func() bool {
+		code, body := a.call(t, http.MethodGet, "/v1/runs?state=succeeded&limit=500", nil)
+		require.Equal(t, http.StatusOK, code)
+		var page struct{ Data []json.RawMessage }
+		require.NoError(t, json.Unmarshal(body, &page))
+		return len(page.Data) == n
+	}, "runs did not all succeed")
+
+	perID := map[string]int{}
+	for _, r := range rc.Requests() {
+		perID[r.Header.Get("Webhook-Id")]++
+	}
+	require.Len(t, perID, n, "distinct webhooks")
+	for id, c := range perID {
+		require.Equal(t, 1, c, "webhook %s delivered %d times", id, c)
+	}
+	require.Equal(t, n, rc.Count())
+}
+
+func TestServeUsesEmbeddedPostgresByDefault(t *testing.T) {
+	t.Parallel()
+	// Not t.TempDir: its parent is private, and as root the embedded server
+	// runs as the postgres user, who must reach the data directory.
+	dataDir, err := os.MkdirTemp("", "herald-embedded-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dataDir, 0o755))
+	t.Cleanup(func() { os.RemoveAll(dataDir) })
+	for start := 1; start <= 2; start++ { // the second start reuses the data directory
+		p := startServe(t, nil, "--data-dir", dataDir)
+		heraldtest.Eventually(t, 30*time.Second, func() bool {
+			resp, err := http.Get(p.url + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, "start %d: /readyz never answered 200", start)
+		code, body := p.call(t, http.MethodGet, "/v1/jobs", nil)
+		require.Equal(t, http.StatusOK, code, "body: %s", body)
+		require.NoError(t, p.stop(t), "start %d: exit status\n%s", start, p.logs.String())
+	}
+}
+
+func TestShutdownLetsInFlightDeliveriesFinish(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewURL(t)
+	p := startServe(t, []string{"DATABASE_URL=" + dbURL})
+	arrived := make(chan struct{})
+	var once sync.Once
+	rc := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		once.Do(func() { close(arrived) })
+		time.Sleep(time.Second) // a slow device: the delivery is in flight during shutdown
+		w.WriteHeader(http.StatusOK)
+	})
+	code, body := p.call(t, http.MethodPost, "/v1/jobs", map[string]any{
+		"name":     "slow",
+		"schedule": map[string]any{"delay": "0s"},
+		"tasks":    []any{map[string]any{"request": map[string]any{"url": rc.URL}}},
+	})
+	require.Equal(t, http.StatusCreated, code, "body: %s", body)
+	select {
+	case <-arrived:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("delivery never arrived\n%s", p.logs.String())
+	}
+	require.NoError(t, p.stop(t), "exit status")
+
+	// The delivery finished and was recorded before the process exited.
+	pool := dbtest.Connect(t, dbURL)
+	var state string
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT state FROM runs").Scan(&state))
+	require.Equal(t, "succeeded", state)
+	require.Equal(t, 1, rc.Count())
+}

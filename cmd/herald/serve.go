@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/herald-sched/herald/handlers"
+	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/jobs"
+	"github.com/herald-sched/herald/migrations"
+)
+
+// serveSettings are the flags of `herald serve`.
+type serveSettings struct {
+	db              dbSettings
+	addr            string
+	role            string
+	apiKey          string
+	insecure        bool
+	noMigrate       bool
+	allowedNetworks string
+	logFormat       string
+	logLevel        string
+	shutdownTimeout time.Duration
+	maxBodyBytes    int
+	deliveryWorkers int
+	firePoll        time.Duration
+	rescueAfter     time.Duration
+}
+
+func (c *serveSettings) register(s *settings) {
+	c.db.register(s)
+	s.String(&c.addr, "addr", "HERALD_ADDR", ":8080", "HTTP listen address.")
+	s.String(&c.role, "role", "HERALD_ROLE", "all", "What this process runs: api (REST API), worker (schedulers and deliveries) or all.")
+	s.String(&c.apiKey, "api-key", "HERALD_API_KEY", "", "Bootstrap admin API key: /v1 requests need Authorization: Bearer <key>.")
+	s.Bool(&c.insecure, "insecure-no-auth", "HERALD_INSECURE_NO_AUTH", false, "Serve /v1 without authentication (development only; logged loudly).")
+	s.Bool(&c.noMigrate, "no-migrate", "HERALD_NO_MIGRATE", false, "Do not apply migrations at start (run `herald migrate` yourself).")
+	s.String(&c.allowedNetworks, "allowed-target-networks", "HERALD_ALLOWED_TARGET_NETWORKS", "", "Comma-separated CIDRs that tasks may call although they are loopback, private,\nlink-local or otherwise refused (e.g. 10.20.0.0/16 for an edge LAN).")
+	s.String(&c.logFormat, "log-format", "HERALD_LOG_FORMAT", "text", "Log format: text or json.")
+	s.String(&c.logLevel, "log-level", "HERALD_LOG_LEVEL", "info", "Log level: debug, info, warn or error.")
+	s.Duration(&c.shutdownTimeout, "shutdown-timeout", "HERALD_SHUTDOWN_TIMEOUT", 30*time.Second, "On SIGTERM/SIGINT, how long in-flight requests and deliveries may take to finish;\ndeliveries still running then are released to other replicas.")
+	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 1<<20, "Largest REST API request body.")
+	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
+	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
+	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried\n(River's stuck-job rescue). At least the longest request timeout (5m) plus 1m.")
+}
+
+func parseNetworks(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			if addr, aerr := netip.ParseAddr(part); aerr == nil {
+				p = netip.PrefixFrom(addr, addr.BitLen())
+			} else {
+				return nil, fmt.Errorf("HERALD_ALLOWED_TARGET_NETWORKS: %q is not a CIDR", part)
+			}
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c serveSettings
+	s := newSettings("serve", stderr)
+	c.register(s)
+	if err := s.parse(args, nil); err != nil {
+		return err
+	}
+	logger, err := newLogger(stderr, c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	runAPI := c.role == "all" || c.role == "api"
+	runWorker := c.role == "all" || c.role == "worker"
+	if !runAPI && !runWorker {
+		return fmt.Errorf("--role %q: want api, worker or all", c.role)
+	}
+	if runAPI && c.apiKey == "" && !c.insecure {
+		return errors.New("no API key: set HERALD_API_KEY (or --api-key), or pass --insecure-no-auth for an unauthenticated development server")
+	}
+	networks, err := parseNetworks(c.allowedNetworks)
+	if err != nil {
+		return err
+	}
+
+	pool, closeDB, err := c.db.open(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if !c.noMigrate {
+		if _, err := migrations.Migrate(ctx, pool, logger); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
+
+	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks})
+	client, err := jobs.NewClient(pool, jobs.Config{
+		Work:             runWorker,
+		DeliveryWorkers:  c.deliveryWorkers,
+		FirePollInterval: c.firePoll,
+		RescueAfter:      c.rescueAfter,
+		Dispatcher:       dispatcher,
+		Logger:           logger,
+	})
+	if err != nil {
+		return err
+	}
+	if runWorker {
+		// Not ctx: a signal must not cancel deliveries in flight. The client
+		// stops below, gracefully.
+		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+	}
+
+	var api *handlers.API
+	if runAPI {
+		if c.insecure {
+			logger.Warn("!!! /v1 IS SERVED WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach " + c.addr + " can register webhooks !!!")
+		}
+		api = handlers.NewAPI(handlers.APIConfig{
+			Pool:         pool,
+			Inserter:     client,
+			CheckURL:     dispatcher.CheckURL,
+			MaxBodyBytes: int64(c.maxBodyBytes),
+			Logger:       logger,
+		})
+	}
+	srv := &http.Server{
+		Addr: c.addr,
+		Handler: handlers.NewRouter(handlers.RouterConfig{
+			API:      api,
+			APIKey:   c.apiKey,
+			Insecure: c.insecure,
+			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
+			Logger:   logger,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	logger.Info("herald is serving", slog.String("addr", ln.Addr().String()), slog.String("role", c.role))
+	fmt.Fprintf(stdout, "herald listening on %s\n", ln.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+
+	logger.Info("shutting down", slog.Duration("timeout", c.shutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown", slog.Any("error", err))
+	}
+	if runWorker {
+		// Let in-flight deliveries finish; past the timeout, cancel them: River
+		// puts their jobs back as available, without using up an attempt.
+		if err := client.Stop(shutdownCtx); err != nil {
+			logger.Warn("deliveries still running at the shutdown timeout: releasing them", slog.Any("error", err))
+			releaseCtx, cancelRelease := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancelRelease()
+			if err := client.StopAndCancel(releaseCtx); err != nil {
+				logger.Error("release deliveries", slog.Any("error", err))
+			}
+		}
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// ready is /readyz: the database answers and its schema is current.
+func ready(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := pool.Ping(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return migrations.Check(ctx, pool)
+}

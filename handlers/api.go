@@ -1,0 +1,89 @@
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/jobs"
+)
+
+// APIConfig is what the REST API needs.
+type APIConfig struct {
+	// Pool is the database.
+	Pool *pgxpool.Pool
+	// Inserter enqueues River jobs in the API's transactions.
+	Inserter jobs.Inserter
+	// CheckURL refuses task URLs the delivery client would refuse (scheme,
+	// SSRF guard), at registration.
+	CheckURL func(string) error
+	// Limits bound what one job may contain.
+	Limits jobspec.Limits
+	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// Logger receives request errors. Default discards.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// API is the /v1 REST API.
+type API struct {
+	pool     *pgxpool.Pool
+	inserter jobs.Inserter
+	checkURL func(string) error
+	limits   jobspec.Limits
+	maxBody  int64
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// NewAPI returns the REST API.
+func NewAPI(cfg APIConfig) *API {
+	a := &API{
+		pool:     cfg.Pool,
+		inserter: cfg.Inserter,
+		checkURL: cfg.CheckURL,
+		limits:   cfg.Limits,
+		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		logger:   cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		now:      cfg.Now,
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a
+}
+
+// endpoint adapts a typed core, Execute(ctx, req) (resp, error), to HTTP:
+// parse fills the request from the path, query and body; the response is
+// written as JSON with the given status, errors as problem+json.
+func endpoint[Req, Resp any](a *API, status int, parse func(http.ResponseWriter, *http.Request, *Req) error, execute func(context.Context, *Req) (*Resp, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := new(Req)
+		if parse != nil {
+			if err := parse(w, r, req); err != nil {
+				writeError(w, r, a.logger, err)
+				return
+			}
+		}
+		resp, err := execute(r.Context(), req)
+		if err != nil {
+			writeError(w, r, a.logger, err)
+			return
+		}
+		if resp == nil {
+			w.WriteHeader(status)
+			return
+		}
+		if l, ok := any(resp).(interface{ location() string }); ok {
+			w.Header().Set("Location", l.location())
+		}
+		writeJSON(w, status, resp)
+	}
+}

@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/herald-sched/herald/internal/store"
+	"github.com/herald-sched/herald/jobs"
+)
+
+// runResponse is a run as the API shows it; Tasks only on GET /v1/runs/{id}.
+type runResponse struct {
+	ID           uuid.UUID          `json:"id"`
+	JobID        uuid.UUID          `json:"job_id"`
+	Trigger      string             `json:"trigger"`
+	State        string             `json:"state"`
+	ScheduledFor time.Time          `json:"scheduled_for"`
+	CreatedAt    time.Time          `json:"created_at"`
+	FinishedAt   *time.Time         `json:"finished_at"`
+	Tasks        []*taskRunResponse `json:"tasks,omitempty"`
+}
+
+func (r *runResponse) location() string { return "/v1/runs/" + r.ID.String() }
+
+type taskRunResponse struct {
+	TaskID     string             `json:"task_id"`
+	ID         uuid.UUID          `json:"id"`
+	WebhookID  string             `json:"webhook_id"`
+	State      string             `json:"state"`
+	LastError  *string            `json:"last_error"`
+	StartedAt  *time.Time         `json:"started_at"`
+	FinishedAt *time.Time         `json:"finished_at"`
+	Attempts   []*attemptResponse `json:"attempts"`
+}
+
+type attemptResponse struct {
+	Attempt           int32      `json:"attempt"`
+	StartedAt         time.Time  `json:"started_at"`
+	DurationMs        float64    `json:"duration_ms"`
+	StatusCode        *int32     `json:"status_code"`
+	Outcome           string     `json:"outcome"`
+	Error             *string    `json:"error"`
+	ResponseBody      *string    `json:"response_body"`
+	ResponseTruncated bool       `json:"response_truncated"`
+	NextRetryAt       *time.Time `json:"next_retry_at"`
+}
+
+func toRunResponse(r *store.Run) *runResponse {
+	return &runResponse{
+		ID: r.ID, JobID: r.JobID, Trigger: r.Trigger, State: r.State,
+		ScheduledFor: r.ScheduledFor, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+	}
+}
+
+type runIDRequest struct {
+	id uuid.UUID
+}
+
+func parseRunID(_ http.ResponseWriter, r *http.Request, req *runIDRequest) error {
+	id, err := parseUUID(chi.URLParam(r, "runID"), "run")
+	req.id = id
+	return err
+}
+
+// getRun returns the run with every task's state and attempts.
+func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, error) {
+	var out *runResponse
+	// One snapshot: the run, its tasks and attempts as of one instant.
+	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		q := store.New(tx)
+		run, err := q.GetRun(ctx, req.id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("run " + req.id.String())
+		}
+		if err != nil {
+			return err
+		}
+		taskRuns, err := q.ListTaskRuns(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		attempts, err := q.ListRunAttempts(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		out = toRunResponse(&run)
+		byID := make(map[uuid.UUID]*taskRunResponse, len(taskRuns))
+		out.Tasks = make([]*taskRunResponse, len(taskRuns))
+		for i, tr := range taskRuns {
+			t := &taskRunResponse{
+				TaskID: tr.TaskID, ID: tr.ID, WebhookID: jobs.WebhookID(tr.ID), State: tr.State,
+				LastError: tr.LastError, StartedAt: tr.StartedAt, FinishedAt: tr.FinishedAt,
+				Attempts: []*attemptResponse{},
+			}
+			out.Tasks[i] = t
+			byID[tr.ID] = t
+		}
+		for _, at := range attempts {
+			if t := byID[at.TaskRunID]; t != nil {
+				t.Attempts = append(t.Attempts, &attemptResponse{
+					Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
+					StatusCode: at.StatusCode, Outcome: at.Outcome, Error: at.Error,
+					ResponseBody: at.ResponseBody, ResponseTruncated: at.ResponseTruncated,
+					NextRetryAt: at.NextRetryAt,
+				})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+var runStates = map[string]bool{jobs.RunRunning: true, jobs.RunSucceeded: true, jobs.RunFailed: true, jobs.RunCancelled: true}
+
+type listRunsRequest struct {
+	page  pageRequest
+	jobID *uuid.UUID
+	state *string
+}
+
+type listRunsResponse struct {
+	Data       []*runResponse `json:"data"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
+func parseListRuns(_ http.ResponseWriter, r *http.Request, req *listRunsRequest) error {
+	if err := req.page.parse(r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if s := q.Get("job_id"); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return invalidFields(http.StatusBadRequest, fieldError("job_id", "is not a job id"))
+		}
+		req.jobID = &id
+	}
+	if s := q.Get("state"); s != "" {
+		if !runStates[s] {
+			return invalidFields(http.StatusBadRequest, fieldError("state", "must be one of running, succeeded, failed, cancelled"))
+		}
+		req.state = &s
+	}
+	return nil
+}
+
+func (a *API) listRuns(ctx context.Context, req *listRunsRequest) (*listRunsResponse, error) {
+	rows, err := store.New(a.pool).ListRuns(ctx, store.ListRunsParams{
+		JobID: req.jobID, State: req.state, Before: req.page.cursor, MaxRows: int32(req.page.limit + 1),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &listRunsResponse{Data: make([]*runResponse, 0, len(rows))}
+	for i := range rows {
+		if i == req.page.limit {
+			out.NextCursor = new(rows[i-1].ID.String())
+			break
+		}
+		out.Data = append(out.Data, toRunResponse(&rows[i]))
+	}
+	return out, nil
+}

@@ -1,0 +1,313 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/internal/heraldtest"
+)
+
+type testBundle struct {
+	h *heraldtest.Herald
+}
+
+// setup starts an insert-only herald (nothing is delivered) whose every
+// exchange is validated against openapi.yaml.
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	return &testBundle{h: heraldtest.Start(t, heraldtest.Options{NoWork: true, Wrap: heraldtest.ValidateOpenAPI(t)})}
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Errors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func (b *testBundle) rowCounts(t *testing.T) string {
+	t.Helper()
+	var jobs, runs, riverJobs int
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(),
+		"SELECT (SELECT count(*) FROM jobs), (SELECT count(*) FROM runs), (SELECT count(*) FROM river_job)").Scan(&jobs, &runs, &riverJobs))
+	return fmt.Sprintf("jobs=%d runs=%d river_jobs=%d", jobs, runs, riverJobs)
+}
+
+func validJob() map[string]any {
+	return map[string]any{
+		"name":     "reboot-gateway",
+		"schedule": map[string]any{"delay": "1h"},
+		"tasks": []any{map[string]any{
+			"id":      "reboot",
+			"request": map[string]any{"url": "https://gw-17.example/reboot", "headers": map[string]any{"X-Site": "17"}, "body": map[string]any{"graceful": true}, "timeout": "10s"},
+			"retry":   map[string]any{"max_attempts": 5, "initial_interval": "1s", "max_interval": "5m"},
+		}},
+		"labels": map[string]any{"site": "17"},
+	}
+}
+
+// with returns validJob() with the value at a dotted path ("tasks.0.request.url") set.
+func with(path string, value any) map[string]any {
+	j := validJob()
+	var cur any = j
+	parts := strings.Split(path, ".")
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				c[p] = value
+			} else {
+				cur = c[p]
+			}
+		case []any:
+			var idx int
+			fmt.Sscan(p, &idx)
+			if last {
+				c[idx] = value
+			} else {
+				cur = c[idx]
+			}
+		}
+	}
+	return j
+}
+
+func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	auth := http.Header{"Authorization": {"Bearer " + heraldtest.APIKey}}
+	twoTasks := validJob()
+	twoTasks["tasks"] = append(twoTasks["tasks"].([]any), map[string]any{"id": "other", "request": map[string]any{"url": "https://x.example"}})
+
+	tests := []struct {
+		name      string
+		body      any
+		header    http.Header
+		wantCode  int
+		wantField string // "" when the problem names no field
+	}{
+		{name: "malformed JSON", body: `{"name": "x", "tasks": [`, wantCode: 400},
+		{name: "empty body", body: ``, wantCode: 400},
+		{name: "trailing data", body: `{"name":"x","tasks":[{"request":{"url":"https://a.example"}}]} {}`, wantCode: 400},
+		{name: "unknown top-level field", body: with("color", "red"), wantCode: 400, wantField: "color"},
+		{name: "unknown nested field", body: with("tasks.0.request.verb", "POST"), wantCode: 400, wantField: "tasks[0].request.verb"},
+		{name: "tasks not a list", body: with("tasks", map[string]any{}), wantCode: 400, wantField: "tasks"},
+		{name: "max_attempts not a number", body: with("tasks.0.retry.max_attempts", "five"), wantCode: 400, wantField: "tasks[0].retry.max_attempts"},
+		{name: "bad timeout duration", body: with("tasks.0.request.timeout", "10 parsecs"), wantCode: 400, wantField: "tasks[0].request.timeout"},
+		{name: "bad delay duration", body: with("schedule", map[string]any{"delay": "soon"}), wantCode: 400, wantField: "schedule.delay"},
+		{name: "at not a time", body: with("schedule", map[string]any{"at": "tomorrow"}), wantCode: 400, wantField: "schedule.at"},
+		{name: "missing name", body: with("name", ""), wantCode: 422, wantField: "name"},
+		{name: "missing url", body: with("tasks.0.request.url", ""), wantCode: 422, wantField: "tasks[0].request.url"},
+		{name: "ftp scheme", body: with("tasks.0.request.url", "ftp://gw-17.example/file"), wantCode: 422, wantField: "tasks[0].request.url"},
+		{name: "cloud metadata target", body: with("tasks.0.request.url", "http://169.254.169.254/latest/meta-data"), wantCode: 422, wantField: "tasks[0].request.url"},
+		{name: "private target not allowed", body: with("tasks.0.request.url", "http://10.1.2.3/"), wantCode: 422, wantField: "tasks[0].request.url"},
+		{name: "at in the past", body: with("schedule", map[string]any{"at": time.Now().Add(-time.Hour).Format(time.RFC3339)}), wantCode: 422, wantField: "schedule.at"},
+		{name: "two schedule kinds", body: with("schedule", map[string]any{"delay": "1s", "at": time.Now().Add(time.Hour).Format(time.RFC3339)}), wantCode: 422, wantField: "schedule"},
+		{name: "recurring not yet", body: with("schedule", map[string]any{"cron": "* * * * *"}), wantCode: 422, wantField: "schedule.cron"},
+		{name: "negative delay", body: with("schedule", map[string]any{"delay": "-1s"}), wantCode: 422, wantField: "schedule.delay"},
+		{name: "timeout too long", body: with("tasks.0.request.timeout", "1h"), wantCode: 422, wantField: "tasks[0].request.timeout"},
+		{name: "max_attempts out of range", body: with("tasks.0.retry.max_attempts", 500), wantCode: 422, wantField: "tasks[0].retry.max_attempts"},
+		{name: "reserved header", body: with("tasks.0.request.headers", map[string]any{"Webhook-Id": "mine"}), wantCode: 422, wantField: "tasks[0].request.headers.Webhook-Id"},
+		{name: "bad method", body: with("tasks.0.request.method", "FETCH"), wantCode: 422, wantField: "tasks[0].request.method"},
+		{name: "bad misfire", body: with("misfire", "sometimes"), wantCode: 422, wantField: "misfire"},
+		{name: "two tasks not yet", body: twoTasks, wantCode: 422, wantField: "tasks"},
+		{name: "task body over its limit", body: with("tasks.0.request.body", strings.Repeat("a", 300<<10)), wantCode: 422, wantField: "tasks[0].request.body"},
+		{name: "request body over the limit", body: with("tasks.0.request.body", strings.Repeat("a", 2<<20)), wantCode: 413},
+		{name: "missing API key", body: validJob(), header: http.Header{}, wantCode: 401},
+		{name: "wrong API key", body: validJob(), header: http.Header{"Authorization": {"Bearer nope"}}, wantCode: 401},
+		{name: "not a bearer key", body: validJob(), header: http.Header{"Authorization": {"Basic " + heraldtest.APIKey}}, wantCode: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := b.rowCounts(t)
+			header := tt.header
+			if header == nil {
+				header = auth
+			}
+			resp := b.h.DoWithHeader(http.MethodPost, "/v1/jobs", tt.body, header)
+			require.Equal(t, tt.wantCode, resp.Status, "body: %s", resp.Body)
+			require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+			var p problem
+			resp.JSON(t, &p)
+			require.Equal(t, tt.wantCode, p.Status)
+			require.NotEmpty(t, p.Detail)
+			if tt.wantField != "" {
+				require.NotEmpty(t, p.Errors, "problem names no field: %s", resp.Body)
+				require.Equal(t, tt.wantField, p.Errors[0].Field, "problem: %s", resp.Body)
+			}
+			require.Equal(t, before, b.rowCounts(t), "a refused request wrote to the database")
+		})
+	}
+}
+
+type jobResp struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Secret     string            `json:"secret"`
+	NextFireAt *time.Time        `json:"next_fire_at"`
+	Labels     map[string]string `json:"labels"`
+	Tasks      []struct {
+		ID      string `json:"id"`
+		Request struct {
+			Method  string `json:"method"`
+			Timeout string `json:"timeout"`
+		} `json:"request"`
+		Retry struct {
+			MaxAttempts int `json:"max_attempts"`
+		} `json:"retry"`
+	} `json:"tasks"`
+}
+
+func TestJobLifecycle(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+
+	before := time.Now()
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", validJob())
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var created jobResp
+	resp.JSON(t, &created)
+	require.Equal(t, "/v1/jobs/"+created.ID, resp.Header.Get("Location"))
+	require.True(t, strings.HasPrefix(created.Secret, "whsec_"))
+	require.NotNil(t, created.NextFireAt)
+	require.WithinDuration(t, before.Add(time.Hour), *created.NextFireAt, 5*time.Second)
+	require.Equal(t, "POST", created.Tasks[0].Request.Method, "default method")
+	require.Equal(t, map[string]string{"site": "17"}, created.Labels)
+
+	// Reads never show the secret again.
+	resp = b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID, nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.NotContains(t, string(resp.Body), created.Secret)
+	var got jobResp
+	resp.JSON(t, &got)
+	require.Equal(t, created.ID, got.ID)
+	require.Empty(t, got.Secret)
+
+	// Its tick is enqueued, once.
+	var ticks int
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT count(*) FROM river_job WHERE kind = 'herald.fire'").Scan(&ticks))
+	require.Equal(t, 1, ticks)
+
+	// A manual trigger starts a run at once.
+	resp = b.h.Do(http.MethodPost, "/v1/jobs/"+created.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, resp.Status, "body: %s", resp.Body)
+	var runResp struct {
+		ID      string `json:"id"`
+		Trigger string `json:"trigger"`
+		State   string `json:"state"`
+	}
+	resp.JSON(t, &runResp)
+	require.Equal(t, "manual", runResp.Trigger)
+	require.Equal(t, "running", runResp.State)
+	resp = b.h.Do(http.MethodGet, "/v1/runs/"+runResp.ID, nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	require.Contains(t, string(resp.Body), `"state":"pending"`)
+
+	// Delete: gone from reads, runs kept.
+	resp = b.h.Do(http.MethodDelete, "/v1/jobs/"+created.ID, nil)
+	require.Equal(t, http.StatusNoContent, resp.Status)
+	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID, nil).Status)
+	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodDelete, "/v1/jobs/"+created.ID, nil).Status)
+	require.Equal(t, http.StatusOK, b.h.Do(http.MethodGet, "/v1/runs/"+runResp.ID, nil).Status)
+	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodPost, "/v1/jobs/"+created.ID+"/runs", nil).Status)
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	for _, path := range []string{"/v1/jobs/00000000-0000-7000-8000-000000000000", "/v1/jobs/not-a-uuid", "/v1/runs/00000000-0000-7000-8000-000000000000"} {
+		resp := b.h.Do(http.MethodGet, path, nil)
+		require.Equal(t, http.StatusNotFound, resp.Status, path)
+		require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	}
+}
+
+func TestListPagination(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var ids []string
+	for i := range 5 {
+		j := validJob()
+		j["name"] = fmt.Sprintf("job-%d", i)
+		resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+		require.Equal(t, http.StatusCreated, resp.Status)
+		var jr jobResp
+		resp.JSON(t, &jr)
+		ids = append([]string{jr.ID}, ids...) // newest first
+	}
+	var seen []string
+	cursor := ""
+	for page := 0; ; page++ {
+		require.Less(t, page, 5, "pagination does not end")
+		resp := b.h.Do(http.MethodGet, "/v1/jobs?limit=2&cursor="+cursor, nil)
+		require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+		var p struct {
+			Data       []jobResp `json:"data"`
+			NextCursor *string   `json:"next_cursor"`
+		}
+		resp.JSON(t, &p)
+		for _, j := range p.Data {
+			seen = append(seen, j.ID)
+		}
+		if p.NextCursor == nil {
+			break
+		}
+		cursor = *p.NextCursor
+	}
+	require.Equal(t, ids, seen)
+
+	for _, q := range []string{"limit=0", "limit=9999", "limit=x", "cursor=zzz"} {
+		resp := b.h.Do(http.MethodGet, "/v1/jobs?"+q, nil)
+		require.Equal(t, http.StatusBadRequest, resp.Status, q)
+	}
+	resp := b.h.Do(http.MethodGet, "/v1/runs?state=exploded", nil)
+	require.Equal(t, http.StatusBadRequest, resp.Status)
+	resp = b.h.Do(http.MethodGet, "/v1/runs?job_id="+ids[0], nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.JSONEq(t, `{"data":[],"next_cursor":null}`, string(resp.Body))
+}
+
+func TestHealthAndDocument(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	require.Equal(t, http.StatusOK, b.h.DoWithHeader(http.MethodGet, "/healthz", nil, nil).Status)
+	require.Equal(t, http.StatusOK, b.h.DoWithHeader(http.MethodGet, "/readyz", nil, nil).Status)
+	resp := b.h.DoWithHeader(http.MethodGet, "/openapi.yaml", nil, nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.Contains(t, string(resp.Body), "openapi: 3.1.0")
+}
+
+// TestRoutesMatchDocument checks that the router and openapi.yaml list the
+// same operations, so neither can drift from the other.
+func TestRoutesMatchDocument(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	doc := heraldtest.LoadOpenAPI(t)
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[method+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	router, ok := b.h.Routes.(chi.Routes)
+	require.True(t, ok)
+	require.NoError(t, chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		route = strings.TrimSuffix(route, "/")
+		route = strings.ReplaceAll(route, "/*/", "/")
+		served[method+" "+route] = true
+		return nil
+	}))
+	require.Equal(t, documented, served)
+}

@@ -1,0 +1,109 @@
+// Package handlers is herald's HTTP surface: the /v1 REST API, health
+// endpoints, the OpenAPI document and (later) the pages.
+package handlers
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/herald-sched/herald/openapi"
+)
+
+// RouterConfig configures the HTTP handler.
+type RouterConfig struct {
+	// API serves /v1.
+	API *API
+	// APIKey is the bootstrap bearer key for /v1. Empty requires Insecure.
+	APIKey string
+	// Insecure serves /v1 without authentication.
+	Insecure bool
+	// Ready reports whether the database is reachable and migrated (/readyz).
+	Ready func(context.Context) error
+	// Logger receives request errors. Default discards.
+	Logger *slog.Logger
+}
+
+// NewRouter returns the handler for every herald HTTP route.
+func NewRouter(cfg RouterConfig) http.Handler {
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	a := cfg.API
+	r := chi.NewRouter()
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := cfg.Ready(ctx); err != nil {
+			logger.WarnContext(r.Context(), "not ready", slog.Any("error", err))
+			writeProblem(w, &apiError{status: http.StatusServiceUnavailable, kind: "not-ready", detail: err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openapi.Document)
+	})
+
+	if a != nil {
+		r.Route("/v1", a.routes(cfg.APIKey, cfg.Insecure))
+	}
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, &apiError{status: http.StatusNotFound, kind: "not-found", detail: "no such route"})
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeProblem(w, &apiError{status: http.StatusMethodNotAllowed, kind: "method-not-allowed", detail: "method not allowed on this route"})
+	})
+	return r
+}
+
+// requireKey refuses requests without `Authorization: Bearer <key>`.
+// Keys are compared as SHA-256 digests in constant time.
+func requireKey(key string, insecure bool) func(http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(key))
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if insecure {
+				next.ServeHTTP(w, r)
+				return
+			}
+			scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "missing API key: send Authorization: Bearer <key>"})
+				return
+			}
+			got := sha256.Sum256([]byte(token))
+			if key == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "invalid API key"})
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// routes mounts the /v1 endpoints behind the API key check.
+func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
+	return func(r chi.Router) {
+		r.Use(requireKey(apiKey, insecure))
+		r.Post("/jobs", endpoint(a, http.StatusCreated, a.parseCreateJob, a.createJob))
+		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
+		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))
+		r.Delete("/jobs/{jobID}", endpoint(a, http.StatusNoContent, parseJobID, a.deleteJob))
+		r.Post("/jobs/{jobID}/runs", endpoint(a, http.StatusAccepted, parseJobID, a.triggerRun))
+		r.Get("/runs", endpoint(a, http.StatusOK, parseListRuns, a.listRuns))
+		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
+	}
+}

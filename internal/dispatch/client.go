@@ -1,0 +1,156 @@
+package dispatch
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Transport settings that are not worth configuring.
+const (
+	tlsHandshakeTimeout    = 10 * time.Second
+	idleConnTimeout        = 90 * time.Second
+	tcpKeepAlive           = 30 * time.Second
+	maxIdleConns           = 1024
+	maxResponseHeaderBytes = 64 << 10
+)
+
+// Client sends deliveries. It keeps connections alive across deliveries to
+// the same host and is safe for concurrent use; make one and share it.
+type Client struct {
+	http      *http.Client
+	transport *http.Transport
+	guard     *guard
+	maxBody   int
+
+	// Header values set on every request. They are shared, read-only, by all
+	// requests, which saves allocating them per request.
+	userAgent   []string
+	contentType []string
+}
+
+// New returns a Client configured by cfg.
+func New(cfg Config) *Client {
+	cfg = cfg.withDefaults()
+	g := newGuard(cfg.AllowedNetworks)
+	dialer := &net.Dialer{
+		Timeout:   cfg.DialTimeout,
+		KeepAlive: tcpKeepAlive,
+		// Runs on every resolved address before connecting to it.
+		ControlContext: g.control,
+	}
+	transport := &http.Transport{
+		// Never a proxy from the environment: the guard would check the
+		// proxy's address instead of the target's.
+		Proxy:                  nil,
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout,
+		MaxIdleConns:           maxIdleConns,
+		MaxIdleConnsPerHost:    cfg.MaxIdleConnsPerHost,
+		IdleConnTimeout:        idleConnTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// Bodies are captured as sent, and a compressed body cannot inflate
+		// past the cap.
+		DisableCompression: true,
+		// The response header wait is bounded by Request.Timeout, through
+		// the request's context.
+	}
+	return &Client{
+		http: &http.Client{
+			Transport: transport,
+			// A 3xx is the receiver's answer, a permanent failure: following
+			// it could lead anywhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		transport:   transport,
+		guard:       g,
+		maxBody:     cfg.MaxResponseBytes,
+		userAgent:   []string{cfg.UserAgent},
+		contentType: []string{"application/json"},
+	}
+}
+
+// Do sends req and returns what happened; it never panics on a bad request
+// but reports it as a Permanent Result. The attempt ends after req.Timeout or
+// when ctx is done, whichever comes first; a cancelled ctx gives a Retryable
+// Result whose Err wraps ctx's error.
+func (c *Client) Do(ctx context.Context, req Request) Result {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(max(req.Timeout, 0), DefaultTimeout))
+	defer cancel()
+
+	httpReq, err := c.newRequest(ctx, req)
+	if err != nil {
+		return Result{Outcome: Permanent, Err: err}
+	}
+
+	start := time.Now()
+	resp, err := c.http.Do(httpReq)
+	if err != nil {
+		return Result{Outcome: classifyError(err), Err: err, Duration: time.Since(start)}
+	}
+	defer drainAndClose(resp.Body)
+
+	body, truncated, err := readCapped(resp.Body, resp.ContentLength, c.maxBody)
+	res := Result{
+		Outcome:    classify(resp.StatusCode),
+		StatusCode: resp.StatusCode,
+		Body:       body,
+		Truncated:  truncated,
+		Duration:   time.Since(start),
+	}
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		res.RetryAfter = parseRetryAfter(v, time.Now())
+	}
+	if err != nil {
+		res.Err = fmt.Errorf("reading response body: %w", err)
+	}
+	return res
+}
+
+// CloseIdleConnections closes the connections kept alive for later
+// deliveries, e.g. at shutdown. The Client stays usable.
+func (c *Client) CloseIdleConnections() {
+	c.http.CloseIdleConnections()
+}
+
+// newRequest builds the outgoing request for req, without modifying it.
+func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
+	var body io.Reader
+	if len(req.Body) > 0 {
+		body = bytes.NewReader(req.Body)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, cmp.Or(req.Method, http.MethodPost), req.URL, body)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	if err := checkScheme(httpReq.URL.Scheme); err != nil {
+		return nil, err
+	}
+
+	// A shallow copy: the values are only read by the transport, and the
+	// entries set here replace slices rather than modify the caller's.
+	h := make(http.Header, len(req.Header)+2)
+	maps.Copy(h, req.Header)
+	h["User-Agent"] = c.userAgent
+	if body != nil && len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = c.contentType
+	}
+	httpReq.Header = h
+	return httpReq, nil
+}
+
+// classifyError returns the outcome of a request that got no response.
+func classifyError(err error) Outcome {
+	if errors.Is(err, ErrTargetRefused) {
+		return Permanent
+	}
+	return Retryable
+}

@@ -1,0 +1,171 @@
+// Package heraldtest starts a whole herald for tests: a fresh database, the
+// River client working both queues, the REST API on an httptest server, and
+// webhook receivers that record what they get. Everything is real; only the
+// process boundary is missing.
+package heraldtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/handlers"
+	"github.com/herald-sched/herald/internal/dbtest"
+	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/jobs"
+)
+
+// APIKey is the bootstrap key of every test herald.
+const APIKey = "test-key"
+
+// Herald is a running test herald.
+type Herald struct {
+	// Pool is the herald's own fresh database.
+	Pool *pgxpool.Pool
+	// River is the working River client.
+	River *river.Client[pgx.Tx]
+	// API is the REST API.
+	API *handlers.API
+	// Server serves the router (API, health, OpenAPI document).
+	Server *httptest.Server
+	// Routes is the router, unwrapped.
+	Routes http.Handler
+
+	t testing.TB
+}
+
+// Options adjust a test herald.
+type Options struct {
+	// NoWork makes the River client insert-only (no deliveries happen).
+	NoWork bool
+	// Wrap, if set, wraps the router (tests validate traffic against the OpenAPI document).
+	Wrap func(http.Handler) http.Handler
+}
+
+// Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
+func Logger() *slog.Logger {
+	if os.Getenv("HERALD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Start starts a herald on a fresh database; it stops at the end of the test.
+func Start(t testing.TB, opts Options) *Herald {
+	t.Helper()
+	pool := dbtest.New(t)
+	return StartOn(t, pool, opts)
+}
+
+// StartOn starts a herald on an existing database (several heralds may share one).
+func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
+	t.Helper()
+	logger := Logger()
+	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: []netip.Prefix{
+		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
+	}})
+	client, err := jobs.NewClient(pool, jobs.Config{
+		Work:       !opts.NoWork,
+		Dispatcher: dispatcher,
+		Logger:     logger,
+	})
+	require.NoError(t, err)
+	if !opts.NoWork {
+		require.NoError(t, client.Start(context.Background()))
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := client.Stop(ctx); err != nil {
+				_ = client.StopAndCancel(ctx)
+			}
+		})
+	}
+	api := handlers.NewAPI(handlers.APIConfig{
+		Pool:     pool,
+		Inserter: client,
+		CheckURL: dispatcher.CheckURL,
+		Logger:   logger,
+	})
+	routes := handlers.NewRouter(handlers.RouterConfig{
+		API:    api,
+		APIKey: APIKey,
+		Ready:  func(ctx context.Context) error { return pool.Ping(ctx) },
+		Logger: logger,
+	})
+	h := routes
+	if opts.Wrap != nil {
+		h = opts.Wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &Herald{Pool: pool, River: client, API: api, Server: srv, Routes: routes, t: t}
+}
+
+// Response is an API response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal(r.Body, v), "body: %s", r.Body)
+}
+
+// Do calls the API with the test key. body may be nil, a string (sent as
+// is) or any value (sent as JSON).
+func (h *Herald) Do(method, path string, body any) *Response {
+	return h.DoWithHeader(method, path, body, http.Header{"Authorization": {"Bearer " + APIKey}})
+}
+
+// DoWithHeader calls the API with exactly the given headers.
+func (h *Herald) DoWithHeader(method, path string, body any, header http.Header) *Response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		require.NoError(h.t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, h.Server.URL+path, rd)
+	require.NoError(h.t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := h.Server.Client().Do(req)
+	require.NoError(h.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(h.t, err)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
+}
+
+// Eventually polls cond every 10ms until it holds or the deadline passes.
+func Eventually(t testing.TB, within time.Duration, cond func() bool, msgAndArgs ...any) {
+	t.Helper()
+	require.Eventually(t, cond, within, 10*time.Millisecond, msgAndArgs...)
+}

@@ -1,0 +1,107 @@
+// Package jobspec defines a job as users register it (schedule, tasks,
+// requests, retry policy) and validates it. The same task definition is
+// stored with every task run, so a run keeps the definition it started with.
+package jobspec
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Job is the body of POST /v1/jobs.
+type Job struct {
+	// Name is a human-readable name; it need not be unique.
+	Name string `json:"name"`
+	// Schedule says when the job fires; nil means only when triggered.
+	Schedule *Schedule `json:"schedule,omitempty"`
+	// Tasks are the HTTP calls a run makes.
+	Tasks []Task `json:"tasks"`
+	// Paused stops the job from firing until resumed.
+	Paused bool `json:"paused,omitempty"`
+	// Misfire is what to do with ticks missed while nothing ran.
+	Misfire string `json:"misfire,omitempty"`
+	// Overlap is what to do when a tick comes while the previous run is going.
+	Overlap string `json:"overlap,omitempty"`
+	// Labels are free-form key/value pairs for filtering.
+	Labels map[string]string `json:"labels,omitempty"`
+}
+
+// Schedule is exactly one of its fields.
+type Schedule struct {
+	// Cron is a 5-field (minute precision) or 6-field (seconds first) expression.
+	Cron string `json:"cron,omitempty"`
+	// Timezone is the IANA zone Cron is read in; default UTC.
+	Timezone string `json:"timezone,omitempty"`
+	// Every fires at a fixed interval.
+	Every *Duration `json:"every,omitempty"`
+	// At fires once at this instant.
+	At *time.Time `json:"at,omitempty"`
+	// Delay fires once, this long after registration.
+	Delay *Duration `json:"delay,omitempty"`
+}
+
+// Task is one HTTP call of a job.
+type Task struct {
+	// ID names the task within its job.
+	ID string `json:"id"`
+	// DependsOn lists the tasks that must succeed before this one starts.
+	DependsOn []string `json:"depends_on,omitempty"`
+	// Request is the HTTP request to make.
+	Request Request `json:"request"`
+	// Retry is the retry policy for failed attempts.
+	Retry Retry `json:"retry"`
+}
+
+// Request is the HTTP request of a task.
+type Request struct {
+	// Method is the HTTP method; default POST.
+	Method string `json:"method"`
+	// URL is the http or https URL to call.
+	URL string `json:"url"`
+	// Headers are sent with every attempt.
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is sent as JSON; a JSON string is sent as its text.
+	Body json.RawMessage `json:"body,omitempty"`
+	// Timeout bounds one attempt, from dial to the end of the response body.
+	Timeout Duration `json:"timeout"`
+}
+
+// Retry is how failed attempts are retried.
+type Retry struct {
+	// MaxAttempts counts every attempt, the first included.
+	MaxAttempts int `json:"max_attempts"`
+	// InitialInterval is the nominal delay after the first failed attempt.
+	InitialInterval Duration `json:"initial_interval"`
+	// MaxInterval caps the nominal delay.
+	MaxInterval Duration `json:"max_interval"`
+}
+
+// Misfire policies.
+const (
+	MisfireSkip     = "skip"
+	MisfireFireOnce = "fire_once"
+	MisfireFireAll  = "fire_all"
+)
+
+// Overlap policies.
+const (
+	OverlapAllow = "allow"
+	OverlapSkip  = "skip"
+	OverlapQueue = "queue"
+)
+
+// BodyBytes returns the bytes sent as the request body and the content type
+// they default to: a JSON string is sent as its text (text/plain), any other
+// JSON value as compact JSON (application/json). No body gives nil.
+func (r *Request) BodyBytes() ([]byte, string) {
+	if len(r.Body) == 0 || string(r.Body) == "null" {
+		return nil, ""
+	}
+	if r.Body[0] == '"' {
+		var s string
+		if err := json.Unmarshal(r.Body, &s); err == nil {
+			return []byte(s), "text/plain; charset=utf-8"
+		}
+	}
+	return r.Body, "application/json"
+}

@@ -1,0 +1,307 @@
+package jobspec
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Limits bound what one job may contain. Zero fields take the defaults.
+type Limits struct {
+	// MaxTasks is the most tasks a job may have. Default 1 (DAG workflows are
+	// not available yet).
+	MaxTasks int
+	// MaxRequestBodyBytes is the largest task request body. Default 256 KiB.
+	MaxRequestBodyBytes int
+	// MaxHeaders is the most headers a task request may set. Default 50.
+	MaxHeaders int
+	// MaxAttempts is the largest retry.max_attempts. Default 50.
+	MaxAttempts int
+	// MaxTimeout is the longest request.timeout. Default 5 minutes.
+	MaxTimeout time.Duration
+	// PastGrace is how far in the past schedule.at may lie and still fire
+	// (at once). Default 5 seconds.
+	PastGrace time.Duration
+}
+
+func (l Limits) withDefaults() Limits {
+	return Limits{
+		MaxTasks:            cmp.Or(l.MaxTasks, 1),
+		MaxRequestBodyBytes: cmp.Or(l.MaxRequestBodyBytes, 256<<10),
+		MaxHeaders:          cmp.Or(l.MaxHeaders, 50),
+		MaxAttempts:         cmp.Or(l.MaxAttempts, 50),
+		MaxTimeout:          cmp.Or(l.MaxTimeout, 5*time.Minute),
+		PastGrace:           cmp.Or(l.PastGrace, 5*time.Second),
+	}
+}
+
+// Defaults applied to fields a task leaves out.
+const (
+	DefaultMethod          = http.MethodPost
+	DefaultTimeout         = 30 * time.Second
+	DefaultMaxAttempts     = 5
+	DefaultInitialInterval = time.Second
+	DefaultMaxInterval     = 5 * time.Minute
+	DefaultTaskID          = "main"
+
+	minInterval = 10 * time.Millisecond
+	maxInterval = 24 * time.Hour
+	maxDelay    = 5 * 365 * 24 * time.Hour
+	maxNameLen  = 200
+	maxLabels   = 32
+)
+
+var (
+	taskIDPattern     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	labelKeyPattern   = regexp.MustCompile(`^[A-Za-z0-9_.\-/]{1,63}$`)
+	headerNamePattern = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,256}$")
+	allowedMethods    = map[string]bool{
+		http.MethodGet: true, http.MethodHead: true, http.MethodPost: true,
+		http.MethodPut: true, http.MethodPatch: true, http.MethodDelete: true,
+		http.MethodOptions: true,
+	}
+)
+
+// reservedHeaders are set by herald on every delivery and cannot be
+// overridden by a task (prefix match for the families).
+var reservedHeaders = []string{"webhook-", "herald-", "traceparent", "tracestate", "host", "content-length", "transfer-encoding", "connection"}
+
+// FieldError is one invalid field.
+type FieldError struct {
+	// Field is the JSON path of the field, such as "tasks[0].request.url".
+	Field string `json:"field"`
+	// Message says what is wrong with it.
+	Message string `json:"message"`
+}
+
+// Errors is every invalid field of a job; it is an error.
+type Errors []FieldError
+
+func (e Errors) Error() string {
+	parts := make([]string, len(e))
+	for i, fe := range e {
+		parts[i] = fe.Field + ": " + fe.Message
+	}
+	return strings.Join(parts, "; ")
+}
+
+type validator struct {
+	errs Errors
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the job, fills in defaults, and returns Errors naming every
+// invalid field, or nil. checkURL is the delivery client's check of a target
+// (scheme, SSRF guard); now is the registration time.
+func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error) error {
+	lim := limits.withDefaults()
+	v := &validator{}
+
+	j.Name = strings.TrimSpace(j.Name)
+	switch {
+	case j.Name == "":
+		v.add("name", "is required")
+	case len(j.Name) > maxNameLen:
+		v.add("name", "must be at most %d bytes", maxNameLen)
+	}
+
+	j.validateSchedule(v, now, lim)
+
+	j.Misfire = cmp.Or(j.Misfire, MisfireFireOnce)
+	if j.Misfire != MisfireSkip && j.Misfire != MisfireFireOnce && j.Misfire != MisfireFireAll {
+		v.add("misfire", "must be one of skip, fire_once, fire_all")
+	}
+	j.Overlap = cmp.Or(j.Overlap, OverlapAllow)
+	if j.Overlap != OverlapAllow && j.Overlap != OverlapSkip && j.Overlap != OverlapQueue {
+		v.add("overlap", "must be one of allow, skip, queue")
+	}
+
+	if len(j.Labels) > maxLabels {
+		v.add("labels", "at most %d labels", maxLabels)
+	}
+	for k, val := range j.Labels {
+		if !labelKeyPattern.MatchString(k) {
+			v.add("labels."+k, "label keys are 1-63 characters of letters, digits, _ . - /")
+		}
+		if len(val) > 255 {
+			v.add("labels."+k, "label values are at most 255 bytes")
+		}
+	}
+
+	switch {
+	case len(j.Tasks) == 0:
+		v.add("tasks", "at least one task is required")
+	case len(j.Tasks) > lim.MaxTasks:
+		if lim.MaxTasks == 1 {
+			v.add("tasks", "jobs with more than one task (DAG workflows) are not available in this version")
+		} else {
+			v.add("tasks", "at most %d tasks", lim.MaxTasks)
+		}
+	}
+	for i := range j.Tasks {
+		j.Tasks[i].validate(v, fmt.Sprintf("tasks[%d]", i), len(j.Tasks), lim, checkURL)
+	}
+
+	if len(v.errs) > 0 {
+		return v.errs
+	}
+	return nil
+}
+
+func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
+	s := j.Schedule
+	if s == nil {
+		return
+	}
+	set := 0
+	for _, isSet := range []bool{s.Cron != "", s.Every != nil, s.At != nil, s.Delay != nil} {
+		if isSet {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		v.add("schedule", "must have one of cron, every, at, delay (or leave schedule out to run only when triggered)")
+		return
+	case set > 1:
+		v.add("schedule", "must have exactly one of cron, every, at, delay")
+		return
+	}
+	switch {
+	case s.Cron != "":
+		v.add("schedule.cron", "recurring schedules are not available in this version")
+	case s.Every != nil:
+		v.add("schedule.every", "recurring schedules are not available in this version")
+	case s.At != nil:
+		if s.Timezone != "" {
+			v.add("schedule.timezone", "applies only to cron schedules")
+		}
+		if s.At.Before(now.Add(-lim.PastGrace)) {
+			v.add("schedule.at", "%s is in the past", s.At.Format(time.RFC3339Nano))
+		} else if s.At.After(now.Add(maxDelay)) {
+			v.add("schedule.at", "must be within 5 years")
+		}
+	case s.Delay != nil:
+		if s.Timezone != "" {
+			v.add("schedule.timezone", "applies only to cron schedules")
+		}
+		if d := s.Delay.Std(); d < 0 || d > maxDelay {
+			v.add("schedule.delay", "must be between 0s and 5 years")
+		}
+	}
+}
+
+// FirstFire is the nominal time of the job's first tick, or nil for a job
+// that runs only when triggered. Call it after Validate.
+func (j *Job) FirstFire(now time.Time) *time.Time {
+	s := j.Schedule
+	switch {
+	case s == nil:
+		return nil
+	case s.At != nil:
+		t := s.At.UTC()
+		return &t
+	case s.Delay != nil:
+		t := now.Add(s.Delay.Std()).UTC()
+		return &t
+	}
+	return nil
+}
+
+func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, checkURL func(string) error) {
+	if t.ID == "" && nTasks == 1 {
+		t.ID = DefaultTaskID
+	}
+	if !taskIDPattern.MatchString(t.ID) {
+		v.add(path+".id", "task ids are 1-64 characters of letters, digits, _ and -")
+	}
+	if len(t.DependsOn) > 0 {
+		v.add(path+".depends_on", "dependencies between tasks (DAG workflows) are not available in this version")
+	}
+
+	r := &t.Request
+	rp := path + ".request"
+	r.Method = strings.ToUpper(cmp.Or(r.Method, DefaultMethod))
+	if !allowedMethods[r.Method] {
+		v.add(rp+".method", "must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+	}
+	if r.URL == "" {
+		v.add(rp+".url", "is required")
+	} else if err := checkURL(r.URL); err != nil {
+		v.add(rp+".url", "%s", err.Error())
+	}
+	if len(r.Headers) > lim.MaxHeaders {
+		v.add(rp+".headers", "at most %d headers", lim.MaxHeaders)
+	}
+	for name, val := range r.Headers {
+		hp := rp + ".headers." + name
+		lower := strings.ToLower(name)
+		switch {
+		case !headerNamePattern.MatchString(name):
+			v.add(hp, "is not a valid header name")
+		case isReserved(lower):
+			v.add(hp, "is set by herald and cannot be overridden")
+		case len(val) > 8<<10 || strings.ContainsAny(val, "\r\n\x00"):
+			v.add(hp, "header values are at most 8 KiB with no line breaks")
+		}
+	}
+	if len(r.Body) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, r.Body); err != nil {
+			v.add(rp+".body", "is not valid JSON")
+		} else {
+			r.Body = buf.Bytes()
+		}
+		if len(r.Body) > lim.MaxRequestBodyBytes {
+			v.add(rp+".body", "must be at most %d bytes", lim.MaxRequestBodyBytes)
+		}
+	}
+	if r.Timeout == 0 {
+		r.Timeout = Duration(DefaultTimeout)
+	}
+	if d := r.Timeout.Std(); d < 100*time.Millisecond || d > lim.MaxTimeout {
+		v.add(rp+".timeout", "must be between 100ms and %s", lim.MaxTimeout)
+	}
+
+	rt := &t.Retry
+	xp := path + ".retry"
+	if rt.MaxAttempts == 0 {
+		rt.MaxAttempts = DefaultMaxAttempts
+	}
+	if rt.MaxAttempts < 1 || rt.MaxAttempts > lim.MaxAttempts {
+		v.add(xp+".max_attempts", "must be between 1 and %d", lim.MaxAttempts)
+	}
+	if rt.InitialInterval == 0 {
+		rt.InitialInterval = Duration(DefaultInitialInterval)
+	}
+	if rt.MaxInterval == 0 {
+		rt.MaxInterval = Duration(max(DefaultMaxInterval, rt.InitialInterval.Std()))
+	}
+	if d := rt.InitialInterval.Std(); d < minInterval || d > maxInterval {
+		v.add(xp+".initial_interval", "must be between %s and %s", minInterval, maxInterval)
+	}
+	if d := rt.MaxInterval.Std(); d < rt.InitialInterval.Std() || d > maxInterval {
+		v.add(xp+".max_interval", "must be between initial_interval and %s", maxInterval)
+	}
+}
+
+func isReserved(lowerName string) bool {
+	for _, r := range reservedHeaders {
+		if strings.HasSuffix(r, "-") {
+			if strings.HasPrefix(lowerName, r) {
+				return true
+			}
+		} else if lowerName == r {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,48 @@
+-- name: CreateRun :one
+-- A scheduled tick creates at most one run: a second insert for the same
+-- (job, scheduled_for) returns no row.
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
+VALUES (@id, @job_id, @trigger, 'running', @scheduled_for)
+ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+RETURNING *;
+
+-- name: CreateTaskRuns :exec
+INSERT INTO task_runs (id, run_id, task_id, spec, state)
+SELECT unnest(@ids::uuid[]), @run_id, unnest(@task_ids::text[]), unnest(@specs::json[]), unnest(@states::text[]);
+
+-- name: GetRun :one
+SELECT * FROM runs WHERE id = @id;
+
+-- name: ListRuns :many
+SELECT * FROM runs
+WHERE (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
+  AND (sqlc.narg('state')::text IS NULL OR state = sqlc.narg('state')::text)
+  AND (sqlc.narg('before')::uuid IS NULL OR id < sqlc.narg('before')::uuid)
+ORDER BY id DESC
+LIMIT @max_rows;
+
+-- name: ListTaskRuns :many
+SELECT * FROM task_runs WHERE run_id = @run_id ORDER BY task_id;
+
+-- name: ListRunAttempts :many
+SELECT a.* FROM attempts a
+JOIN task_runs tr ON tr.id = a.task_run_id
+WHERE tr.run_id = @run_id
+ORDER BY a.task_run_id, a.attempt;
+
+-- name: SettleRun :one
+-- Ends a run once none of its tasks is left to run: failed if any task
+-- failed, succeeded otherwise. Returns no row while tasks remain.
+UPDATE runs SET
+    state = CASE WHEN EXISTS (
+        SELECT 1 FROM task_runs
+        WHERE task_runs.run_id = @id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
+    ) THEN 'failed' ELSE 'succeeded' END,
+    finished_at = now()
+WHERE id = @id
+  AND state = 'running'
+  AND NOT EXISTS (
+    SELECT 1 FROM task_runs
+    WHERE task_runs.run_id = @id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
+  )
+RETURNING *;

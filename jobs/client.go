@@ -1,0 +1,101 @@
+package jobs
+
+import (
+	"cmp"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/herald-sched/herald/internal/dispatch"
+)
+
+type riverDriver = riverpgxv5.Driver
+
+// Queues.
+const (
+	// QueueFire holds schedule ticks: short transactions that start runs.
+	QueueFire = "herald_fire"
+	// QueueDeliver holds task attempts: one HTTP request each.
+	QueueDeliver = "herald_deliver"
+)
+
+// Config configures herald's River client.
+type Config struct {
+	// Work makes the client work jobs. False gives an insert-only client
+	// (the API role).
+	Work bool
+	// DeliveryWorkers is how many deliveries run at once in this process.
+	// Default 100.
+	DeliveryWorkers int
+	// FireWorkers is how many ticks start at once in this process. Default 10.
+	FireWorkers int
+	// FirePollInterval is how often this process looks for due ticks; it
+	// bounds how late a tick can start. Default 10ms.
+	FirePollInterval time.Duration
+	// DeliverPollInterval is how often this process looks for due delivery
+	// attempts (retries; new deliveries arrive by NOTIFY). Default 50ms.
+	DeliverPollInterval time.Duration
+	// FetchCooldown is the least time between two fetches of a queue after
+	// NOTIFYs. Default 1ms.
+	FetchCooldown time.Duration
+	// RescueAfter is how long a job may stay running before River's rescuer
+	// puts it back (a replica died mid-delivery). Must exceed the longest
+	// request timeout plus the time to record its attempt. Default 15m.
+	RescueAfter time.Duration
+	// MaxRequestTimeout is the longest task request timeout accepted; a
+	// delivery job times out a minute after it. Default 5m.
+	MaxRequestTimeout time.Duration
+	// Dispatcher makes the HTTP requests. Required when Work is set.
+	Dispatcher *dispatch.Client
+	// Logger receives River's and herald's logs. Default discards.
+	Logger *slog.Logger
+	// Hooks are extra River hooks (tests use them to observe jobs).
+	Hooks []rivertype.Hook
+}
+
+// NewClient returns herald's River client: with Work, it works the fire and
+// deliver queues; without, it only inserts.
+func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	maxTimeout := cmp.Or(cfg.MaxRequestTimeout, 5*time.Minute)
+	rc := &river.Config{
+		Logger:               logger,
+		Hooks:                append([]rivertype.Hook{dueTimeHook()}, cfg.Hooks...),
+		FetchCooldown:        cmp.Or(cfg.FetchCooldown, time.Millisecond),
+		FetchPollInterval:    cmp.Or(cfg.DeliverPollInterval, 50*time.Millisecond),
+		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, 15*time.Minute),
+		JobTimeout:           maxTimeout + time.Minute,
+	}
+	if rc.RescueStuckJobsAfter < rc.JobTimeout {
+		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus 1m (%s)", rc.RescueStuckJobsAfter, rc.JobTimeout)
+	}
+	if cfg.Work {
+		if cfg.Dispatcher == nil {
+			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
+		}
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger})
+		river.AddWorker(workers, &DeliverWorker{pool: pool, dispatcher: cfg.Dispatcher, logger: logger})
+		rc.Workers = workers
+		rc.Queues = map[string]river.QueueConfig{
+			QueueFire: {
+				MaxWorkers:        cmp.Or(cfg.FireWorkers, 10),
+				FetchPollInterval: cmp.Or(cfg.FirePollInterval, 10*time.Millisecond),
+			},
+			QueueDeliver: {
+				MaxWorkers: cmp.Or(cfg.DeliveryWorkers, 100),
+			},
+		}
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return client, nil
+}

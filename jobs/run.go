@@ -1,0 +1,129 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// Inserter is the part of a River client that enqueues jobs in a transaction.
+// *river.Client[pgx.Tx] implements it, whether or not it works jobs.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// Run triggers.
+const (
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+)
+
+// Task run states.
+const (
+	TaskWaiting        = "waiting"
+	TaskPending        = "pending"
+	TaskRunning        = "running"
+	TaskRetrying       = "retrying"
+	TaskSucceeded      = "succeeded"
+	TaskFailed         = "failed"
+	TaskUpstreamFailed = "upstream_failed"
+	TaskCancelled      = "cancelled"
+)
+
+// Run states.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+	RunCancelled = "cancelled"
+)
+
+// crashSlack is how many River attempts a delivery job has beyond its task's
+// max_attempts: an attempt lost with a killed process (River's rescuer puts
+// the job back with its attempt consumed) is made again instead of being lost.
+const crashSlack = 2
+
+// ErrTickTaken is returned by StartRun when the scheduled tick already has its run.
+var ErrTickTaken = errors.New("tick already has a run")
+
+// StartRun creates a run of job, its task runs, and the delivery jobs of the
+// tasks that depend on nothing, all in tx. scheduledFor is the nominal fire
+// time (the trigger time for manual runs). For a scheduled tick that already
+// has its run it returns ErrTickTaken and writes nothing.
+func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time) (*store.Run, error) {
+	var tasks []jobspec.Task
+	if err := json.Unmarshal(job.Tasks, &tasks); err != nil {
+		return nil, fmt.Errorf("decode tasks of job %s: %w", job.ID, err)
+	}
+	q := store.New(tx)
+	run, err := q.CreateRun(ctx, store.CreateRunParams{
+		ID:           uuid.Must(uuid.NewV7()),
+		JobID:        job.ID,
+		Trigger:      trigger,
+		ScheduledFor: scheduledFor.UTC(),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrTickTaken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create run: %w", err)
+	}
+
+	params := store.CreateTaskRunsParams{
+		RunID:   run.ID,
+		Ids:     make([]uuid.UUID, len(tasks)),
+		TaskIds: make([]string, len(tasks)),
+		Specs:   make([][]byte, len(tasks)),
+		States:  make([]string, len(tasks)),
+	}
+	var deliveries []river.InsertManyParams
+	for i := range tasks {
+		t := &tasks[i]
+		spec, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
+		}
+		params.Ids[i] = uuid.Must(uuid.NewV7())
+		params.TaskIds[i] = t.ID
+		params.Specs[i] = spec
+		params.States[i] = TaskWaiting
+		if len(t.DependsOn) == 0 {
+			params.States[i] = TaskPending
+			deliveries = append(deliveries, river.InsertManyParams{
+				Args:       DeliverArgs{TaskRunID: params.Ids[i]},
+				InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack},
+			})
+		}
+	}
+	if err := q.CreateTaskRuns(ctx, params); err != nil {
+		return nil, fmt.Errorf("create task runs: %w", err)
+	}
+	if len(deliveries) > 0 {
+		if _, err := ins.InsertManyTx(ctx, tx, deliveries); err != nil {
+			return nil, fmt.Errorf("enqueue deliveries: %w", err)
+		}
+	}
+	return &run, nil
+}
+
+// ScheduleFire enqueues the tick of job at fireAt, in tx. A tick already
+// enqueued (by another replica, or a retried transaction) is not enqueued twice.
+func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, fireAt time.Time) error {
+	fireAt = fireAt.UTC()
+	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: jobID, FireAt: fireAt}, &river.InsertOpts{ScheduledAt: fireAt})
+	if err != nil {
+		return fmt.Errorf("enqueue tick: %w", err)
+	}
+	return nil
+}
