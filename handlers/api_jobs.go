@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
@@ -30,8 +31,14 @@ type jobResponse struct {
 	Overlap    string            `json:"overlap"`
 	Labels     map[string]string `json:"labels"`
 	NextFireAt *time.Time        `json:"next_fire_at"`
-	CreatedAt  time.Time         `json:"created_at"`
-	UpdatedAt  time.Time         `json:"updated_at"`
+	// NextFireTimes previews the next ticks, next_fire_at first.
+	NextFireTimes []time.Time `json:"next_fire_times"`
+	// MissedTicks counts ticks missed while nothing ran or the job was paused.
+	MissedTicks int64 `json:"missed_ticks"`
+	// SkippedTicks counts ticks skipped for a run in progress (overlap).
+	SkippedTicks int64     `json:"skipped_ticks"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 	// Secret is the signing secret, shown only in the response that creates it.
 	Secret string `json:"secret,omitempty"`
 }
@@ -42,11 +49,22 @@ func toJobResponse(j *store.Job) (*jobResponse, error) {
 	out := &jobResponse{
 		ID: j.ID, Name: j.Name, Paused: j.Paused, Misfire: j.Misfire, Overlap: j.Overlap,
 		NextFireAt: j.NextFireAt, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-		Labels: map[string]string{},
+		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks,
+		Labels: map[string]string{}, NextFireTimes: []time.Time{},
 	}
 	if len(j.Schedule) > 0 && string(j.Schedule) != "null" {
 		if err := json.Unmarshal(j.Schedule, &out.Schedule); err != nil {
 			return nil, fmt.Errorf("decode schedule of job %s: %w", j.ID, err)
+		}
+	}
+	if j.NextFireAt != nil {
+		out.NextFireTimes = append(out.NextFireTimes, *j.NextFireAt)
+		anchor := j.CreatedAt
+		if j.ScheduleAnchor != nil {
+			anchor = *j.ScheduleAnchor
+		}
+		if rec, err := out.Schedule.Compile(anchor); err == nil && rec != nil {
+			out.NextFireTimes = append(out.NextFireTimes, schedule.NextN(rec, *j.NextFireAt, previewCount-1)...)
 		}
 	}
 	if err := json.Unmarshal(j.Tasks, &out.Tasks); err != nil {
@@ -71,11 +89,11 @@ func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *create
 func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobResponse, error) {
 	now := a.now()
 	j := &req.job
-	if err := j.Validate(now, a.limits, a.checkURL); err != nil {
-		var fe jobspec.Errors
-		if errors.As(err, &fe) {
-			return nil, invalidFields(http.StatusUnprocessableEntity, fe...)
-		}
+	if err := a.validate(j, now); err != nil {
+		return nil, err
+	}
+	enc, err := encodeJob(j)
+	if err != nil {
 		return nil, err
 	}
 	secret, err := signing.NewSecret()
@@ -83,29 +101,16 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 		return nil, err
 	}
 	params := store.CreateJobParams{
-		ID:         uuid.Must(uuid.NewV7()),
-		Name:       j.Name,
-		Paused:     j.Paused,
-		Misfire:    j.Misfire,
-		Overlap:    j.Overlap,
-		Secret:     secret,
-		NextFireAt: j.FirstFire(now),
+		ID:             uuid.Must(uuid.NewV7()),
+		Name:           j.Name,
+		Paused:         j.Paused,
+		Misfire:        j.Misfire,
+		Overlap:        j.Overlap,
+		Secret:         secret,
+		NextFireAt:     j.FirstFire(now),
+		ScheduleAnchor: &now,
 	}
-	if params.Schedule, err = json.Marshal(j.Schedule); err != nil {
-		return nil, err
-	}
-	if j.Schedule == nil {
-		params.Schedule = nil
-	}
-	if params.Tasks, err = json.Marshal(j.Tasks); err != nil {
-		return nil, err
-	}
-	if j.Labels == nil {
-		j.Labels = map[string]string{}
-	}
-	if params.Labels, err = json.Marshal(j.Labels); err != nil {
-		return nil, err
-	}
+	params.Schedule, params.Tasks, params.Labels = enc.schedule, enc.tasks, enc.labels
 
 	var created store.Job
 	err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
@@ -113,10 +118,7 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 		if err != nil {
 			return fmt.Errorf("create job: %w", err)
 		}
-		if created.NextFireAt != nil {
-			return jobs.ScheduleFire(ctx, tx, a.inserter, created.ID, *created.NextFireAt)
-		}
-		return nil
+		return a.arm(ctx, tx, &created)
 	})
 	if err != nil {
 		return nil, err
@@ -218,4 +220,172 @@ func (a *API) triggerRun(ctx context.Context, req *jobIDRequest) (*runResponse, 
 		return nil, err
 	}
 	return toRunResponse(run), nil
+}
+
+// previewCount is how many upcoming ticks a job shows.
+const previewCount = 5
+
+// validate checks a job definition; errors name the fields.
+func (a *API) validate(j *jobspec.Job, now time.Time) error {
+	if err := j.Validate(now, a.limits, a.checkURL); err != nil {
+		var fe jobspec.Errors
+		if errors.As(err, &fe) {
+			return invalidFields(http.StatusUnprocessableEntity, fe...)
+		}
+		return err
+	}
+	return nil
+}
+
+// encodedJob is a validated job's JSON columns.
+type encodedJob struct {
+	schedule, tasks, labels []byte
+}
+
+func encodeJob(j *jobspec.Job) (*encodedJob, error) {
+	var enc encodedJob
+	var err error
+	if j.Schedule != nil {
+		if enc.schedule, err = json.Marshal(j.Schedule); err != nil {
+			return nil, err
+		}
+	}
+	if enc.tasks, err = json.Marshal(j.Tasks); err != nil {
+		return nil, err
+	}
+	if j.Labels == nil {
+		j.Labels = map[string]string{}
+	}
+	if enc.labels, err = json.Marshal(j.Labels); err != nil {
+		return nil, err
+	}
+	return &enc, nil
+}
+
+// arm enqueues the job's next tick, in tx, unless it is paused or has none.
+func (a *API) arm(ctx context.Context, tx pgx.Tx, j *store.Job) error {
+	if j.Paused || j.NextFireAt == nil || j.DeletedAt != nil {
+		return nil
+	}
+	return jobs.ScheduleFire(ctx, tx, a.inserter, j.ID, *j.NextFireAt, j.FireSeq)
+}
+
+type updateJobRequest struct {
+	id  uuid.UUID
+	job jobspec.Job
+}
+
+func (a *API) parseUpdateJob(w http.ResponseWriter, r *http.Request, req *updateJobRequest) error {
+	id, err := parseUUID(chi.URLParam(r, "jobID"), "job")
+	if err != nil {
+		return err
+	}
+	req.id = id
+	return decodeJSON(w, r, a.maxBody, &req.job)
+}
+
+// updateJob replaces a job's definition (the whole of it, as POST takes it)
+// and re-arms its schedule from now. Runs in progress keep the definition
+// they started with; the signing secret stays.
+func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobResponse, error) {
+	now := a.now()
+	j := &req.job
+	if err := a.validate(j, now); err != nil {
+		return nil, err
+	}
+	enc, err := encodeJob(j)
+	if err != nil {
+		return nil, err
+	}
+	var updated store.Job
+	err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		updated, err = store.New(tx).UpdateJob(ctx, store.UpdateJobParams{
+			ID: req.id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
+			Misfire: j.Misfire, Overlap: j.Overlap, Labels: enc.labels,
+			NextFireAt: j.FirstFire(now), ScheduleAnchor: &now,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("job " + req.id.String())
+		}
+		if err != nil {
+			return err
+		}
+		return a.arm(ctx, tx, &updated)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return toJobResponse(&updated)
+}
+
+// setPaused pauses or resumes a job. A paused job's ticks do not fire; on
+// resume, the ticks it missed meanwhile are handled by its misfire policy.
+func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobResponse, error) {
+	return func(ctx context.Context, req *jobIDRequest) (*jobResponse, error) {
+		var out store.Job
+		err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+			q := store.New(tx)
+			before, err := q.LockJob(ctx, req.id)
+			if errors.Is(err, pgx.ErrNoRows) || (err == nil && before.DeletedAt != nil) {
+				return notFound("job " + req.id.String())
+			}
+			if err != nil {
+				return err
+			}
+			if out, err = q.SetJobPaused(ctx, store.SetJobPausedParams{ID: req.id, Paused: paused}); err != nil {
+				return err
+			}
+			if before.Paused && !paused {
+				return a.arm(ctx, tx, &out)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return toJobResponse(&out)
+	}
+}
+
+type previewRequest struct {
+	Schedule *jobspec.Schedule `json:"schedule"`
+	Count    int               `json:"count"`
+}
+
+type previewResponse struct {
+	FireTimes []time.Time `json:"fire_times"`
+}
+
+func (a *API) parsePreview(w http.ResponseWriter, r *http.Request, req *previewRequest) error {
+	return decodeJSON(w, r, a.maxBody, req)
+}
+
+// previewSchedule lists the next fire times of a schedule, as if registered
+// now, without creating anything.
+func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewResponse, error) {
+	now := a.now()
+	if req.Schedule == nil {
+		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("schedule", "is required"))
+	}
+	count := req.Count
+	if count == 0 {
+		count = 10
+	}
+	if count < 1 || count > 1000 {
+		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("count", "must be between 1 and 1000"))
+	}
+	probe := jobspec.Job{Name: "preview", Schedule: req.Schedule, Tasks: []jobspec.Task{{Request: jobspec.Request{URL: "https://preview.invalid/"}}}}
+	if err := a.validate(&probe, now); err != nil {
+		return nil, err
+	}
+	out := &previewResponse{FireTimes: []time.Time{}}
+	first := probe.FirstFire(now)
+	if first == nil {
+		return out, nil
+	}
+	out.FireTimes = append(out.FireTimes, *first)
+	if rec, _ := req.Schedule.Compile(now); rec != nil {
+		out.FireTimes = append(out.FireTimes, schedule.NextN(rec, *first, count-1)...)
+	}
+	return out, nil
 }

@@ -116,7 +116,10 @@ func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, erro
 	return out, err
 }
 
-var runStates = map[string]bool{jobs.RunRunning: true, jobs.RunSucceeded: true, jobs.RunFailed: true, jobs.RunCancelled: true}
+var runStates = map[string]bool{
+	jobs.RunRunning: true, jobs.RunQueued: true, jobs.RunSkipped: true,
+	jobs.RunSucceeded: true, jobs.RunFailed: true, jobs.RunCancelled: true,
+}
 
 type listRunsRequest struct {
 	page  pageRequest
@@ -143,7 +146,7 @@ func parseListRuns(_ http.ResponseWriter, r *http.Request, req *listRunsRequest)
 	}
 	if s := q.Get("state"); s != "" {
 		if !runStates[s] {
-			return invalidFields(http.StatusBadRequest, fieldError("state", "must be one of running, succeeded, failed, cancelled"))
+			return invalidFields(http.StatusBadRequest, fieldError("state", "must be one of running, queued, skipped, succeeded, failed, cancelled"))
 		}
 		req.state = &s
 	}

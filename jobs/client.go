@@ -51,6 +51,9 @@ type Config struct {
 	// MaxRequestTimeout is the longest task request timeout accepted; a
 	// delivery job times out a minute after it. Default 5m.
 	MaxRequestTimeout time.Duration
+	// MisfireGrace is how late a tick may start and still count as on time;
+	// older ticks were missed. Default DefaultMisfireGrace.
+	MisfireGrace time.Duration
 	// Dispatcher makes the HTTP requests. Required when Work is set.
 	Dispatcher *dispatch.Client
 	// Logger receives River's and herald's logs. Default discards.
@@ -80,7 +83,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
 		}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger})
+		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace)})
 		river.AddWorker(workers, &DeliverWorker{pool: pool, dispatcher: cfg.Dispatcher, logger: logger})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{

@@ -201,8 +201,17 @@ func (r *attemptRecord) params(taskRunID uuid.UUID, attempt int) store.RecordAtt
 // when it was the last task, the run, and completes the River job: one
 // transaction.
 func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs], tr *store.BeginAttemptRow, rec attemptRecord) error {
+	ins, err := river.ClientFromContextSafely[pgx.Tx](ctx)
+	if err != nil {
+		return err
+	}
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
+		// The run row first: tasks of one run settle one at a time, so the
+		// last one to finish sees the others finished and ends the run.
+		if _, err := q.LockRun(ctx, tr.RunID); err != nil {
+			return fmt.Errorf("lock run: %w", err)
+		}
 		if err := q.RecordAttempt(ctx, rec.params(tr.ID, job.Attempt)); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
 		}
@@ -214,8 +223,15 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("finish task run: %w", err)
 		}
-		if _, err := q.SettleRun(ctx, tr.RunID); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		run, err := q.SettleRun(ctx, tr.RunID)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows): // tasks remain
+		case err != nil:
 			return fmt.Errorf("settle run: %w", err)
+		default:
+			if err := afterRunEnded(ctx, tx, ins, run.JobID); err != nil {
+				return err
+			}
 		}
 		_, err = river.JobCompleteTx[*riverDriver](ctx, tx, job)
 		return err

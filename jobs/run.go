@@ -44,6 +44,8 @@ const (
 // Run states.
 const (
 	RunRunning   = "running"
+	RunQueued    = "queued"  // waits for the job's previous run (overlap=queue)
+	RunSkipped   = "skipped" // a tick skipped for a run in progress (overlap=skip)
 	RunSucceeded = "succeeded"
 	RunFailed    = "failed"
 	RunCancelled = "cancelled"
@@ -62,15 +64,20 @@ var ErrTickTaken = errors.New("tick already has a run")
 // time (the trigger time for manual runs). For a scheduled tick that already
 // has its run it returns ErrTickTaken and writes nothing.
 func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time) (*store.Run, error) {
-	var tasks []jobspec.Task
-	if err := json.Unmarshal(job.Tasks, &tasks); err != nil {
-		return nil, fmt.Errorf("decode tasks of job %s: %w", job.ID, err)
+	run, err := createRun(ctx, tx, job.ID, trigger, RunRunning, scheduledFor)
+	if err != nil {
+		return nil, err
 	}
-	q := store.New(tx)
-	run, err := q.CreateRun(ctx, store.CreateRunParams{
+	return run, beginRun(ctx, tx, ins, run, job.Tasks)
+}
+
+// createRun inserts a run in the given state, without tasks.
+func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger, state string, scheduledFor time.Time) (*store.Run, error) {
+	run, err := store.New(tx).CreateRun(ctx, store.CreateRunParams{
 		ID:           uuid.Must(uuid.NewV7()),
-		JobID:        job.ID,
+		JobID:        jobID,
 		Trigger:      trigger,
+		State:        state,
 		ScheduledFor: scheduledFor.UTC(),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -79,7 +86,17 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 	if err != nil {
 		return nil, fmt.Errorf("create run: %w", err)
 	}
+	return &run, nil
+}
 
+// beginRun creates the task runs of run from the task definitions tasksJSON
+// (the job's, as they are now: the run keeps them whatever happens to the
+// job later) and enqueues the deliveries of the tasks that depend on nothing.
+func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, tasksJSON []byte) error {
+	var tasks []jobspec.Task
+	if err := json.Unmarshal(tasksJSON, &tasks); err != nil {
+		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
+	}
 	params := store.CreateTaskRunsParams{
 		RunID:   run.ID,
 		Ids:     make([]uuid.UUID, len(tasks)),
@@ -92,7 +109,7 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 		t := &tasks[i]
 		spec, err := json.Marshal(t)
 		if err != nil {
-			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
+			return fmt.Errorf("encode task %s: %w", t.ID, err)
 		}
 		params.Ids[i] = uuid.Must(uuid.NewV7())
 		params.TaskIds[i] = t.ID
@@ -106,22 +123,52 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 			})
 		}
 	}
-	if err := q.CreateTaskRuns(ctx, params); err != nil {
-		return nil, fmt.Errorf("create task runs: %w", err)
+	if err := store.New(tx).CreateTaskRuns(ctx, params); err != nil {
+		return fmt.Errorf("create task runs: %w", err)
 	}
 	if len(deliveries) > 0 {
 		if _, err := ins.InsertManyTx(ctx, tx, deliveries); err != nil {
-			return nil, fmt.Errorf("enqueue deliveries: %w", err)
+			return fmt.Errorf("enqueue deliveries: %w", err)
 		}
 	}
-	return &run, nil
+	return nil
 }
 
-// ScheduleFire enqueues the tick of job at fireAt, in tx. A tick already
-// enqueued (by another replica, or a retried transaction) is not enqueued twice.
-func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, fireAt time.Time) error {
+// afterRunEnded starts the job's oldest queued run (overlap=queue) now that
+// one of its runs has ended. It locks the job row, as the fire worker does
+// when it queues a run, so that a run queued concurrently is not left behind.
+func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID) error {
+	q := store.New(tx)
+	hj, err := q.LockJob(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("lock job: %w", err)
+	}
+	queued, err := q.OldestQueuedRun(ctx, jobID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find queued run: %w", err)
+	}
+	active, err := q.CountActiveRuns(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("count active runs: %w", err)
+	}
+	if active.Running > 0 {
+		return nil // another run (a manual one) is still going; it will start it
+	}
+	if err := q.SetRunRunning(ctx, queued.ID); err != nil {
+		return fmt.Errorf("start queued run: %w", err)
+	}
+	queued.State = RunRunning
+	return beginRun(ctx, tx, ins, &queued, hj.Tasks)
+}
+
+// ScheduleFire enqueues the tick of job at fireAt under the job's fire_seq,
+// in tx. A tick already enqueued (a retried transaction) is not enqueued twice.
+func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, fireAt time.Time, seq int64) error {
 	fireAt = fireAt.UTC()
-	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: jobID, FireAt: fireAt}, &river.InsertOpts{ScheduledAt: fireAt})
+	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: jobID, FireAt: fireAt, Seq: seq}, &river.InsertOpts{ScheduledAt: fireAt})
 	if err != nil {
 		return fmt.Errorf("enqueue tick: %w", err)
 	}

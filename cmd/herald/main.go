@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // cron time zones work on hosts and images without /usr/share/zoneinfo
 )
 
 func main() {

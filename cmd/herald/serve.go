@@ -36,6 +36,7 @@ type serveSettings struct {
 	deliveryWorkers int
 	firePoll        time.Duration
 	rescueAfter     time.Duration
+	misfireGrace    time.Duration
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -52,6 +53,7 @@ func (c *serveSettings) register(s *settings) {
 	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 1<<20, "Largest REST API request body.")
 	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
+	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
 	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried\n(River's stuck-job rescue). At least the longest request timeout (5m) plus 1m.")
 }
 
@@ -116,6 +118,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		DeliveryWorkers:  c.deliveryWorkers,
 		FirePollInterval: c.firePoll,
 		RescueAfter:      c.rescueAfter,
+		MisfireGrace:     c.misfireGrace,
 		Dispatcher:       dispatcher,
 		Logger:           logger,
 	})

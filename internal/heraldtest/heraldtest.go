@@ -53,6 +53,8 @@ type Options struct {
 	NoWork bool
 	// Wrap, if set, wraps the router (tests validate traffic against the OpenAPI document).
 	Wrap func(http.Handler) http.Handler
+	// MisfireGrace overrides jobs.DefaultMisfireGrace.
+	MisfireGrace time.Duration
 }
 
 // Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
@@ -78,9 +80,10 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
 	}})
 	client, err := jobs.NewClient(pool, jobs.Config{
-		Work:       !opts.NoWork,
-		Dispatcher: dispatcher,
-		Logger:     logger,
+		Work:         !opts.NoWork,
+		Dispatcher:   dispatcher,
+		Logger:       logger,
+		MisfireGrace: opts.MisfireGrace,
 	})
 	require.NoError(t, err)
 	if !opts.NoWork {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/herald-sched/herald/internal/schedule"
 )
 
 // Limits bound what one job may contain. Zero fields take the defaults.
@@ -177,9 +180,23 @@ func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
 	}
 	switch {
 	case s.Cron != "":
-		v.add("schedule.cron", "recurring schedules are not available in this version")
+		sched, err := schedule.ParseCron(s.Cron, s.Timezone)
+		var pe *schedule.ParseError
+		switch {
+		case errors.As(err, &pe) && pe.Part == "timezone":
+			v.add("schedule.timezone", "%s", pe.Reason)
+		case err != nil:
+			v.add("schedule.cron", "%s", err.Error())
+		case sched.Next(now).IsZero():
+			v.add("schedule.cron", "never fires (no date matches it)")
+		}
 	case s.Every != nil:
-		v.add("schedule.every", "recurring schedules are not available in this version")
+		if s.Timezone != "" {
+			v.add("schedule.timezone", "applies only to cron schedules")
+		}
+		if d := s.Every.Std(); d < schedule.MinInterval || d > maxDelay {
+			v.add("schedule.every", "must be between %s and 5 years", schedule.MinInterval)
+		}
 	case s.At != nil:
 		if s.Timezone != "" {
 			v.add("schedule.timezone", "applies only to cron schedules")
@@ -199,8 +216,9 @@ func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
 	}
 }
 
-// FirstFire is the nominal time of the job's first tick, or nil for a job
-// that runs only when triggered. Call it after Validate.
+// FirstFire is the nominal time of the job's first tick when its schedule is
+// set at now (registration or update), or nil for a job that runs only when
+// triggered. Call it after Validate.
 func (j *Job) FirstFire(now time.Time) *time.Time {
 	s := j.Schedule
 	switch {
@@ -213,7 +231,34 @@ func (j *Job) FirstFire(now time.Time) *time.Time {
 		t := now.Add(s.Delay.Std()).UTC()
 		return &t
 	}
-	return nil
+	rec, err := s.Compile(now)
+	if err != nil || rec == nil {
+		return nil
+	}
+	t := rec.Next(now)
+	if t.IsZero() {
+		return nil // a cron expression that never matches, such as 30 February
+	}
+	return &t
+}
+
+// Recurring reports whether the schedule repeats (cron or every).
+func (s *Schedule) Recurring() bool {
+	return s != nil && (s.Cron != "" || s.Every != nil)
+}
+
+// Compile returns the recurring schedule, whose "every" intervals count from
+// anchor; nil for a one-off schedule or none.
+func (s *Schedule) Compile(anchor time.Time) (schedule.Schedule, error) {
+	switch {
+	case s == nil:
+		return nil, nil
+	case s.Cron != "":
+		return schedule.ParseCron(s.Cron, s.Timezone)
+	case s.Every != nil:
+		return schedule.Every(s.Every.Std(), anchor)
+	}
+	return nil, nil
 }
 
 func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, checkURL func(string) error) {

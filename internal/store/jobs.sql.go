@@ -13,23 +13,50 @@ import (
 	"github.com/google/uuid"
 )
 
+const advanceJob = `-- name: AdvanceJob :exec
+UPDATE jobs SET
+    next_fire_at = $1,
+    missed_ticks = missed_ticks + $2,
+    skipped_ticks = skipped_ticks + $3
+WHERE id = $4
+`
+
+type AdvanceJobParams struct {
+	NextFireAt *time.Time
+	Missed     int64
+	Skipped    int64
+	ID         uuid.UUID
+}
+
+// Records a handled tick: the next tick, and the ticks missed or skipped.
+func (q *Queries) AdvanceJob(ctx context.Context, arg AdvanceJobParams) error {
+	_, err := q.db.Exec(ctx, advanceJob,
+		arg.NextFireAt,
+		arg.Missed,
+		arg.Skipped,
+		arg.ID,
+	)
+	return err
+}
+
 const createJob = `-- name: CreateJob :one
-INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at
+INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
 `
 
 type CreateJobParams struct {
-	ID         uuid.UUID
-	Name       string
-	Schedule   json.RawMessage
-	Tasks      []byte
-	Paused     bool
-	Misfire    string
-	Overlap    string
-	Labels     json.RawMessage
-	Secret     string
-	NextFireAt *time.Time
+	ID             uuid.UUID
+	Name           string
+	Schedule       json.RawMessage
+	Tasks          []byte
+	Paused         bool
+	Misfire        string
+	Overlap        string
+	Labels         json.RawMessage
+	Secret         string
+	NextFireAt     *time.Time
+	ScheduleAnchor *time.Time
 }
 
 func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, error) {
@@ -44,6 +71,7 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		arg.Labels,
 		arg.Secret,
 		arg.NextFireAt,
+		arg.ScheduleAnchor,
 	)
 	var i Job
 	err := row.Scan(
@@ -60,6 +88,10 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
 	)
 	return i, err
 }
@@ -78,7 +110,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -98,12 +130,16 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
 	)
 	return i, err
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
 ORDER BY id DESC
@@ -139,6 +175,10 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
+			&i.FireSeq,
+			&i.ScheduleAnchor,
+			&i.MissedTicks,
+			&i.SkippedTicks,
 		); err != nil {
 			return nil, err
 		}
@@ -150,14 +190,15 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 	return items, nil
 }
 
-const lockJobForFire = `-- name: LockJobForFire :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at FROM jobs WHERE id = $1 FOR UPDATE
+const lockJob = `-- name: LockJob :one
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs WHERE id = $1 FOR UPDATE
 `
 
-// Taken by the fire worker: the job as it is now, locked until the tick's run
-// is created, so a concurrent update or delete is either before or after it.
-func (q *Queries) LockJobForFire(ctx context.Context, id uuid.UUID) (Job, error) {
-	row := q.db.QueryRow(ctx, lockJobForFire, id)
+// The job as it is now, locked until the transaction ends: taken when a tick
+// fires and when a run ends, so that an update, a delete, the overlap check
+// and the start of a queued run happen one at a time per job.
+func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
+	row := q.db.QueryRow(ctx, lockJob, id)
 	var i Job
 	err := row.Scan(
 		&i.ID,
@@ -173,20 +214,113 @@ func (q *Queries) LockJobForFire(ctx context.Context, id uuid.UUID) (Job, error)
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
 	)
 	return i, err
 }
 
-const setJobNextFire = `-- name: SetJobNextFire :exec
-UPDATE jobs SET next_fire_at = $1 WHERE id = $2
+const setJobPaused = `-- name: SetJobPaused :one
+UPDATE jobs SET
+    paused = $1,
+    fire_seq = fire_seq + CASE WHEN paused = $1 THEN 0 ELSE 1 END,
+    updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
+WHERE id = $2 AND deleted_at IS NULL
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
 `
 
-type SetJobNextFireParams struct {
-	NextFireAt *time.Time
-	ID         uuid.UUID
+type SetJobPausedParams struct {
+	Paused bool
+	ID     uuid.UUID
 }
 
-func (q *Queries) SetJobNextFire(ctx context.Context, arg SetJobNextFireParams) error {
-	_, err := q.db.Exec(ctx, setJobNextFire, arg.NextFireAt, arg.ID)
-	return err
+// Pauses or resumes a job. Changing the state re-arms the schedule
+// (fire_seq + 1): the pending tick of a paused job is ignored, and resuming
+// enqueues its tick anew. next_fire_at stays, so that a resumed job knows
+// which ticks it missed.
+func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job, error) {
+	row := q.db.QueryRow(ctx, setJobPaused, arg.Paused, arg.ID)
+	var i Job
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Schedule,
+		&i.Tasks,
+		&i.Paused,
+		&i.Misfire,
+		&i.Overlap,
+		&i.Labels,
+		&i.Secret,
+		&i.NextFireAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
+	)
+	return i, err
+}
+
+const updateJob = `-- name: UpdateJob :one
+UPDATE jobs SET
+    name = $1, schedule = $2, tasks = $3, paused = $4,
+    misfire = $5, overlap = $6, labels = $7,
+    next_fire_at = $8, schedule_anchor = $9,
+    fire_seq = fire_seq + 1, updated_at = now()
+WHERE id = $10 AND deleted_at IS NULL
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
+`
+
+type UpdateJobParams struct {
+	Name           string
+	Schedule       json.RawMessage
+	Tasks          []byte
+	Paused         bool
+	Misfire        string
+	Overlap        string
+	Labels         json.RawMessage
+	NextFireAt     *time.Time
+	ScheduleAnchor *time.Time
+	ID             uuid.UUID
+}
+
+// Replaces a job's definition and re-arms its schedule (fire_seq + 1).
+func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, error) {
+	row := q.db.QueryRow(ctx, updateJob,
+		arg.Name,
+		arg.Schedule,
+		arg.Tasks,
+		arg.Paused,
+		arg.Misfire,
+		arg.Overlap,
+		arg.Labels,
+		arg.NextFireAt,
+		arg.ScheduleAnchor,
+		arg.ID,
+	)
+	var i Job
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Schedule,
+		&i.Tasks,
+		&i.Paused,
+		&i.Misfire,
+		&i.Overlap,
+		&i.Labels,
+		&i.Secret,
+		&i.NextFireAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
+	)
+	return i, err
 }

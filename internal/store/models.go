@@ -25,19 +25,23 @@ type Attempt struct {
 }
 
 type Job struct {
-	ID         uuid.UUID
-	Name       string
-	Schedule   json.RawMessage
-	Tasks      []byte
-	Paused     bool
-	Misfire    string
-	Overlap    string
-	Labels     json.RawMessage
-	Secret     string
-	NextFireAt *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	DeletedAt  *time.Time
+	ID             uuid.UUID
+	Name           string
+	Schedule       json.RawMessage
+	Tasks          []byte
+	Paused         bool
+	Misfire        string
+	Overlap        string
+	Labels         json.RawMessage
+	Secret         string
+	NextFireAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	DeletedAt      *time.Time
+	FireSeq        int64
+	ScheduleAnchor *time.Time
+	MissedTicks    int64
+	SkippedTicks   int64
 }
 
 type Run struct {

@@ -12,9 +12,30 @@ import (
 	"github.com/google/uuid"
 )
 
+const countActiveRuns = `-- name: CountActiveRuns :one
+SELECT
+    count(*) FILTER (WHERE state = 'running')::int AS running,
+    count(*) FILTER (WHERE state = 'queued')::int AS queued
+FROM runs
+WHERE job_id = $1 AND state IN ('running', 'queued')
+`
+
+type CountActiveRunsRow struct {
+	Running int32
+	Queued  int32
+}
+
+func (q *Queries) CountActiveRuns(ctx context.Context, jobID uuid.UUID) (CountActiveRunsRow, error) {
+	row := q.db.QueryRow(ctx, countActiveRuns, jobID)
+	var i CountActiveRunsRow
+	err := row.Scan(&i.Running, &i.Queued)
+	return i, err
+}
+
 const createRun = `-- name: CreateRun :one
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-VALUES ($1, $2, $3, 'running', $4)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at)
+VALUES ($1, $2, $3, $4, $5,
+        CASE WHEN $4::text = 'skipped' THEN now() END)
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
 `
@@ -23,6 +44,7 @@ type CreateRunParams struct {
 	ID           uuid.UUID
 	JobID        uuid.UUID
 	Trigger      string
+	State        string
 	ScheduledFor time.Time
 }
 
@@ -33,6 +55,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		arg.ID,
 		arg.JobID,
 		arg.Trigger,
+		arg.State,
 		arg.ScheduledFor,
 	)
 	var i Run
@@ -210,6 +233,45 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockRun = `-- name: LockRun :one
+SELECT id FROM runs WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockRun(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockRun, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
+}
+
+const oldestQueuedRun = `-- name: OldestQueuedRun :one
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
+`
+
+func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, error) {
+	row := q.db.QueryRow(ctx, oldestQueuedRun, jobID)
+	var i Run
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Trigger,
+		&i.State,
+		&i.ScheduledFor,
+		&i.CreatedAt,
+		&i.FinishedAt,
+	)
+	return i, err
+}
+
+const setRunRunning = `-- name: SetRunRunning :exec
+UPDATE runs SET state = 'running' WHERE id = $1 AND state = 'queued'
+`
+
+func (q *Queries) SetRunRunning(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, setRunRunning, id)
+	return err
 }
 
 const settleRun = `-- name: SettleRun :one

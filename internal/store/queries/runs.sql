@@ -1,8 +1,9 @@
 -- name: CreateRun :one
 -- A scheduled tick creates at most one run: a second insert for the same
 -- (job, scheduled_for) returns no row.
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-VALUES (@id, @job_id, @trigger, 'running', @scheduled_for)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at)
+VALUES (@id, @job_id, @trigger, @state, @scheduled_for,
+        CASE WHEN @state::text = 'skipped' THEN now() END)
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
@@ -46,3 +47,19 @@ WHERE id = @id
     WHERE task_runs.run_id = @id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
   )
 RETURNING *;
+
+-- name: CountActiveRuns :one
+SELECT
+    count(*) FILTER (WHERE state = 'running')::int AS running,
+    count(*) FILTER (WHERE state = 'queued')::int AS queued
+FROM runs
+WHERE job_id = @job_id AND state IN ('running', 'queued');
+
+-- name: OldestQueuedRun :one
+SELECT * FROM runs WHERE job_id = @job_id AND state = 'queued' ORDER BY id LIMIT 1;
+
+-- name: SetRunRunning :exec
+UPDATE runs SET state = 'running' WHERE id = @id AND state = 'queued';
+
+-- name: LockRun :one
+SELECT id FROM runs WHERE id = @id FOR UPDATE;
