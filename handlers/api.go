@@ -24,7 +24,7 @@ type APIConfig struct {
 	CheckURL func(string) error
 	// Limits bound what one job may contain.
 	Limits jobspec.Limits
-	// MaxBodyBytes bounds a request body. Default 1 MiB.
+	// MaxBodyBytes bounds a request body. Default 8 MiB.
 	MaxBodyBytes int64
 	// Logger receives request errors. Default discards.
 	Logger *slog.Logger
@@ -50,7 +50,7 @@ func NewAPI(cfg APIConfig) *API {
 		inserter: cfg.Inserter,
 		checkURL: cfg.CheckURL,
 		limits:   cfg.Limits,
-		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		maxBody:  cmp.Or(cfg.MaxBodyBytes, 8<<20),
 		logger:   cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		now:      cfg.Now,
 	}

@@ -87,8 +87,21 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	auth := http.Header{"Authorization": {"Bearer " + heraldtest.APIKey}}
-	twoTasks := validJob()
-	twoTasks["tasks"] = append(twoTasks["tasks"].([]any), map[string]any{"id": "other", "request": map[string]any{"url": "https://x.example"}})
+	dagJob := func(tasks ...map[string]any) map[string]any {
+		j := validJob()
+		list := []any{}
+		for _, t := range tasks {
+			if _, ok := t["request"]; !ok {
+				t["request"] = map[string]any{"url": "https://gw.example/" + fmt.Sprint(t["id"])}
+			}
+			list = append(list, t)
+		}
+		j["tasks"] = list
+		return j
+	}
+	ref := func(id string, deps []string, body any) map[string]any {
+		return map[string]any{"id": id, "depends_on": deps, "request": map[string]any{"url": "https://gw.example/" + id, "body": body}}
+	}
 
 	tests := []struct {
 		name      string
@@ -130,9 +143,17 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{name: "reserved header", body: with("tasks.0.request.headers", map[string]any{"Webhook-Id": "mine"}), wantCode: 422, wantField: "tasks[0].request.headers.Webhook-Id"},
 		{name: "bad method", body: with("tasks.0.request.method", "FETCH"), wantCode: 422, wantField: "tasks[0].request.method"},
 		{name: "bad misfire", body: with("misfire", "sometimes"), wantCode: 422, wantField: "misfire"},
-		{name: "two tasks not yet", body: twoTasks, wantCode: 422, wantField: "tasks"},
+		{name: "duplicate task id", body: dagJob(map[string]any{"id": "a"}, map[string]any{"id": "a"}), wantCode: 422, wantField: "tasks[1].id"},
+		{name: "malformed task id", body: dagJob(map[string]any{"id": "a b"}), wantCode: 422, wantField: "tasks[0].id"},
+		{name: "unknown dependency", body: dagJob(map[string]any{"id": "a"}, map[string]any{"id": "b", "depends_on": []string{"zz"}}), wantCode: 422, wantField: "tasks[1].depends_on"},
+		{name: "self-loop", body: dagJob(map[string]any{"id": "a", "depends_on": []string{"a"}}), wantCode: 422, wantField: "tasks[0].depends_on"},
+		{name: "cycle", body: dagJob(map[string]any{"id": "a", "depends_on": []string{"c"}}, map[string]any{"id": "b", "depends_on": []string{"a"}}, map[string]any{"id": "c", "depends_on": []string{"b"}}), wantCode: 422, wantField: "tasks[0].depends_on"},
+		{name: "depends_on not a list of strings", body: dagJob(map[string]any{"id": "a", "depends_on": "b"}), wantCode: 400, wantField: "tasks[0].depends_on"},
+		{name: "reference to a task not upstream", body: dagJob(map[string]any{"id": "a"}, ref("b", []string{}, map[string]any{"t": "{{ tasks.a.body.token }}"})), wantCode: 422, wantField: "tasks[1].request"},
+		{name: "reference to an unknown task", body: dagJob(map[string]any{"id": "a"}, ref("b", []string{"a"}, map[string]any{"t": "{{ tasks.zz.status }}"})), wantCode: 422, wantField: "tasks[1].request"},
+		{name: "template syntax error", body: dagJob(map[string]any{"id": "a"}, ref("b", []string{"a"}, map[string]any{"t": "{{ tasks.a.body"})), wantCode: 422, wantField: "tasks[1].request.body"},
 		{name: "task body over its limit", body: with("tasks.0.request.body", strings.Repeat("a", 300<<10)), wantCode: 422, wantField: "tasks[0].request.body"},
-		{name: "request body over the limit", body: with("tasks.0.request.body", strings.Repeat("a", 2<<20)), wantCode: 413},
+		{name: "request body over the limit", body: with("tasks.0.request.body", strings.Repeat("a", 9<<20)), wantCode: 413},
 		{name: "missing API key", body: validJob(), header: http.Header{}, wantCode: 401},
 		{name: "wrong API key", body: validJob(), header: http.Header{"Authorization": {"Bearer nope"}}, wantCode: 401},
 		{name: "not a bearer key", body: validJob(), header: http.Header{"Authorization": {"Basic " + heraldtest.APIKey}}, wantCode: 401},
@@ -319,4 +340,65 @@ func TestRoutesMatchDocument(t *testing.T) {
 		return nil
 	}))
 	require.Equal(t, documented, served)
+}
+
+func TestCycleIsNamed(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	j := validJob()
+	j["tasks"] = []any{
+		map[string]any{"id": "fetch", "request": map[string]any{"url": "https://gw.example/a"}},
+		map[string]any{"id": "push", "depends_on": []string{"fetch", "verify"}, "request": map[string]any{"url": "https://gw.example/b"}},
+		map[string]any{"id": "reboot", "depends_on": []string{"push"}, "request": map[string]any{"url": "https://gw.example/c"}},
+		map[string]any{"id": "verify", "depends_on": []string{"reboot"}, "request": map[string]any{"url": "https://gw.example/d"}},
+	}
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+	require.Equal(t, http.StatusUnprocessableEntity, resp.Status, "body: %s", resp.Body)
+	var p problem
+	resp.JSON(t, &p)
+	msg := p.Errors[0].Message
+	for _, id := range []string{"push", "reboot", "verify"} {
+		require.Contains(t, msg, id, "the cycle's ids")
+	}
+	require.NotContains(t, msg, "fetch")
+}
+
+func TestGraphExport(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	j := validJob()
+	delete(j, "schedule")
+	j["tasks"] = []any{
+		map[string]any{"id": "a", "request": map[string]any{"url": "https://gw.example/a"}},
+		map[string]any{"id": "b", "depends_on": []string{"a"}, "request": map[string]any{"url": "https://gw.example/b"}},
+		map[string]any{"id": "c", "depends_on": []string{"a", "b"}, "request": map[string]any{"url": "https://gw.example/c"}},
+	}
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var created jobResp
+	resp.JSON(t, &created)
+
+	resp = b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	require.JSONEq(t, `{"nodes":[
+		{"id":"a","level":0,"method":"POST","url":"https://gw.example/a"},
+		{"id":"b","level":1,"method":"POST","url":"https://gw.example/b"},
+		{"id":"c","level":2,"method":"POST","url":"https://gw.example/c"}],
+		"edges":[{"from":"a","to":"b"},{"from":"a","to":"c"},{"from":"b","to":"c"}]}`, string(resp.Body))
+
+	resp = b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=dot", nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.Contains(t, string(resp.Body), `"a" -> "b";`)
+	require.Contains(t, string(resp.Body), `"b" -> "c";`)
+	require.Equal(t, http.StatusBadRequest, b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=png", nil).Status)
+
+	resp = b.h.Do(http.MethodPost, "/v1/jobs/"+created.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, resp.Status)
+	var run struct{ ID string }
+	resp.JSON(t, &run)
+	resp = b.h.Do(http.MethodGet, "/v1/runs/"+run.ID+"/graph", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	require.Contains(t, string(resp.Body), `"state":"pending"`)
+	require.Contains(t, string(resp.Body), `"state":"waiting"`)
+	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodGet, "/v1/runs/00000000-0000-7000-8000-000000000000/graph", nil).Status)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/openapi"
 )
 
@@ -109,5 +110,9 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 		r.Post("/jobs/{jobID}/runs", endpoint(a, http.StatusAccepted, parseJobID, a.triggerRun))
 		r.Get("/runs", endpoint(a, http.StatusOK, parseListRuns, a.listRuns))
 		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
+		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun)))
+		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun)))
+		r.Get("/jobs/{jobID}/graph", a.jobGraph)
+		r.Get("/runs/{runID}/graph", a.runGraph)
 	}
 }

@@ -22,13 +22,29 @@ import (
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
+	"github.com/herald-sched/herald/internal/taskref"
 )
 
+// MaxShownResponseBytes is how much of a response each attempt shows; up to
+// the dispatcher's capture (MaxResultBytes) is kept as a task's result when a
+// downstream task refers to it.
+const MaxShownResponseBytes = 4 << 10
+
+// MaxResultBytes is the response capture to configure the dispatcher with:
+// the largest JSON result a downstream task can refer to.
+const MaxResultBytes = 64 << 10
+
 // DeliverArgs is one task run to deliver; each River attempt is one HTTP
-// request, and River's attempt number is herald's.
+// request, numbered AttemptBase + River's attempt.
 type DeliverArgs struct {
 	// TaskRunID is the task run to deliver.
 	TaskRunID uuid.UUID `json:"task_run_id"`
+	// AttemptBase counts the task run's attempts before this job (a run
+	// retried through the API continues the numbering).
+	AttemptBase int `json:"attempt_base,omitempty"`
+	// Round is the task run's round (see task_runs.round): a job of an
+	// earlier round finds nothing to deliver.
+	Round int `json:"round,omitempty"`
 
 	// retryAt is when the failed attempt should be retried, computed by Work
 	// (backoff, Retry-After) and handed to NextRetry. River passes the same
@@ -69,8 +85,9 @@ func (e *deliveryError) Error() string { return e.msg }
 // then returned so that River retries it at retryAt.
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	q := store.New(w.pool)
-	attempt := job.Attempt
-	tr, err := q.BeginAttempt(ctx, store.BeginAttemptParams{ID: job.Args.TaskRunID, Attempt: int32(attempt)})
+	round := job.Attempt // attempts of this job, counted against max_attempts
+	attempt := job.Args.AttemptBase + round
+	tr, err := q.BeginAttempt(ctx, store.BeginAttemptParams{ID: job.Args.TaskRunID, Round: int32(job.Args.Round), Attempt: int32(attempt)})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil // finished or cancelled meanwhile: nothing to deliver
 	}
@@ -79,12 +96,16 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {
-		return w.finish(ctx, job, &tr, attemptRecord{outcome: TaskFailed, err: "corrupt task definition: " + err.Error()})
+		return w.finish(ctx, job, &tr, attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()})
 	}
 
-	req, err := w.buildRequest(&tr, &task, attempt)
+	req, err := w.buildRequest(ctx, &tr, &task, attempt)
+	var refErr *referenceError
+	if errors.As(err, &refErr) {
+		return w.finish(ctx, job, &tr, attemptRecord{attempt: attempt, outcome: TaskFailed, err: err.Error()})
+	}
 	if err != nil {
-		return w.finish(ctx, job, &tr, attemptRecord{outcome: TaskFailed, err: err.Error()})
+		return err
 	}
 	started := time.Now()
 	res := w.dispatcher.Do(ctx, req)
@@ -94,12 +115,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return ctx.Err()
 	}
 
-	rec := attemptRecord{started: started, res: &res}
+	rec := attemptRecord{attempt: attempt, started: started, res: &res}
 	switch {
 	case res.Outcome == dispatch.Success:
 		rec.outcome = TaskSucceeded
-	case res.Outcome == dispatch.Retryable && attempt < task.Retry.MaxAttempts:
-		delay := max(dispatch.Backoff(attempt, task.Retry.InitialInterval.Std(), task.Retry.MaxInterval.Std()), res.RetryAfter)
+	case res.Outcome == dispatch.Retryable && round < task.Retry.MaxAttempts:
+		delay := max(dispatch.Backoff(round, task.Retry.InitialInterval.Std(), task.Retry.MaxInterval.Std()), res.RetryAfter)
 		job.Args.retryAt = time.Now().Add(delay)
 		rec.outcome = TaskRetrying
 		rec.retryAt = &job.Args.retryAt
@@ -110,7 +131,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if rec.outcome != TaskRetrying {
 		return w.finish(ctx, job, &tr, rec)
 	}
-	if err := w.recordRetry(ctx, &tr, attempt, rec); err != nil {
+	if err := w.recordRetry(ctx, &tr, rec); err != nil {
 		job.Args.retryAt = time.Time{}
 		return err
 	}
@@ -118,15 +139,21 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 }
 
 // buildRequest assembles the attempt's HTTP request: the task's method, URL,
-// headers and body, plus the Standard Webhooks and Herald-* headers.
-func (w *DeliverWorker) buildRequest(tr *store.BeginAttemptRow, task *jobspec.Task, attempt int) (dispatch.Request, error) {
+// headers and body, with references to upstream results filled in, plus the
+// Standard Webhooks and Herald-* headers. An unresolvable reference is a
+// *referenceError.
+func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttemptRow, task *jobspec.Task, attempt int) (dispatch.Request, error) {
 	signer, err := signing.NewSigner(tr.Secret)
 	if err != nil {
-		return dispatch.Request{}, fmt.Errorf("signing secret: %w", err)
+		return dispatch.Request{}, &referenceError{fmt.Errorf("signing secret: %w", err)}
 	}
-	body, contentType := task.Request.BodyBytes()
-	h := make(http.Header, len(task.Request.Headers)+10)
-	for k, v := range task.Request.Headers {
+	r, err := w.resolve(ctx, tr, &task.Request)
+	if err != nil {
+		return dispatch.Request{}, err
+	}
+	body, contentType := r.BodyBytes()
+	h := make(http.Header, len(r.Headers)+10)
+	for k, v := range r.Headers {
 		h.Set(k, v)
 	}
 	if contentType != "" && h.Get("Content-Type") == "" {
@@ -143,12 +170,43 @@ func (w *DeliverWorker) buildRequest(tr *store.BeginAttemptRow, task *jobspec.Ta
 	h["Herald-Attempt"] = []string{strconv.Itoa(attempt)}
 	h["Herald-Scheduled-For"] = []string{tr.ScheduledFor.UTC().Format(time.RFC3339Nano)}
 	return dispatch.Request{
-		Method:  task.Request.Method,
-		URL:     task.Request.URL,
+		Method:  r.Method,
+		URL:     r.URL,
 		Header:  h,
 		Body:    body,
-		Timeout: task.Request.Timeout.Std(),
+		Timeout: r.Timeout.Std(),
 	}, nil
+}
+
+// referenceError is a task whose request cannot be built: it fails without
+// being sent.
+type referenceError struct{ err error }
+
+func (e *referenceError) Error() string { return e.err.Error() }
+func (e *referenceError) Unwrap() error { return e.err }
+
+// resolve returns the request with its references to upstream results
+// ({{ tasks.<id>.body.<path> }}) filled in from the run's kept results.
+func (w *DeliverWorker) resolve(ctx context.Context, tr *store.BeginAttemptRow, r *jobspec.Request) (*jobspec.Request, error) {
+	refs := r.Refs()
+	if len(refs) == 0 {
+		return r, nil
+	}
+	rows, err := store.New(w.pool).TaskResults(ctx, store.TaskResultsParams{RunID: tr.RunID, TaskIds: refs})
+	if err != nil {
+		return nil, fmt.Errorf("load upstream results: %w", err)
+	}
+	results := make(map[string]taskref.Result, len(rows))
+	for _, row := range rows {
+		if row.ResultStatus != nil {
+			results[row.TaskID] = taskref.Result{Status: int(*row.ResultStatus), Body: row.ResultBody}
+		}
+	}
+	out, err := r.Render(results)
+	if err != nil {
+		return nil, &referenceError{err}
+	}
+	return out, nil
 }
 
 // WebhookID is the Standard Webhooks message id of a task run: the same on
@@ -161,6 +219,7 @@ func WebhookID(taskRunID uuid.UUID) string {
 }
 
 type attemptRecord struct {
+	attempt int
 	outcome string // TaskSucceeded, TaskRetrying or TaskFailed
 	started time.Time
 	res     *dispatch.Result
@@ -168,10 +227,10 @@ type attemptRecord struct {
 	retryAt *time.Time
 }
 
-func (r *attemptRecord) params(taskRunID uuid.UUID, attempt int) store.RecordAttemptParams {
+func (r *attemptRecord) params(taskRunID uuid.UUID) store.RecordAttemptParams {
 	p := store.RecordAttemptParams{
 		TaskRunID:   taskRunID,
-		Attempt:     int32(attempt),
+		Attempt:     int32(r.attempt),
 		StartedAt:   r.started,
 		Outcome:     r.outcome,
 		NextRetryAt: r.retryAt,
@@ -189,9 +248,10 @@ func (r *attemptRecord) params(taskRunID uuid.UUID, attempt int) store.RecordAtt
 			p.StatusCode = &code
 		}
 		if res.StatusCode != 0 {
-			body := responseText(res.Body)
+			shown := res.Body[:min(len(res.Body), MaxShownResponseBytes)]
+			body := responseText(shown)
 			p.ResponseBody = &body
-			p.ResponseTruncated = res.Truncated
+			p.ResponseTruncated = res.Truncated || len(shown) < len(res.Body)
 		}
 	}
 	return p
@@ -212,7 +272,7 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 		if _, err := q.LockRun(ctx, tr.RunID); err != nil {
 			return fmt.Errorf("lock run: %w", err)
 		}
-		if err := q.RecordAttempt(ctx, rec.params(tr.ID, job.Attempt)); err != nil {
+		if err := q.RecordAttempt(ctx, rec.params(tr.ID)); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
 		}
 		var lastErr *string
@@ -220,8 +280,19 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 			lastErr = &rec.err
 		}
 		_, err := q.FinishTaskRun(ctx, store.FinishTaskRunParams{ID: tr.ID, State: rec.outcome, LastError: lastErr})
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			// Cancelled meanwhile: the attempt is recorded, nothing moves on.
+		case err != nil:
 			return fmt.Errorf("finish task run: %w", err)
+		case rec.outcome == TaskSucceeded:
+			if err := advance(ctx, tx, ins, tr, rec.res); err != nil {
+				return err
+			}
+		default:
+			if err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: tr.ID, TaskID: tr.TaskID}); err != nil {
+				return fmt.Errorf("fail downstream tasks: %w", err)
+			}
 		}
 		run, err := q.SettleRun(ctx, tr.RunID)
 		switch {
@@ -238,10 +309,10 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 	})
 }
 
-func (w *DeliverWorker) recordRetry(ctx context.Context, tr *store.BeginAttemptRow, attempt int, rec attemptRecord) error {
+func (w *DeliverWorker) recordRetry(ctx context.Context, tr *store.BeginAttemptRow, rec attemptRecord) error {
 	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
-		if err := q.RecordAttempt(ctx, rec.params(tr.ID, attempt)); err != nil {
+		if err := q.RecordAttempt(ctx, rec.params(tr.ID)); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
 		}
 		if err := q.MarkTaskRunRetrying(ctx, store.MarkTaskRunRetryingParams{ID: tr.ID, LastError: &rec.err}); err != nil {
@@ -249,6 +320,44 @@ func (w *DeliverWorker) recordRetry(ctx context.Context, tr *store.BeginAttemptR
 		}
 		return nil
 	})
+}
+
+// advance moves the run on after a task succeeded: it keeps the task's
+// result when a downstream template refers to it, counts the success in each
+// child, and enqueues the children whose parents have all succeeded.
+func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemptRow, res *dispatch.Result) error {
+	q := store.New(tx)
+	if tr.KeepResult && res != nil {
+		status := int32(res.StatusCode)
+		var body []byte
+		if !res.Truncated && json.Valid(res.Body) {
+			body = res.Body
+		}
+		if err := q.SaveResult(ctx, store.SaveResultParams{ID: tr.ID, ResultStatus: &status, ResultBody: body}); err != nil {
+			return fmt.Errorf("keep result: %w", err)
+		}
+	}
+	if len(tr.ChildIds) == 0 {
+		return nil
+	}
+	children, err := q.ReleaseChildren(ctx, tr.ChildIds)
+	if err != nil {
+		return fmt.Errorf("release children: %w", err)
+	}
+	var ready []river.InsertManyParams
+	for _, c := range children {
+		if c.PendingParents > 0 {
+			continue
+		}
+		var retry struct {
+			Retry jobspec.Retry `json:"retry"`
+		}
+		if err := json.Unmarshal(c.Spec, &retry); err != nil {
+			return fmt.Errorf("decode task %s: %w", c.ID, err)
+		}
+		ready = append(ready, deliveryParams(c.ID, retry.Retry.MaxAttempts, 0, int(c.Round)))
+	}
+	return enqueueDeliveries(ctx, tx, ins, ready)
 }
 
 // describe is the attempt's error for the API: empty on success.

@@ -91,19 +91,23 @@ func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger, state s
 
 // beginRun creates the task runs of run from the task definitions tasksJSON
 // (the job's, as they are now: the run keeps them whatever happens to the
-// job later) and enqueues the deliveries of the tasks that depend on nothing.
+// job later) and enqueues the deliveries of the tasks that depend on nothing,
+// in batches. Each task run knows its children and counts its parents.
 func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, tasksJSON []byte) error {
 	var tasks []jobspec.Task
 	if err := json.Unmarshal(tasksJSON, &tasks); err != nil {
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
-	params := store.CreateTaskRunsParams{
-		RunID:   run.ID,
-		Ids:     make([]uuid.UUID, len(tasks)),
-		TaskIds: make([]string, len(tasks)),
-		Specs:   make([][]byte, len(tasks)),
-		States:  make([]string, len(tasks)),
+	g, err := jobspec.Graph(tasks)
+	if err != nil {
+		return fmt.Errorf("graph of job %s: %w", run.JobID, err)
 	}
+	kept := jobspec.ReferencedTasks(tasks)
+	ids := make([]uuid.UUID, len(tasks))
+	for i := range ids {
+		ids[i] = uuid.Must(uuid.NewV7())
+	}
+	rows := make([]store.CreateTaskRunsParams, len(tasks))
 	var deliveries []river.InsertManyParams
 	for i := range tasks {
 		t := &tasks[i]
@@ -111,25 +115,46 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, task
 		if err != nil {
 			return fmt.Errorf("encode task %s: %w", t.ID, err)
 		}
-		params.Ids[i] = uuid.Must(uuid.NewV7())
-		params.TaskIds[i] = t.ID
-		params.Specs[i] = spec
-		params.States[i] = TaskWaiting
-		if len(t.DependsOn) == 0 {
-			params.States[i] = TaskPending
-			deliveries = append(deliveries, river.InsertManyParams{
-				Args:       DeliverArgs{TaskRunID: params.Ids[i]},
-				InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack},
-			})
+		children := g.Children(i)
+		childIDs := make([]uuid.UUID, len(children))
+		for k, c := range children {
+			childIDs[k] = ids[c]
+		}
+		rows[i] = store.CreateTaskRunsParams{
+			ID: ids[i], RunID: run.ID, TaskID: t.ID, Spec: spec, State: TaskWaiting,
+			PendingParents: int32(len(g.Parents(i))), ChildIds: childIDs, KeepResult: kept[t.ID],
+		}
+		if len(g.Parents(i)) == 0 {
+			rows[i].State = TaskPending
+			deliveries = append(deliveries, deliveryParams(ids[i], t.Retry.MaxAttempts, 0, 0))
 		}
 	}
-	if err := store.New(tx).CreateTaskRuns(ctx, params); err != nil {
+	if _, err := store.New(tx).CreateTaskRuns(ctx, rows); err != nil {
 		return fmt.Errorf("create task runs: %w", err)
 	}
-	if len(deliveries) > 0 {
-		if _, err := ins.InsertManyTx(ctx, tx, deliveries); err != nil {
+	return enqueueDeliveries(ctx, tx, ins, deliveries)
+}
+
+// deliveryParams is the River job of a task run's delivery. attemptBase
+// counts the attempts made before, in earlier rounds (a retried run).
+func deliveryParams(taskRunID uuid.UUID, maxAttempts, attemptBase, round int) river.InsertManyParams {
+	return river.InsertManyParams{
+		Args:       DeliverArgs{TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round},
+		InsertOpts: &river.InsertOpts{MaxAttempts: maxAttempts + crashSlack},
+	}
+}
+
+// insertBatch is how many deliveries one insert enqueues.
+const insertBatch = 1000
+
+// enqueueDeliveries inserts deliveries in batches of insertBatch.
+func enqueueDeliveries(ctx context.Context, tx pgx.Tx, ins Inserter, deliveries []river.InsertManyParams) error {
+	for len(deliveries) > 0 {
+		n := min(len(deliveries), insertBatch)
+		if _, err := ins.InsertManyTx(ctx, tx, deliveries[:n]); err != nil {
 			return fmt.Errorf("enqueue deliveries: %w", err)
 		}
+		deliveries = deliveries[n:]
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/migrations"
 )
@@ -37,6 +38,7 @@ type serveSettings struct {
 	firePoll        time.Duration
 	rescueAfter     time.Duration
 	misfireGrace    time.Duration
+	maxTasks        int
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -50,7 +52,8 @@ func (c *serveSettings) register(s *settings) {
 	s.String(&c.logFormat, "log-format", "HERALD_LOG_FORMAT", "text", "Log format: text or json.")
 	s.String(&c.logLevel, "log-level", "HERALD_LOG_LEVEL", "info", "Log level: debug, info, warn or error.")
 	s.Duration(&c.shutdownTimeout, "shutdown-timeout", "HERALD_SHUTDOWN_TIMEOUT", 30*time.Second, "On SIGTERM/SIGINT, how long in-flight requests and deliveries may take to finish;\ndeliveries still running then are released to other replicas.")
-	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 1<<20, "Largest REST API request body.")
+	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 8<<20, "Largest REST API request body (a 10,000-task DAG takes a few MB).")
+	s.Int(&c.maxTasks, "max-tasks", "HERALD_MAX_TASKS", 10_000, "Most tasks in one job (DAG workflows).")
 	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
 	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
@@ -112,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks})
+	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks, MaxResponseBytes: jobs.MaxResultBytes})
 	client, err := jobs.NewClient(pool, jobs.Config{
 		Work:             runWorker,
 		DeliveryWorkers:  c.deliveryWorkers,
@@ -143,6 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Inserter:     client,
 			CheckURL:     dispatcher.CheckURL,
 			MaxBodyBytes: int64(c.maxBodyBytes),
+			Limits:       jobspec.Limits{MaxTasks: c.maxTasks},
 			Logger:       logger,
 		})
 	}

@@ -76,9 +76,10 @@ func Start(t testing.TB, opts Options) *Herald {
 func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 	t.Helper()
 	logger := Logger()
-	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: []netip.Prefix{
-		netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128"),
-	}})
+	dispatcher := dispatch.New(dispatch.Config{
+		AllowedNetworks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		MaxResponseBytes: jobs.MaxResultBytes,
+	})
 	client, err := jobs.NewClient(pool, jobs.Config{
 		Work:         !opts.NoWork,
 		Dispatcher:   dispatcher,

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -27,12 +28,20 @@ func LoadOpenAPI(t testing.TB) *openapi3.T {
 	return doc
 }
 
+// registerDecoders registers, once per process, kin-openapi body decoders
+// for herald's media types (a global registry in kin-openapi).
+var registerDecoders sync.Once
+
 // ValidateOpenAPI wraps a handler so that every exchange is checked against
 // the OpenAPI document: the route must be documented, the response must
 // match its documented status and schema, and a request the server accepted
 // (2xx) must match the documented request schema. A mismatch fails the test.
 func ValidateOpenAPI(t testing.TB) func(http.Handler) http.Handler {
 	doc := LoadOpenAPI(t)
+	registerDecoders.Do(func() {
+		// Graphs in DOT are text.
+		openapi3filter.RegisterBodyDecoder("text/vnd.graphviz", openapi3filter.PlainBodyDecoder)
+	})
 	router, err := legacy.NewRouter(doc)
 	require.NoError(t, err)
 	return func(next http.Handler) http.Handler {

@@ -11,14 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herald-sched/herald/internal/dag"
 	"github.com/herald-sched/herald/internal/schedule"
 )
 
 // Limits bound what one job may contain. Zero fields take the defaults.
 type Limits struct {
-	// MaxTasks is the most tasks a job may have. Default 1 (DAG workflows are
-	// not available yet).
+	// MaxTasks is the most tasks a job may have. Default 10,000.
 	MaxTasks int
+	// MaxEdges is the most dependencies (depends_on entries) a job may have
+	// in all. Default 100,000.
+	MaxEdges int
 	// MaxRequestBodyBytes is the largest task request body. Default 256 KiB.
 	MaxRequestBodyBytes int
 	// MaxHeaders is the most headers a task request may set. Default 50.
@@ -34,7 +37,8 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	return Limits{
-		MaxTasks:            cmp.Or(l.MaxTasks, 1),
+		MaxTasks:            cmp.Or(l.MaxTasks, 10_000),
+		MaxEdges:            cmp.Or(l.MaxEdges, 100_000),
 		MaxRequestBodyBytes: cmp.Or(l.MaxRequestBodyBytes, 256<<10),
 		MaxHeaders:          cmp.Or(l.MaxHeaders, 50),
 		MaxAttempts:         cmp.Or(l.MaxAttempts, 50),
@@ -143,14 +147,14 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 	case len(j.Tasks) == 0:
 		v.add("tasks", "at least one task is required")
 	case len(j.Tasks) > lim.MaxTasks:
-		if lim.MaxTasks == 1 {
-			v.add("tasks", "jobs with more than one task (DAG workflows) are not available in this version")
-		} else {
-			v.add("tasks", "at most %d tasks", lim.MaxTasks)
+		v.add("tasks", "at most %d tasks", lim.MaxTasks)
+	default:
+		for i := range j.Tasks {
+			j.Tasks[i].validate(v, fmt.Sprintf("tasks[%d]", i), len(j.Tasks), lim, checkURL)
 		}
-	}
-	for i := range j.Tasks {
-		j.Tasks[i].validate(v, fmt.Sprintf("tasks[%d]", i), len(j.Tasks), lim, checkURL)
+		if len(v.errs) == 0 {
+			validateGraph(v, j.Tasks, lim)
+		}
 	}
 
 	if len(v.errs) > 0 {
@@ -268,9 +272,6 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	if !taskIDPattern.MatchString(t.ID) {
 		v.add(path+".id", "task ids are 1-64 characters of letters, digits, _ and -")
 	}
-	if len(t.DependsOn) > 0 {
-		v.add(path+".depends_on", "dependencies between tasks (DAG workflows) are not available in this version")
-	}
 
 	r := &t.Request
 	rp := path + ".request"
@@ -349,4 +350,43 @@ func isReserved(lowerName string) bool {
 		}
 	}
 	return false
+}
+
+// validateGraph checks the tasks' dependencies (unknown ids, self-loops,
+// cycles, named) and that templates refer only to upstream tasks.
+func validateGraph(v *validator, tasks []Task, lim Limits) {
+	g, err := dag.Build(dagTasks(tasks), dag.Limits{MaxTasks: lim.MaxTasks, MaxEdges: lim.MaxEdges})
+	var de *dag.Error
+	switch {
+	case errors.As(err, &de):
+		field := "tasks"
+		if de.Index >= 0 {
+			field = fmt.Sprintf("tasks[%d].depends_on", de.Index)
+			if de.Kind == "duplicate_id" || de.Kind == "invalid_id" {
+				field = fmt.Sprintf("tasks[%d].id", de.Index)
+			}
+		}
+		v.add(field, "%s", de.Msg)
+		return
+	case err != nil:
+		v.add("tasks", "%s", err.Error())
+		return
+	}
+	for i := range tasks {
+		refs, where, err := tasks[i].Request.references()
+		path := fmt.Sprintf("tasks[%d].request", i)
+		if err != nil {
+			v.add(path+"."+where, "%s", err.Error())
+			continue
+		}
+		for _, ref := range refs {
+			up, ok := g.Index(ref.Task)
+			switch {
+			case !ok:
+				v.add(path, "refers to task %q, which does not exist", ref.Task)
+			case !g.IsAncestor(up, i):
+				v.add(path, "refers to task %q, which is not upstream of task %q: add it to depends_on (directly or through another task)", ref.Task, tasks[i].ID)
+			}
+		}
+	}
 }

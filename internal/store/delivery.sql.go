@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,10 +19,13 @@ WITH tr AS (
         state = 'running',
         attempts = $1,
         started_at = coalesce(started_at, now())
-    WHERE task_runs.id = $2 AND task_runs.state IN ('pending', 'running', 'retrying')
-    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec
+    WHERE task_runs.id = $2 AND task_runs.round = $3
+      AND task_runs.state IN ('pending', 'running', 'retrying')
+    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
+              task_runs.child_ids, task_runs.keep_result
 )
-SELECT tr.id, tr.run_id, tr.task_id, tr.spec, r.job_id, r.scheduled_for, j.secret
+SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
+       r.job_id, r.scheduled_for, j.secret
 FROM tr
 JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id
@@ -30,6 +34,7 @@ JOIN jobs j ON j.id = r.job_id
 type BeginAttemptParams struct {
 	Attempt int32
 	ID      uuid.UUID
+	Round   int32
 }
 
 type BeginAttemptRow struct {
@@ -37,6 +42,8 @@ type BeginAttemptRow struct {
 	RunID        uuid.UUID
 	TaskID       string
 	Spec         []byte
+	ChildIds     []uuid.UUID
+	KeepResult   bool
 	JobID        uuid.UUID
 	ScheduledFor time.Time
 	Secret       string
@@ -46,18 +53,43 @@ type BeginAttemptRow struct {
 // needs. Returns no row when the task run is no longer deliverable (finished
 // or cancelled), which ends the River job quietly.
 func (q *Queries) BeginAttempt(ctx context.Context, arg BeginAttemptParams) (BeginAttemptRow, error) {
-	row := q.db.QueryRow(ctx, beginAttempt, arg.Attempt, arg.ID)
+	row := q.db.QueryRow(ctx, beginAttempt, arg.Attempt, arg.ID, arg.Round)
 	var i BeginAttemptRow
 	err := row.Scan(
 		&i.ID,
 		&i.RunID,
 		&i.TaskID,
 		&i.Spec,
+		&i.ChildIds,
+		&i.KeepResult,
 		&i.JobID,
 		&i.ScheduledFor,
 		&i.Secret,
 	)
 	return i, err
+}
+
+const failDescendants = `-- name: FailDescendants :exec
+WITH RECURSIVE down(id) AS (
+    SELECT unnest(child_ids) FROM task_runs WHERE task_runs.id = $2
+    UNION
+    SELECT unnest(t.child_ids) FROM task_runs t JOIN down ON t.id = down.id
+)
+UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
+    last_error = 'upstream task ' || $1::text || ' failed'
+WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting'
+`
+
+type FailDescendantsParams struct {
+	TaskID string
+	ID     uuid.UUID
+}
+
+// A task failed for good: every task downstream of it that has not started
+// ends as upstream_failed.
+func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams) error {
+	_, err := q.db.Exec(ctx, failDescendants, arg.TaskID, arg.ID)
+	return err
 }
 
 const finishTaskRun = `-- name: FinishTaskRun :one
@@ -137,4 +169,97 @@ func (q *Queries) RecordAttempt(ctx context.Context, arg RecordAttemptParams) er
 		arg.NextRetryAt,
 	)
 	return err
+}
+
+const releaseChildren = `-- name: ReleaseChildren :many
+UPDATE task_runs SET
+    pending_parents = pending_parents - 1,
+    state = CASE WHEN pending_parents = 1 THEN 'pending' ELSE state END
+WHERE id = ANY($1::uuid[]) AND state = 'waiting'
+RETURNING id, spec, pending_parents, round
+`
+
+type ReleaseChildrenRow struct {
+	ID             uuid.UUID
+	Spec           []byte
+	PendingParents int32
+	Round          int32
+}
+
+// One parent of each child succeeded: count it, and make the children whose
+// parents have all succeeded pending. Returns those, to be enqueued.
+func (q *Queries) ReleaseChildren(ctx context.Context, childIds []uuid.UUID) ([]ReleaseChildrenRow, error) {
+	rows, err := q.db.Query(ctx, releaseChildren, childIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReleaseChildrenRow{}
+	for rows.Next() {
+		var i ReleaseChildrenRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Spec,
+			&i.PendingParents,
+			&i.Round,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const saveResult = `-- name: SaveResult :exec
+UPDATE task_runs SET result_status = $1, result_body = $2 WHERE id = $3
+`
+
+type SaveResultParams struct {
+	ResultStatus *int32
+	ResultBody   json.RawMessage
+	ID           uuid.UUID
+}
+
+func (q *Queries) SaveResult(ctx context.Context, arg SaveResultParams) error {
+	_, err := q.db.Exec(ctx, saveResult, arg.ResultStatus, arg.ResultBody, arg.ID)
+	return err
+}
+
+const taskResults = `-- name: TaskResults :many
+SELECT task_id, result_status, result_body FROM task_runs
+WHERE run_id = $1 AND task_id = ANY($2::text[])
+`
+
+type TaskResultsParams struct {
+	RunID   uuid.UUID
+	TaskIds []string
+}
+
+type TaskResultsRow struct {
+	TaskID       string
+	ResultStatus *int32
+	ResultBody   json.RawMessage
+}
+
+func (q *Queries) TaskResults(ctx context.Context, arg TaskResultsParams) ([]TaskResultsRow, error) {
+	rows, err := q.db.Query(ctx, taskResults, arg.RunID, arg.TaskIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskResultsRow{}
+	for rows.Next() {
+		var i TaskResultsRow
+		if err := rows.Scan(&i.TaskID, &i.ResultStatus, &i.ResultBody); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -55,13 +55,19 @@ type Run struct {
 }
 
 type TaskRun struct {
-	ID         uuid.UUID
-	RunID      uuid.UUID
-	TaskID     string
-	Spec       []byte
-	State      string
-	Attempts   int32
-	LastError  *string
-	StartedAt  *time.Time
-	FinishedAt *time.Time
+	ID             uuid.UUID
+	RunID          uuid.UUID
+	TaskID         string
+	Spec           []byte
+	State          string
+	Attempts       int32
+	LastError      *string
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	PendingParents int32
+	ChildIds       []uuid.UUID
+	KeepResult     bool
+	ResultStatus   *int32
+	ResultBody     json.RawMessage
+	Round          int32
 }

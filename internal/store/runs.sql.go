@@ -12,6 +12,16 @@ import (
 	"github.com/google/uuid"
 )
 
+const cancelTaskRuns = `-- name: CancelTaskRuns :exec
+UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = 'run cancelled'
+WHERE run_id = $1 AND state IN ('waiting', 'pending', 'running', 'retrying')
+`
+
+func (q *Queries) CancelTaskRuns(ctx context.Context, runID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, cancelTaskRuns, runID)
+	return err
+}
+
 const countActiveRuns = `-- name: CountActiveRuns :one
 SELECT
     count(*) FILTER (WHERE state = 'running')::int AS running,
@@ -71,28 +81,39 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 	return i, err
 }
 
-const createTaskRuns = `-- name: CreateTaskRuns :exec
-INSERT INTO task_runs (id, run_id, task_id, spec, state)
-SELECT unnest($1::uuid[]), $2, unnest($3::text[]), unnest($4::json[]), unnest($5::text[])
-`
-
 type CreateTaskRunsParams struct {
-	Ids     []uuid.UUID
-	RunID   uuid.UUID
-	TaskIds []string
-	Specs   [][]byte
-	States  []string
+	ID             uuid.UUID
+	RunID          uuid.UUID
+	TaskID         string
+	Spec           []byte
+	State          string
+	PendingParents int32
+	ChildIds       []uuid.UUID
+	KeepResult     bool
 }
 
-func (q *Queries) CreateTaskRuns(ctx context.Context, arg CreateTaskRunsParams) error {
-	_, err := q.db.Exec(ctx, createTaskRuns,
-		arg.Ids,
-		arg.RunID,
-		arg.TaskIds,
-		arg.Specs,
-		arg.States,
+const endRun = `-- name: EndRun :one
+UPDATE runs SET state = $1, finished_at = now() WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+`
+
+type EndRunParams struct {
+	State string
+	ID    uuid.UUID
+}
+
+func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
+	row := q.db.QueryRow(ctx, endRun, arg.State, arg.ID)
+	var i Run
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Trigger,
+		&i.State,
+		&i.ScheduledFor,
+		&i.CreatedAt,
+		&i.FinishedAt,
 	)
-	return err
+	return i, err
 }
 
 const getRun = `-- name: GetRun :one
@@ -202,7 +223,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listTaskRuns = `-- name: ListTaskRuns :many
-SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at FROM task_runs WHERE run_id = $1 ORDER BY task_id
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round FROM task_runs WHERE run_id = $1 ORDER BY task_id
 `
 
 func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun, error) {
@@ -224,6 +245,12 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 			&i.LastError,
 			&i.StartedAt,
 			&i.FinishedAt,
+			&i.PendingParents,
+			&i.ChildIds,
+			&i.KeepResult,
+			&i.ResultStatus,
+			&i.ResultBody,
+			&i.Round,
 		); err != nil {
 			return nil, err
 		}
@@ -263,6 +290,47 @@ func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, er
 		&i.FinishedAt,
 	)
 	return i, err
+}
+
+const reopenRun = `-- name: ReopenRun :one
+UPDATE runs SET state = 'running', finished_at = NULL WHERE id = $1 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+`
+
+func (q *Queries) ReopenRun(ctx context.Context, id uuid.UUID) (Run, error) {
+	row := q.db.QueryRow(ctx, reopenRun, id)
+	var i Run
+	err := row.Scan(
+		&i.ID,
+		&i.JobID,
+		&i.Trigger,
+		&i.State,
+		&i.ScheduledFor,
+		&i.CreatedAt,
+		&i.FinishedAt,
+	)
+	return i, err
+}
+
+const resetTaskRuns = `-- name: ResetTaskRuns :exec
+UPDATE task_runs SET
+    state = u.state, pending_parents = u.pending_parents, round = task_runs.round + 1,
+    last_error = NULL, started_at = NULL, finished_at = NULL
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
+             unnest($3::int[]) AS pending_parents) u
+WHERE task_runs.id = u.id
+`
+
+type ResetTaskRunsParams struct {
+	Ids            []uuid.UUID
+	States         []string
+	PendingParents []int32
+}
+
+// Puts failed tasks of a retried run back: each waits for its parents that
+// have not succeeded, or is pending when none.
+func (q *Queries) ResetTaskRuns(ctx context.Context, arg ResetTaskRunsParams) error {
+	_, err := q.db.Exec(ctx, resetTaskRuns, arg.Ids, arg.States, arg.PendingParents)
+	return err
 }
 
 const setRunRunning = `-- name: SetRunRunning :exec

@@ -7,10 +7,13 @@ WITH tr AS (
         state = 'running',
         attempts = @attempt,
         started_at = coalesce(started_at, now())
-    WHERE task_runs.id = @id AND task_runs.state IN ('pending', 'running', 'retrying')
-    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec
+    WHERE task_runs.id = @id AND task_runs.round = @round
+      AND task_runs.state IN ('pending', 'running', 'retrying')
+    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
+              task_runs.child_ids, task_runs.keep_result
 )
-SELECT tr.id, tr.run_id, tr.task_id, tr.spec, r.job_id, r.scheduled_for, j.secret
+SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
+       r.job_id, r.scheduled_for, j.secret
 FROM tr
 JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id;
@@ -38,3 +41,31 @@ RETURNING run_id;
 -- name: MarkTaskRunRetrying :exec
 UPDATE task_runs SET state = 'retrying', last_error = @last_error
 WHERE id = @id AND state = 'running';
+
+-- name: ReleaseChildren :many
+-- One parent of each child succeeded: count it, and make the children whose
+-- parents have all succeeded pending. Returns those, to be enqueued.
+UPDATE task_runs SET
+    pending_parents = pending_parents - 1,
+    state = CASE WHEN pending_parents = 1 THEN 'pending' ELSE state END
+WHERE id = ANY(@child_ids::uuid[]) AND state = 'waiting'
+RETURNING id, spec, pending_parents, round;
+
+-- name: FailDescendants :exec
+-- A task failed for good: every task downstream of it that has not started
+-- ends as upstream_failed.
+WITH RECURSIVE down(id) AS (
+    SELECT unnest(child_ids) FROM task_runs WHERE task_runs.id = @id
+    UNION
+    SELECT unnest(t.child_ids) FROM task_runs t JOIN down ON t.id = down.id
+)
+UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
+    last_error = 'upstream task ' || @task_id::text || ' failed'
+WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting';
+
+-- name: SaveResult :exec
+UPDATE task_runs SET result_status = @result_status, result_body = @result_body WHERE id = @id;
+
+-- name: TaskResults :many
+SELECT task_id, result_status, result_body FROM task_runs
+WHERE run_id = @run_id AND task_id = ANY(@task_ids::text[]);

@@ -7,9 +7,9 @@ VALUES (@id, @job_id, @trigger, @state, @scheduled_for,
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
--- name: CreateTaskRuns :exec
-INSERT INTO task_runs (id, run_id, task_id, spec, state)
-SELECT unnest(@ids::uuid[]), @run_id, unnest(@task_ids::text[]), unnest(@specs::json[]), unnest(@states::text[]);
+-- name: CreateTaskRuns :copyfrom
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+VALUES (@id, @run_id, @task_id, @spec, @state, @pending_parents, @child_ids, @keep_result);
 
 -- name: GetRun :one
 SELECT * FROM runs WHERE id = @id;
@@ -63,3 +63,23 @@ UPDATE runs SET state = 'running' WHERE id = @id AND state = 'queued';
 
 -- name: LockRun :one
 SELECT id FROM runs WHERE id = @id FOR UPDATE;
+
+-- name: CancelTaskRuns :exec
+UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = 'run cancelled'
+WHERE run_id = @run_id AND state IN ('waiting', 'pending', 'running', 'retrying');
+
+-- name: EndRun :one
+UPDATE runs SET state = @state, finished_at = now() WHERE id = @id RETURNING *;
+
+-- name: ReopenRun :one
+UPDATE runs SET state = 'running', finished_at = NULL WHERE id = @id RETURNING *;
+
+-- name: ResetTaskRuns :exec
+-- Puts failed tasks of a retried run back: each waits for its parents that
+-- have not succeeded, or is pending when none.
+UPDATE task_runs SET
+    state = u.state, pending_parents = u.pending_parents, round = task_runs.round + 1,
+    last_error = NULL, started_at = NULL, finished_at = NULL
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
+             unnest(@pending_parents::int[]) AS pending_parents) u
+WHERE task_runs.id = u.id;

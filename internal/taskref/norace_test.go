@@ -1,0 +1,5 @@
+//go:build !race
+
+package taskref
+
+const raceEnabled = false

@@ -1,0 +1,133 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// ErrRunNotFound is returned for an unknown run id.
+var ErrRunNotFound = errors.New("run not found")
+
+// StateError says a run is not in a state the operation applies to.
+type StateError struct {
+	// State is the run's state.
+	State string
+	// Want describes the states the operation needs.
+	Want string
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("the run is %s; this applies to %s runs", e.State, e.Want)
+}
+
+// lockRun reads a run under its row lock: task completions, cancel and
+// retry of one run happen one at a time.
+func lockRun(ctx context.Context, tx pgx.Tx, runID uuid.UUID) (*store.Run, error) {
+	q := store.New(tx)
+	if _, err := q.LockRun(ctx, runID); errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrRunNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("lock run: %w", err)
+	}
+	run, err := q.GetRun(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read run: %w", err)
+	}
+	return &run, nil
+}
+
+// CancelRun cancels a running or queued run: its tasks that have not
+// finished end as cancelled, and nothing of it is delivered any more. A
+// delivery in flight completes on the wire, but its outcome changes nothing.
+// The job's next queued run, if any, starts.
+func CancelRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*store.Run, error) {
+	run, err := lockRun(ctx, tx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if run.State != RunRunning && run.State != RunQueued {
+		return nil, &StateError{State: run.State, Want: "running or queued"}
+	}
+	q := store.New(tx)
+	if err := q.CancelTaskRuns(ctx, runID); err != nil {
+		return nil, fmt.Errorf("cancel tasks: %w", err)
+	}
+	ended, err := q.EndRun(ctx, store.EndRunParams{ID: runID, State: RunCancelled})
+	if err != nil {
+		return nil, fmt.Errorf("cancel run: %w", err)
+	}
+	if err := afterRunEnded(ctx, tx, ins, run.JobID); err != nil {
+		return nil, err
+	}
+	return &ended, nil
+}
+
+// RetryRun re-runs the failed, upstream_failed and cancelled tasks of a
+// finished (failed or cancelled) run, keeping the tasks that succeeded and
+// their results. Attempt numbers continue where they stopped; webhook-ids
+// stay the same.
+func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*store.Run, error) {
+	run, err := lockRun(ctx, tx, runID)
+	if err != nil {
+		return nil, err
+	}
+	if run.State != RunFailed && run.State != RunCancelled {
+		return nil, &StateError{State: run.State, Want: "failed or cancelled"}
+	}
+	q := store.New(tx)
+	taskRuns, err := q.ListTaskRuns(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("read tasks: %w", err)
+	}
+	succeeded := make(map[string]bool, len(taskRuns))
+	for _, tr := range taskRuns {
+		if tr.State == TaskSucceeded {
+			succeeded[tr.TaskID] = true
+		}
+	}
+	var reset store.ResetTaskRunsParams
+	var deliveries []river.InsertManyParams
+	for _, tr := range taskRuns {
+		if succeeded[tr.TaskID] {
+			continue
+		}
+		var task jobspec.Task
+		if err := json.Unmarshal(tr.Spec, &task); err != nil {
+			return nil, fmt.Errorf("decode task %s: %w", tr.TaskID, err)
+		}
+		pending := 0
+		for _, p := range task.DependsOn {
+			if !succeeded[p] {
+				pending++
+			}
+		}
+		state := TaskWaiting
+		if pending == 0 {
+			state = TaskPending
+			deliveries = append(deliveries, deliveryParams(tr.ID, task.Retry.MaxAttempts, int(tr.Attempts), int(tr.Round)+1))
+		}
+		reset.Ids = append(reset.Ids, tr.ID)
+		reset.States = append(reset.States, state)
+		reset.PendingParents = append(reset.PendingParents, int32(pending))
+	}
+	if err := q.ResetTaskRuns(ctx, reset); err != nil {
+		return nil, fmt.Errorf("reset tasks: %w", err)
+	}
+	reopened, err := q.ReopenRun(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reopen run: %w", err)
+	}
+	if err := enqueueDeliveries(ctx, tx, ins, deliveries); err != nil {
+		return nil, err
+	}
+	return &reopened, nil
+}
