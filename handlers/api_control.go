@@ -3,7 +3,9 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -33,4 +35,52 @@ func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UU
 		}
 		return toRunResponse(run), nil
 	}
+}
+
+// maxReplay bounds one bulk replay.
+const maxReplay = 1000
+
+type replayRequest struct {
+	JobID *uuid.UUID `json:"job_id"`
+	From  *time.Time `json:"from"`
+	To    *time.Time `json:"to"`
+	Limit int        `json:"limit"`
+}
+
+type replayResponse struct {
+	Replayed int         `json:"replayed"`
+	RunIDs   []uuid.UUID `json:"run_ids"`
+}
+
+func (a *API) parseReplay(w http.ResponseWriter, r *http.Request, req *replayRequest) error {
+	return decodeJSON(w, r, 64<<10, req)
+}
+
+// replayRuns retries, in one transaction, the failed runs matching the filter
+// (job, creation time in [from, to)), oldest first, at most limit of them.
+func (a *API) replayRuns(ctx context.Context, req *replayRequest) (*replayResponse, error) {
+	limit := req.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > maxReplay {
+		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("limit", fmt.Sprintf("must be between 1 and %d", maxReplay)))
+	}
+	out := &replayResponse{RunIDs: []uuid.UUID{}}
+	err := a.inTx(ctx, func(tx pgx.Tx) error {
+		ids, err := store.New(tx).FailedRunsForReplay(ctx, store.FailedRunsForReplayParams{
+			JobID: req.JobID, From: req.From, To: req.To, MaxRows: int32(limit),
+		})
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := jobs.RetryRun(ctx, tx, a.inserter, id); err != nil {
+				return fmt.Errorf("replay run %s: %w", id, err)
+			}
+		}
+		out.Replayed, out.RunIDs = len(ids), ids
+		return nil
+	})
+	return out, err
 }

@@ -39,7 +39,11 @@ type jobResponse struct {
 	SkippedTicks int64     `json:"skipped_ticks"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
-	// Secret is the signing secret, shown only in the response that creates it.
+	// PreviousSecretExpiresAt ends the overlap of a secret rotation: until
+	// then deliveries are signed with the old secret too.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	// Secret is the signing secret, shown only in the response that creates
+	// or rotates it.
 	Secret string `json:"secret,omitempty"`
 }
 
@@ -50,7 +54,8 @@ func toJobResponse(j *store.Job) (*jobResponse, error) {
 		ID: j.ID, Name: j.Name, Paused: j.Paused, Misfire: j.Misfire, Overlap: j.Overlap,
 		NextFireAt: j.NextFireAt, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks,
-		Labels: map[string]string{}, NextFireTimes: []time.Time{},
+		PreviousSecretExpiresAt: j.PreviousSecretExpiresAt,
+		Labels:                  map[string]string{}, NextFireTimes: []time.Time{},
 	}
 	if len(j.Schedule) > 0 && string(j.Schedule) != "null" {
 		if err := json.Unmarshal(j.Schedule, &out.Schedule); err != nil {
@@ -113,7 +118,7 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 	params.Schedule, params.Tasks, params.Labels = enc.schedule, enc.tasks, enc.labels
 
 	var created store.Job
-	err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err = a.inTx(ctx, func(tx pgx.Tx) error {
 		created, err = store.New(tx).CreateJob(ctx, params)
 		if err != nil {
 			return fmt.Errorf("create job: %w", err)
@@ -205,7 +210,7 @@ func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResp
 // triggerRun starts a run of the job now, outside its schedule.
 func (a *API) triggerRun(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
 	var run *store.Run
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err := a.inTx(ctx, func(tx pgx.Tx) error {
 		j, err := store.New(tx).GetJob(ctx, req.id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("job " + req.id.String())
@@ -388,4 +393,32 @@ func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewR
 		out.FireTimes = append(out.FireTimes, schedule.NextN(rec, *first, count-1)...)
 	}
 	return out, nil
+}
+
+// RotationOverlap is how long deliveries stay signed with the previous secret
+// after a rotation, so that receivers can switch without downtime.
+const RotationOverlap = 24 * time.Hour
+
+// rotateSecret issues a new signing secret. For RotationOverlap, deliveries
+// carry signatures with both the new and the previous secret.
+func (a *API) rotateSecret(ctx context.Context, req *jobIDRequest) (*jobResponse, error) {
+	secret, err := signing.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	j, err := store.New(a.pool).RotateSecret(ctx, store.RotateSecretParams{
+		ID: req.id, Secret: secret, PreviousExpiresAt: new(a.now().Add(RotationOverlap)),
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("job " + req.id.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := toJobResponse(&j)
+	if err != nil {
+		return nil, err
+	}
+	resp.Secret = secret
+	return resp, nil
 }

@@ -122,9 +122,10 @@ var runStates = map[string]bool{
 }
 
 type listRunsRequest struct {
-	page  pageRequest
-	jobID *uuid.UUID
-	state *string
+	page     pageRequest
+	jobID    *uuid.UUID
+	state    *string
+	from, to *time.Time
 }
 
 type listRunsResponse struct {
@@ -150,12 +151,22 @@ func parseListRuns(_ http.ResponseWriter, r *http.Request, req *listRunsRequest)
 		}
 		req.state = &s
 	}
+	for name, dst := range map[string]**time.Time{"from": &req.from, "to": &req.to} {
+		if s := q.Get(name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return invalidFields(http.StatusBadRequest, fieldError(name, "must be an RFC 3339 time"))
+			}
+			*dst = &t
+		}
+	}
 	return nil
 }
 
 func (a *API) listRuns(ctx context.Context, req *listRunsRequest) (*listRunsResponse, error) {
 	rows, err := store.New(a.pool).ListRuns(ctx, store.ListRunsParams{
-		JobID: req.jobID, State: req.state, Before: req.page.cursor, MaxRows: int32(req.page.limit + 1),
+		JobID: req.jobID, State: req.state, From: req.from, To: req.to,
+		Before: req.page.cursor, MaxRows: int32(req.page.limit + 1),
 	})
 	if err != nil {
 		return nil, err

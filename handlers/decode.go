@@ -17,12 +17,7 @@ import (
 func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &apiError{status: http.StatusRequestEntityTooLarge, kind: "body-too-large",
-				detail: fmt.Sprintf("request body is larger than %d bytes", maxBytes)}
-		}
-		return badRequest("could not read request body", err)
+		return decodeReadError(err, maxBytes)
 	}
 	if len(body) == 0 {
 		return badRequest("request body is empty: send a JSON object", nil)
@@ -46,6 +41,16 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any)
 		return badRequest("unexpected data after the JSON object", nil)
 	}
 	return nil
+}
+
+// decodeReadError is the problem for a request body that could not be read.
+func decodeReadError(err error, maxBytes int64) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &apiError{status: http.StatusRequestEntityTooLarge, kind: "body-too-large",
+			detail: fmt.Sprintf("request body is larger than %d bytes", maxBytes)}
+	}
+	return badRequest("could not read request body", err)
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

@@ -5,11 +5,8 @@ package handlers
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -68,38 +65,11 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	return r
 }
 
-// requireKey refuses requests without `Authorization: Bearer <key>`.
-// Keys are compared as SHA-256 digests in constant time.
-func requireKey(key string, insecure bool) func(http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(key))
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if insecure {
-				next.ServeHTTP(w, r)
-				return
-			}
-			scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
-				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "missing API key: send Authorization: Bearer <key>"})
-				return
-			}
-			got := sha256.Sum256([]byte(token))
-			if key == "" || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
-				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "invalid API key"})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
 // routes mounts the /v1 endpoints behind the API key check.
 func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
-		r.Use(requireKey(apiKey, insecure))
-		r.Post("/jobs", endpoint(a, http.StatusCreated, a.parseCreateJob, a.createJob))
+		r.Use(a.requireKey(apiKey, insecure))
+		r.With(a.idempotent).Post("/jobs", endpoint(a, http.StatusCreated, a.parseCreateJob, a.createJob))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
 		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))
 		r.Put("/jobs/{jobID}", endpoint(a, http.StatusOK, a.parseUpdateJob, a.updateJob))
@@ -107,12 +77,17 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 		r.Post("/jobs/{jobID}/pause", endpoint(a, http.StatusOK, parseJobID, a.setPaused(true)))
 		r.Post("/jobs/{jobID}/resume", endpoint(a, http.StatusOK, parseJobID, a.setPaused(false)))
 		r.Post("/schedules/preview", endpoint(a, http.StatusOK, a.parsePreview, a.previewSchedule))
-		r.Post("/jobs/{jobID}/runs", endpoint(a, http.StatusAccepted, parseJobID, a.triggerRun))
+		r.With(a.idempotent).Post("/jobs/{jobID}/runs", endpoint(a, http.StatusAccepted, parseJobID, a.triggerRun))
 		r.Get("/runs", endpoint(a, http.StatusOK, parseListRuns, a.listRuns))
 		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
+		r.Post("/jobs/{jobID}/rotate-secret", endpoint(a, http.StatusOK, parseJobID, a.rotateSecret))
+		r.Post("/runs/replay", endpoint(a, http.StatusOK, a.parseReplay, a.replayRuns))
 		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun)))
 		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun)))
 		r.Get("/jobs/{jobID}/graph", a.jobGraph)
+		r.Post("/keys", endpoint(a, http.StatusCreated, a.parseCreateKey, a.createKey))
+		r.Get("/keys", endpoint(a, http.StatusOK, nil, a.listKeys))
+		r.Delete("/keys/{keyID}", endpoint(a, http.StatusNoContent, parseKeyID, a.revokeKey))
 		r.Get("/runs/{runID}/graph", a.runGraph)
 	}
 }

@@ -143,7 +143,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // Standard Webhooks and Herald-* headers. An unresolvable reference is a
 // *referenceError.
 func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttemptRow, task *jobspec.Task, attempt int) (dispatch.Request, error) {
-	signer, err := signing.NewSigner(tr.Secret)
+	secrets := []string{tr.Secret}
+	if tr.PreviousSecret != nil && tr.PreviousSecretExpiresAt != nil && time.Now().Before(*tr.PreviousSecretExpiresAt) {
+		secrets = append(secrets, *tr.PreviousSecret) // a rotation: both keys sign
+	}
+	signer, err := signing.NewSigner(secrets...)
 	if err != nil {
 		return dispatch.Request{}, &referenceError{fmt.Errorf("signing secret: %w", err)}
 	}

@@ -25,7 +25,8 @@ WITH tr AS (
               task_runs.child_ids, task_runs.keep_result
 )
 SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
-       r.job_id, r.scheduled_for, j.secret
+       r.job_id, r.scheduled_for, j.secret,
+       j.previous_secret, j.previous_secret_expires_at
 FROM tr
 JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id
@@ -38,15 +39,17 @@ type BeginAttemptParams struct {
 }
 
 type BeginAttemptRow struct {
-	ID           uuid.UUID
-	RunID        uuid.UUID
-	TaskID       string
-	Spec         []byte
-	ChildIds     []uuid.UUID
-	KeepResult   bool
-	JobID        uuid.UUID
-	ScheduledFor time.Time
-	Secret       string
+	ID                      uuid.UUID
+	RunID                   uuid.UUID
+	TaskID                  string
+	Spec                    []byte
+	ChildIds                []uuid.UUID
+	KeepResult              bool
+	JobID                   uuid.UUID
+	ScheduledFor            time.Time
+	Secret                  string
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
 }
 
 // Marks a task run as running for this attempt and returns what the delivery
@@ -65,6 +68,8 @@ func (q *Queries) BeginAttempt(ctx context.Context, arg BeginAttemptParams) (Beg
 		&i.JobID,
 		&i.ScheduledFor,
 		&i.Secret,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }

@@ -42,7 +42,7 @@ func (q *Queries) AdvanceJob(ctx context.Context, arg AdvanceJobParams) error {
 const createJob = `-- name: CreateJob :one
 INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
 `
 
 type CreateJobParams struct {
@@ -92,6 +92,8 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }
@@ -110,7 +112,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -134,12 +136,14 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
 ORDER BY id DESC
@@ -179,6 +183,8 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.ScheduleAnchor,
 			&i.MissedTicks,
 			&i.SkippedTicks,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -191,7 +197,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 }
 
 const lockJob = `-- name: LockJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 // The job as it is now, locked until the transaction ends: taken when a tick
@@ -218,6 +224,8 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }
@@ -228,7 +236,7 @@ UPDATE jobs SET
     fire_seq = fire_seq + CASE WHEN paused = $1 THEN 0 ELSE 1 END,
     updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
 `
 
 type SetJobPausedParams struct {
@@ -261,6 +269,8 @@ func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }
@@ -272,7 +282,7 @@ UPDATE jobs SET
     next_fire_at = $8, schedule_anchor = $9,
     fire_seq = fire_seq + 1, updated_at = now()
 WHERE id = $10 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
 `
 
 type UpdateJobParams struct {
@@ -321,6 +331,8 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
 	)
 	return i, err
 }

@@ -11,6 +11,15 @@ import (
 	"github.com/google/uuid"
 )
 
+type ApiKey struct {
+	ID        uuid.UUID
+	Name      string
+	Prefix    string
+	Hash      []byte
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
 type Attempt struct {
 	TaskRunID         uuid.UUID
 	Attempt           int32
@@ -24,24 +33,36 @@ type Attempt struct {
 	NextRetryAt       *time.Time
 }
 
+type IdempotencyKey struct {
+	Scope       string
+	Key         string
+	RequestHash []byte
+	Status      int32
+	Location    *string
+	Response    []byte
+	CreatedAt   time.Time
+}
+
 type Job struct {
-	ID             uuid.UUID
-	Name           string
-	Schedule       json.RawMessage
-	Tasks          []byte
-	Paused         bool
-	Misfire        string
-	Overlap        string
-	Labels         json.RawMessage
-	Secret         string
-	NextFireAt     *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	DeletedAt      *time.Time
-	FireSeq        int64
-	ScheduleAnchor *time.Time
-	MissedTicks    int64
-	SkippedTicks   int64
+	ID                      uuid.UUID
+	Name                    string
+	Schedule                json.RawMessage
+	Tasks                   []byte
+	Paused                  bool
+	Misfire                 string
+	Overlap                 string
+	Labels                  json.RawMessage
+	Secret                  string
+	NextFireAt              *time.Time
+	CreatedAt               time.Time
+	UpdatedAt               time.Time
+	DeletedAt               *time.Time
+	FireSeq                 int64
+	ScheduleAnchor          *time.Time
+	MissedTicks             int64
+	SkippedTicks            int64
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
 }
 
 type Run struct {

@@ -116,6 +116,49 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 	return i, err
 }
 
+const failedRunsForReplay = `-- name: FailedRunsForReplay :many
+SELECT id FROM runs
+WHERE state = 'failed'
+  AND ($1::uuid IS NULL OR job_id = $1::uuid)
+  AND ($2::timestamptz IS NULL OR created_at >= $2::timestamptz)
+  AND ($3::timestamptz IS NULL OR created_at < $3::timestamptz)
+ORDER BY id
+LIMIT $4
+FOR UPDATE SKIP LOCKED
+`
+
+type FailedRunsForReplayParams struct {
+	JobID   *uuid.UUID
+	From    *time.Time
+	To      *time.Time
+	MaxRows int32
+}
+
+func (q *Queries) FailedRunsForReplay(ctx context.Context, arg FailedRunsForReplayParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, failedRunsForReplay,
+		arg.JobID,
+		arg.From,
+		arg.To,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getRun = `-- name: GetRun :one
 SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs WHERE id = $1
 `
@@ -177,14 +220,18 @@ const listRuns = `-- name: ListRuns :many
 SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs
 WHERE ($1::uuid IS NULL OR job_id = $1::uuid)
   AND ($2::text IS NULL OR state = $2::text)
-  AND ($3::uuid IS NULL OR id < $3::uuid)
+  AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+  AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
+  AND ($5::uuid IS NULL OR id < $5::uuid)
 ORDER BY id DESC
-LIMIT $4
+LIMIT $6
 `
 
 type ListRunsParams struct {
 	JobID   *uuid.UUID
 	State   *string
+	From    *time.Time
+	To      *time.Time
 	Before  *uuid.UUID
 	MaxRows int32
 }
@@ -193,6 +240,8 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 	rows, err := q.db.Query(ctx, listRuns,
 		arg.JobID,
 		arg.State,
+		arg.From,
+		arg.To,
 		arg.Before,
 		arg.MaxRows,
 	)

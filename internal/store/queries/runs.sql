@@ -18,6 +18,8 @@ SELECT * FROM runs WHERE id = @id;
 SELECT * FROM runs
 WHERE (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
   AND (sqlc.narg('state')::text IS NULL OR state = sqlc.narg('state')::text)
+  AND (sqlc.narg('from')::timestamptz IS NULL OR created_at >= sqlc.narg('from')::timestamptz)
+  AND (sqlc.narg('to')::timestamptz IS NULL OR created_at < sqlc.narg('to')::timestamptz)
   AND (sqlc.narg('before')::uuid IS NULL OR id < sqlc.narg('before')::uuid)
 ORDER BY id DESC
 LIMIT @max_rows;
@@ -83,3 +85,13 @@ UPDATE task_runs SET
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
              unnest(@pending_parents::int[]) AS pending_parents) u
 WHERE task_runs.id = u.id;
+
+-- name: FailedRunsForReplay :many
+SELECT id FROM runs
+WHERE state = 'failed'
+  AND (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
+  AND (sqlc.narg('from')::timestamptz IS NULL OR created_at >= sqlc.narg('from')::timestamptz)
+  AND (sqlc.narg('to')::timestamptz IS NULL OR created_at < sqlc.narg('to')::timestamptz)
+ORDER BY id
+LIMIT @max_rows
+FOR UPDATE SKIP LOCKED;

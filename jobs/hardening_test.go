@@ -1,0 +1,107 @@
+package jobs_test
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/internal/heraldtest"
+)
+
+func TestRotatedSecretSignsWithBoth(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	j := b.createJob(t, nil, rc.URL, nil)
+
+	resp := b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/rotate-secret", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	var rotated struct {
+		Secret                  string     `json:"secret"`
+		PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	}
+	resp.JSON(t, &rotated)
+	require.NotEqual(t, j.Secret, rotated.Secret)
+	require.WithinDuration(t, time.Now().Add(24*time.Hour), *rotated.PreviousSecretExpiresAt, time.Minute)
+	require.NotContains(t, string(b.h.Do(http.MethodGet, "/v1/jobs/"+j.ID, nil).Body), rotated.Secret, "reads show the secret")
+
+	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+	b.finishedRun(t, j.ID, 10*time.Second)
+	got := rc.Requests()[0]
+	require.Len(t, strings.Fields(got.Header.Get("Webhook-Signature")), 2, "two signatures during the overlap")
+	for _, secret := range []string{j.Secret, rotated.Secret} {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		require.NoError(t, err)
+		require.NoError(t, wh.Verify(got.Body, got.Header), "verify with one secret alone")
+	}
+}
+
+func TestRedirectIsAFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	target := heraldtest.NewReceiver(t, nil)
+	rc := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		w.Header().Set("Location", target.URL)
+		w.WriteHeader(http.StatusFound)
+	})
+	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, nil)
+	r := b.finishedRun(t, j.ID, 10*time.Second)
+	require.Equal(t, "failed", r.State)
+	require.Len(t, r.Tasks[0].Attempts, 1, "a redirect is not retried")
+	require.Equal(t, 302, *r.Tasks[0].Attempts[0].StatusCode)
+	require.Zero(t, target.Count(), "the redirect was followed")
+}
+
+func TestBulkReplayRedeliversExactlyTheFailedRunsOfTheFilter(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var mu sync.Mutex
+	failing := true
+	rc := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		if failing {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	ok := heraldtest.NewReceiver(t, nil)
+	failA := b.createJob(t, nil, rc.URL+"/a", nil)
+	failB := b.createJob(t, nil, rc.URL+"/b", nil)
+	fine := b.createJob(t, nil, ok.URL, nil)
+	for _, id := range []string{failA.ID, failA.ID, failB.ID, fine.ID} {
+		require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+id+"/runs", nil).Status)
+	}
+	countRuns := func(query string) int {
+		var page struct{ Data []struct{ ID string } }
+		b.h.Do(http.MethodGet, "/v1/runs?"+query, nil).JSON(t, &page)
+		return len(page.Data)
+	}
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return countRuns("state=failed") == 3 && countRuns("state=succeeded") == 1 }, "runs did not settle")
+
+	mu.Lock()
+	failing = false
+	mu.Unlock()
+	resp := b.h.Do(http.MethodPost, "/v1/runs/replay", map[string]any{"job_id": failA.ID, "from": time.Now().Add(-time.Hour)})
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	var replay struct{ Replayed int }
+	resp.JSON(t, &replay)
+	require.Equal(t, 2, replay.Replayed)
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return countRuns("state=succeeded") == 3 }, "replayed runs did not succeed")
+	require.Equal(t, 1, countRuns("state=failed"), "the run outside the filter stays failed")
+	perPath := map[string]int{}
+	for _, r := range rc.Requests() {
+		perPath[r.Path]++
+	}
+	require.Equal(t, map[string]int{"/a": 4, "/b": 1}, perPath)
+	require.Equal(t, 1, ok.Count())
+
+	resp = b.h.Do(http.MethodPost, "/v1/runs/replay", map[string]any{"limit": 5000})
+	require.Equal(t, http.StatusUnprocessableEntity, resp.Status)
+}
