@@ -51,6 +51,10 @@ type Config struct {
 	// MaxRequestTimeout is the longest task request timeout accepted; a
 	// delivery job times out a minute after it. Default 5m.
 	MaxRequestTimeout time.Duration
+	// MaxInFlightPerHost bounds the deliveries this process makes at once to
+	// one target host; more wait (snoozed, no attempt used). Default
+	// DefaultMaxInFlightPerHost.
+	MaxInFlightPerHost int
 	// MisfireGrace is how late a tick may start and still count as on time;
 	// older ticks were missed. Default DefaultMisfireGrace.
 	MisfireGrace time.Duration
@@ -84,7 +88,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		}
 		workers := river.NewWorkers()
 		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace)})
-		river.AddWorker(workers, &DeliverWorker{pool: pool, dispatcher: cfg.Dispatcher, logger: logger})
+		river.AddWorker(workers, &DeliverWorker{
+			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
+			hosts: newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
+		})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueFire: {

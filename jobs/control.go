@@ -113,7 +113,7 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 		state := TaskWaiting
 		if pending == 0 {
 			state = TaskPending
-			deliveries = append(deliveries, deliveryParams(tr.ID, task.Retry.MaxAttempts, int(tr.Attempts), int(tr.Round)+1))
+			deliveries = append(deliveries, deliveryParams(tr.ID, &task, int(tr.Attempts), int(tr.Round)+1))
 		}
 		reset.Ids = append(reset.Ids, tr.ID)
 		reset.States = append(reset.States, state)

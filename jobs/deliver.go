@@ -45,6 +45,8 @@ type DeliverArgs struct {
 	// Round is the task run's round (see task_runs.round): a job of an
 	// earlier round finds nothing to deliver.
 	Round int `json:"round,omitempty"`
+	// Host is the target's host[:port], for the per-host in-flight limit.
+	Host string `json:"host,omitempty"`
 
 	// retryAt is when the failed attempt should be retried, computed by Work
 	// (backoff, Retry-After) and handed to NextRetry. River passes the same
@@ -67,6 +69,7 @@ type DeliverWorker struct {
 	pool       *pgxpool.Pool
 	dispatcher *dispatch.Client
 	logger     *slog.Logger
+	hosts      *hostLimiter
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -84,6 +87,10 @@ func (e *deliveryError) Error() string { return e.msg }
 // transaction that completes the River job; a retryable failure is recorded,
 // then returned so that River retries it at retryAt.
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	if !w.hosts.acquire(job.Args.Host) {
+		return river.JobSnooze(waitForSlot(job.Metadata))
+	}
+	defer w.hosts.release(job.Args.Host)
 	q := store.New(w.pool)
 	round := job.Attempt // attempts of this job, counted against max_attempts
 	attempt := job.Args.AttemptBase + round
@@ -353,13 +360,11 @@ func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemp
 		if c.PendingParents > 0 {
 			continue
 		}
-		var retry struct {
-			Retry jobspec.Retry `json:"retry"`
-		}
-		if err := json.Unmarshal(c.Spec, &retry); err != nil {
+		var child jobspec.Task
+		if err := json.Unmarshal(c.Spec, &child); err != nil {
 			return fmt.Errorf("decode task %s: %w", c.ID, err)
 		}
-		ready = append(ready, deliveryParams(c.ID, retry.Retry.MaxAttempts, 0, int(c.Round)))
+		ready = append(ready, deliveryParams(c.ID, &child, 0, int(c.Round)))
 	}
 	return enqueueDeliveries(ctx, tx, ins, ready)
 }

@@ -105,3 +105,32 @@ func TestBulkReplayRedeliversExactlyTheFailedRunsOfTheFilter(t *testing.T) {
 	resp = b.h.Do(http.MethodPost, "/v1/runs/replay", map[string]any{"limit": 5000})
 	require.Equal(t, http.StatusUnprocessableEntity, resp.Status)
 }
+
+// TestHungHostDoesNotStarveOthers queues hundreds of deliveries to a
+// receiver that hangs, then checks that deliveries to a healthy one flow.
+func TestHungHostDoesNotStarveOthers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	release := make(chan struct{})
+	hung := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		<-release
+		w.WriteHeader(http.StatusOK)
+	})
+	t.Cleanup(func() { close(release) })
+	healthy := heraldtest.NewReceiver(t, nil)
+
+	slow := b.createJob(t, nil, hung.URL, map[string]any{"request": map[string]any{"url": hung.URL, "timeout": "60s"}})
+	for range 300 {
+		require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+slow.ID+"/runs", nil).Status)
+	}
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return hung.Count() >= 20 }, "the hung receiver did not fill up")
+
+	fast := b.createJob(t, nil, healthy.URL, nil)
+	start := time.Now()
+	for range 50 {
+		require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+fast.ID+"/runs", nil).Status)
+	}
+	heraldtest.Eventually(t, 20*time.Second, func() bool { return healthy.Count() == 50 }, "deliveries to the healthy receiver starved")
+	t.Logf("50 deliveries to the healthy receiver in %v with %d requests hanging", time.Since(start), hung.Count())
+	require.Equal(t, 20, hung.Count(), "the hung host took more than its share of workers")
+}

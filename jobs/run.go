@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/google/uuid"
@@ -126,7 +127,7 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, task
 		}
 		if len(g.Parents(i)) == 0 {
 			rows[i].State = TaskPending
-			deliveries = append(deliveries, deliveryParams(ids[i], t.Retry.MaxAttempts, 0, 0))
+			deliveries = append(deliveries, deliveryParams(ids[i], t, 0, 0))
 		}
 	}
 	if _, err := store.New(tx).CreateTaskRuns(ctx, rows); err != nil {
@@ -137,10 +138,14 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, task
 
 // deliveryParams is the River job of a task run's delivery. attemptBase
 // counts the attempts made before, in earlier rounds (a retried run).
-func deliveryParams(taskRunID uuid.UUID, maxAttempts, attemptBase, round int) river.InsertManyParams {
+func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, attemptBase, round int) river.InsertManyParams {
+	host := ""
+	if u, err := url.Parse(t.Request.URL); err == nil {
+		host = u.Host
+	}
 	return river.InsertManyParams{
-		Args:       DeliverArgs{TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round},
-		InsertOpts: &river.InsertOpts{MaxAttempts: maxAttempts + crashSlack},
+		Args:       DeliverArgs{TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host},
+		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack},
 	}
 }
 

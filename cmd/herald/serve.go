@@ -39,6 +39,7 @@ type serveSettings struct {
 	rescueAfter     time.Duration
 	misfireGrace    time.Duration
 	maxTasks        int
+	maxPerHost      int
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -55,6 +56,7 @@ func (c *serveSettings) register(s *settings) {
 	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 8<<20, "Largest REST API request body (a 10,000-task DAG takes a few MB).")
 	s.Int(&c.maxTasks, "max-tasks", "HERALD_MAX_TASKS", 10_000, "Most tasks in one job (DAG workflows).")
 	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
+	s.Int(&c.maxPerHost, "max-in-flight-per-host", "HERALD_MAX_IN_FLIGHT_PER_HOST", 20, "Deliveries in flight at once to one target host, per process: a hung device\ncannot take more than this many delivery workers; more wait without using an attempt.")
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
 	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
 	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried\n(River's stuck-job rescue). At least the longest request timeout (5m) plus 1m.")
@@ -117,13 +119,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks, MaxResponseBytes: jobs.MaxResultBytes})
 	client, err := jobs.NewClient(pool, jobs.Config{
-		Work:             runWorker,
-		DeliveryWorkers:  c.deliveryWorkers,
-		FirePollInterval: c.firePoll,
-		RescueAfter:      c.rescueAfter,
-		MisfireGrace:     c.misfireGrace,
-		Dispatcher:       dispatcher,
-		Logger:           logger,
+		Work:               runWorker,
+		DeliveryWorkers:    c.deliveryWorkers,
+		MaxInFlightPerHost: c.maxPerHost,
+		FirePollInterval:   c.firePoll,
+		RescueAfter:        c.rescueAfter,
+		MisfireGrace:       c.misfireGrace,
+		Dispatcher:         dispatcher,
+		Logger:             logger,
 	})
 	if err != nil {
 		return err
