@@ -17,6 +17,10 @@ import (
 
 type riverDriver = riverpgxv5.Driver
 
+// recordMargin is the time a delivery job has, beyond its request's
+// timeout, to record the attempt.
+const recordMargin = 15 * time.Second
+
 // Queues.
 const (
 	// QueueFire holds schedule ticks: short transactions that start runs.
@@ -49,7 +53,7 @@ type Config struct {
 	// request timeout plus the time to record its attempt. Default 15m.
 	RescueAfter time.Duration
 	// MaxRequestTimeout is the longest task request timeout accepted; a
-	// delivery job times out a minute after it. Default 5m.
+	// delivery job times out recordMargin (15s) after it. Default 5m.
 	MaxRequestTimeout time.Duration
 	// MaxInFlightPerHost bounds the deliveries this process makes at once to
 	// one target host; more wait (snoozed, no attempt used). Default
@@ -77,10 +81,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		FetchCooldown:        cmp.Or(cfg.FetchCooldown, time.Millisecond),
 		FetchPollInterval:    cmp.Or(cfg.DeliverPollInterval, 50*time.Millisecond),
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, 15*time.Minute),
-		JobTimeout:           maxTimeout + time.Minute,
+		JobTimeout:           maxTimeout + recordMargin,
 	}
 	if rc.RescueStuckJobsAfter < rc.JobTimeout {
-		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus 1m (%s)", rc.RescueStuckJobsAfter, rc.JobTimeout)
+		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
 	}
 	if cfg.Work {
 		if cfg.Dispatcher == nil {

@@ -40,6 +40,7 @@ type serveSettings struct {
 	misfireGrace    time.Duration
 	maxTasks        int
 	maxPerHost      int
+	maxTimeout      time.Duration
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -59,7 +60,8 @@ func (c *serveSettings) register(s *settings) {
 	s.Int(&c.maxPerHost, "max-in-flight-per-host", "HERALD_MAX_IN_FLIGHT_PER_HOST", 20, "Deliveries in flight at once to one target host, per process: a hung device\ncannot take more than this many delivery workers; more wait without using an attempt.")
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
 	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
-	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried\n(River's stuck-job rescue). At least the longest request timeout (5m) plus 1m.")
+	s.Duration(&c.maxTimeout, "max-request-timeout", "HERALD_MAX_REQUEST_TIMEOUT", 5*time.Minute, "Longest request.timeout a task may set.")
+	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried with\nthe same webhook-id (River's stuck-job rescue, which looks every 30s). At least\n--max-request-timeout plus 15s.")
 }
 
 func parseNetworks(s string) ([]netip.Prefix, error) {
@@ -125,6 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		FirePollInterval:   c.firePoll,
 		RescueAfter:        c.rescueAfter,
 		MisfireGrace:       c.misfireGrace,
+		MaxRequestTimeout:  c.maxTimeout,
 		Dispatcher:         dispatcher,
 		Logger:             logger,
 	})
@@ -149,7 +152,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Inserter:     client,
 			CheckURL:     dispatcher.CheckURL,
 			MaxBodyBytes: int64(c.maxBodyBytes),
-			Limits:       jobspec.Limits{MaxTasks: c.maxTasks},
+			Limits:       jobspec.Limits{MaxTasks: c.maxTasks, MaxTimeout: c.maxTimeout},
 			Logger:       logger,
 		})
 	}
