@@ -59,6 +59,16 @@ type Config struct {
 	// one target host; more wait (snoozed, no attempt used). Default
 	// DefaultMaxInFlightPerHost.
 	MaxInFlightPerHost int
+	// CircuitThreshold is how many consecutive failed deliveries to a host
+	// open its circuit; negative disables circuits. Default
+	// DefaultCircuitThreshold.
+	CircuitThreshold int
+	// ProbeInterval is how often an open circuit lets a probe through.
+	// Default DefaultProbeInterval.
+	ProbeInterval time.Duration
+	// ParkDeadline is how long a delivery may wait behind an open circuit
+	// before it is attempted as usual. Default DefaultParkDeadline.
+	ParkDeadline time.Duration
 	// MisfireGrace is how late a tick may start and still count as on time;
 	// older ticks were missed. Default DefaultMisfireGrace.
 	MisfireGrace time.Duration
@@ -95,6 +105,12 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		river.AddWorker(workers, &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
 			hosts: newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
+			circuits: &circuits{
+				pool:          pool,
+				threshold:     cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold),
+				probeInterval: cmp.Or(cfg.ProbeInterval, DefaultProbeInterval),
+				parkDeadline:  cmp.Or(cfg.ParkDeadline, DefaultParkDeadline),
+			},
 		})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{

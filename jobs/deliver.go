@@ -70,6 +70,7 @@ type DeliverWorker struct {
 	dispatcher *dispatch.Client
 	logger     *slog.Logger
 	hosts      *hostLimiter
+	circuits   *circuits
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -87,6 +88,11 @@ func (e *deliveryError) Error() string { return e.msg }
 // transaction that completes the River job; a retryable failure is recorded,
 // then returned so that River retries it at retryAt.
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	if park, err := w.circuits.gate(ctx, job.Args.Host, job.CreatedAt); err != nil {
+		return err
+	} else if park > 0 {
+		return river.JobSnooze(park)
+	}
 	if !w.hosts.acquire(job.Args.Host) {
 		return river.JobSnooze(waitForSlot(job.Metadata))
 	}
@@ -135,6 +141,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		rec.outcome = TaskFailed
 	}
 	rec.err = describe(&res, req.Timeout)
+	if err := w.circuits.record(ctx, job.Args.Host, &res, rec.err); err != nil {
+		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
+	}
 	if rec.outcome != TaskRetrying {
 		return w.finish(ctx, job, &tr, rec)
 	}

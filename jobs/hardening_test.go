@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/heraldtest"
+	"github.com/herald-sched/herald/jobs"
 )
 
 func TestRotatedSecretSignsWithBoth(t *testing.T) {
@@ -133,4 +134,66 @@ func TestHungHostDoesNotStarveOthers(t *testing.T) {
 	heraldtest.Eventually(t, 20*time.Second, func() bool { return healthy.Count() == 50 }, "deliveries to the healthy receiver starved")
 	t.Logf("50 deliveries to the healthy receiver in %v with %d requests hanging", time.Since(start), hung.Count())
 	require.Equal(t, 20, hung.Count(), "the hung host took more than its share of workers")
+}
+
+// TestCircuitOpensParksAndCloses takes a receiver down: its circuit opens
+// after 3 failures, deliveries park instead of burning attempts while probes
+// test it, and once it is back the parked deliveries complete.
+func TestCircuitOpensParksAndCloses(t *testing.T) {
+	t.Parallel()
+	b := &testBundle{h: heraldtest.Start(t, heraldtest.Options{Jobs: func(c *jobs.Config) {
+		c.CircuitThreshold = 3
+		c.ProbeInterval = 500 * time.Millisecond
+	}})}
+	var mu sync.Mutex
+	down := true
+	rc := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	j := b.createJob(t, nil, rc.URL, map[string]any{
+		"retry": map[string]any{"max_attempts": 4, "initial_interval": "10ms", "max_interval": "20ms"},
+	})
+	for range 10 {
+		require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+	}
+	type endpoint struct {
+		Host        string `json:"host"`
+		State       string `json:"state"`
+		TimesOpened int    `json:"times_opened"`
+	}
+	endpoints := func() []endpoint {
+		var page struct{ Data []endpoint }
+		b.h.Do(http.MethodGet, "/v1/endpoints", nil).JSON(t, &page)
+		return page.Data
+	}
+	heraldtest.Eventually(t, 10*time.Second, func() bool {
+		eps := endpoints()
+		return len(eps) == 1 && eps[0].State == "open"
+	}, "the circuit did not open")
+	// While open, only probes reach the receiver: far fewer than the 40
+	// attempts the 10 runs would otherwise burn, and no run runs out of them.
+	time.Sleep(2 * time.Second) // the receiver stays down for a while
+	whileDown := rc.Count()
+	require.Less(t, whileDown, 25, "parked deliveries kept hammering the receiver")
+	var failed struct{ Data []struct{ ID string } }
+	b.h.Do(http.MethodGet, "/v1/runs?state=failed", nil).JSON(t, &failed)
+	require.Empty(t, failed.Data, "runs failed while parked")
+
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	heraldtest.Eventually(t, 20*time.Second, func() bool {
+		var page struct{ Data []struct{ ID string } }
+		b.h.Do(http.MethodGet, "/v1/runs?state=succeeded", nil).JSON(t, &page)
+		return len(page.Data) == 10
+	}, "parked deliveries did not complete after the receiver came back")
+	eps := endpoints()
+	require.Equal(t, "closed", eps[0].State)
+	require.Equal(t, 1, eps[0].TimesOpened)
 }

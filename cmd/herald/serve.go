@@ -41,6 +41,9 @@ type serveSettings struct {
 	maxTasks        int
 	maxPerHost      int
 	maxTimeout      time.Duration
+	circuit         int
+	probeInterval   time.Duration
+	parkDeadline    time.Duration
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -58,6 +61,9 @@ func (c *serveSettings) register(s *settings) {
 	s.Int(&c.maxTasks, "max-tasks", "HERALD_MAX_TASKS", 10_000, "Most tasks in one job (DAG workflows).")
 	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
 	s.Int(&c.maxPerHost, "max-in-flight-per-host", "HERALD_MAX_IN_FLIGHT_PER_HOST", 20, "Deliveries in flight at once to one target host, per process: a hung device\ncannot take more than this many delivery workers; more wait without using an attempt.")
+	s.Int(&c.circuit, "circuit-threshold", "HERALD_CIRCUIT_THRESHOLD", jobs.DefaultCircuitThreshold, "Consecutive failed deliveries to a host that open its circuit (deliveries parked,\none probe at a time); -1 disables circuits.")
+	s.Duration(&c.probeInterval, "circuit-probe-interval", "HERALD_CIRCUIT_PROBE_INTERVAL", jobs.DefaultProbeInterval, "How often an open circuit lets one delivery through as a probe.")
+	s.Duration(&c.parkDeadline, "circuit-park-deadline", "HERALD_CIRCUIT_PARK_DEADLINE", jobs.DefaultParkDeadline, "How long a delivery may wait behind an open circuit before it is attempted as usual.")
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks: bounds how late a tick starts.")
 	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
 	s.Duration(&c.maxTimeout, "max-request-timeout", "HERALD_MAX_REQUEST_TIMEOUT", 5*time.Minute, "Longest request.timeout a task may set.")
@@ -128,6 +134,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		RescueAfter:        c.rescueAfter,
 		MisfireGrace:       c.misfireGrace,
 		MaxRequestTimeout:  c.maxTimeout,
+		CircuitThreshold:   c.circuit,
+		ProbeInterval:      c.probeInterval,
+		ParkDeadline:       c.parkDeadline,
 		Dispatcher:         dispatcher,
 		Logger:             logger,
 	})

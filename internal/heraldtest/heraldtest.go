@@ -55,6 +55,8 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// MisfireGrace overrides jobs.DefaultMisfireGrace.
 	MisfireGrace time.Duration
+	// Jobs adjusts the River client's configuration.
+	Jobs func(*jobs.Config)
 }
 
 // Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
@@ -80,12 +82,16 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		AllowedNetworks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		MaxResponseBytes: jobs.MaxResultBytes,
 	})
-	client, err := jobs.NewClient(pool, jobs.Config{
+	cfg := jobs.Config{
 		Work:         !opts.NoWork,
 		Dispatcher:   dispatcher,
 		Logger:       logger,
 		MisfireGrace: opts.MisfireGrace,
-	})
+	}
+	if opts.Jobs != nil {
+		opts.Jobs(&cfg)
+	}
+	client, err := jobs.NewClient(pool, cfg)
 	require.NoError(t, err)
 	if !opts.NoWork {
 		require.NoError(t, client.Start(context.Background()))

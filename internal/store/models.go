@@ -33,6 +33,17 @@ type Attempt struct {
 	NextRetryAt       *time.Time
 }
 
+type Endpoint struct {
+	Host                string
+	State               string
+	ConsecutiveFailures int32
+	TimesOpened         int64
+	LastError           *string
+	OpenedAt            *time.Time
+	NextProbeAt         *time.Time
+	UpdatedAt           time.Time
+}
+
 type IdempotencyKey struct {
 	Scope       string
 	Key         string
