@@ -22,15 +22,18 @@ import (
 
 // jobResponse is a job as the API shows it.
 type jobResponse struct {
-	ID         uuid.UUID         `json:"id"`
-	Name       string            `json:"name"`
-	Schedule   *jobspec.Schedule `json:"schedule"`
-	Tasks      []jobspec.Task    `json:"tasks"`
-	Paused     bool              `json:"paused"`
-	Misfire    string            `json:"misfire"`
-	Overlap    string            `json:"overlap"`
-	Labels     map[string]string `json:"labels"`
-	NextFireAt *time.Time        `json:"next_fire_at"`
+	ID       uuid.UUID         `json:"id"`
+	Name     string            `json:"name"`
+	Schedule *jobspec.Schedule `json:"schedule"`
+	Tasks    []jobspec.Task    `json:"tasks"`
+	Paused   bool              `json:"paused"`
+	Misfire  string            `json:"misfire"`
+	Overlap  string            `json:"overlap"`
+	Labels   map[string]string `json:"labels"`
+	// Rate and MaxInFlight are the job's flow limits, null when unlimited.
+	Rate        *float64   `json:"rate"`
+	MaxInFlight *int32     `json:"max_in_flight"`
+	NextFireAt  *time.Time `json:"next_fire_at"`
 	// NextFireTimes previews the next ticks, next_fire_at first.
 	NextFireTimes []time.Time `json:"next_fire_times"`
 	// MissedTicks counts ticks missed while nothing ran or the job was paused.
@@ -55,7 +58,8 @@ func toJobResponse(j *store.Job) (*jobResponse, error) {
 		NextFireAt: j.NextFireAt, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks,
 		PreviousSecretExpiresAt: j.PreviousSecretExpiresAt,
-		Labels:                  map[string]string{}, NextFireTimes: []time.Time{},
+		Rate:                    j.Rate, MaxInFlight: j.MaxInFlight,
+		Labels: map[string]string{}, NextFireTimes: []time.Time{},
 	}
 	if len(j.Schedule) > 0 && string(j.Schedule) != "null" {
 		if err := json.Unmarshal(j.Schedule, &out.Schedule); err != nil {
@@ -114,6 +118,8 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 		Secret:         secret,
 		NextFireAt:     j.FirstFire(now),
 		ScheduleAnchor: &now,
+		Rate:           j.Rate,
+		MaxInFlight:    int32Ptr(j.MaxInFlight),
 	}
 	params.Schedule, params.Tasks, params.Labels = enc.schedule, enc.tasks, enc.labels
 
@@ -308,6 +314,7 @@ func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobRespons
 			ID: req.id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
 			Misfire: j.Misfire, Overlap: j.Overlap, Labels: enc.labels,
 			NextFireAt: j.FirstFire(now), ScheduleAnchor: &now,
+			Rate: j.Rate, MaxInFlight: int32Ptr(j.MaxInFlight),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return notFound("job " + req.id.String())
@@ -421,4 +428,12 @@ func (a *API) rotateSecret(ctx context.Context, req *jobIDRequest) (*jobResponse
 	}
 	resp.Secret = secret
 	return resp, nil
+}
+
+func int32Ptr(p *int) *int32 {
+	if p == nil {
+		return nil
+	}
+	v := int32(*p)
+	return &v
 }

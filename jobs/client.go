@@ -104,7 +104,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace)})
 		river.AddWorker(workers, &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
-			hosts: newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
+			hosts:    newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
+			leaseFor: maxTimeout + recordMargin,
 			circuits: &circuits{
 				pool:          pool,
 				threshold:     cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold),

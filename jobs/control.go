@@ -84,6 +84,11 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 		return nil, &StateError{State: run.State, Want: "failed or cancelled"}
 	}
 	q := store.New(tx)
+	hj, err := q.GetJobAny(ctx, run.JobID)
+	if err != nil {
+		return nil, fmt.Errorf("read job: %w", err)
+	}
+	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj)}
 	taskRuns, err := q.ListTaskRuns(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks: %w", err)
@@ -113,7 +118,7 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 		state := TaskWaiting
 		if pending == 0 {
 			state = TaskPending
-			deliveries = append(deliveries, deliveryParams(tr.ID, &task, int(tr.Attempts), int(tr.Round)+1))
+			deliveries = append(deliveries, deliveryParams(tr.ID, &task, target, int(tr.Attempts), int(tr.Round)+1))
 		}
 		reset.Ids = append(reset.Ids, tr.ID)
 		reset.States = append(reset.States, state)

@@ -47,6 +47,10 @@ type DeliverArgs struct {
 	Round int `json:"round,omitempty"`
 	// Host is the target's host[:port], for the per-host in-flight limit.
 	Host string `json:"host,omitempty"`
+	// JobID is the task run's job, for its flow limits.
+	JobID uuid.UUID `json:"job_id"`
+	// Flow is the job's flow control when the delivery was enqueued.
+	Flow FlowLimits `json:"flow,omitzero"`
 
 	// retryAt is when the failed attempt should be retried, computed by Work
 	// (backoff, Retry-After) and handed to NextRetry. River passes the same
@@ -71,6 +75,7 @@ type DeliverWorker struct {
 	logger     *slog.Logger
 	hosts      *hostLimiter
 	circuits   *circuits
+	leaseFor   time.Duration // a max_in_flight lease: the longest attempt
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -97,6 +102,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return river.JobSnooze(waitForSlot(job.Metadata))
 	}
 	defer w.hosts.release(job.Args.Host)
+	if wait, err := admit(ctx, w.pool, &job.Args, w.leaseFor, job.Metadata); err != nil {
+		return err
+	} else if wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	defer releaseLease(ctx, w.pool, &job.Args)
 	q := store.New(w.pool)
 	round := job.Attempt // attempts of this job, counted against max_attempts
 	attempt := job.Args.AttemptBase + round
@@ -306,7 +317,7 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 		case err != nil:
 			return fmt.Errorf("finish task run: %w", err)
 		case rec.outcome == TaskSucceeded:
-			if err := advance(ctx, tx, ins, tr, rec.res); err != nil {
+			if err := advance(ctx, tx, ins, tr, job.Args.Flow, rec.res); err != nil {
 				return err
 			}
 		default:
@@ -345,7 +356,7 @@ func (w *DeliverWorker) recordRetry(ctx context.Context, tr *store.BeginAttemptR
 // advance moves the run on after a task succeeded: it keeps the task's
 // result when a downstream template refers to it, counts the success in each
 // child, and enqueues the children whose parents have all succeeded.
-func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemptRow, res *dispatch.Result) error {
+func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemptRow, flow FlowLimits, res *dispatch.Result) error {
 	q := store.New(tx)
 	if tr.KeepResult && res != nil {
 		status := int32(res.StatusCode)
@@ -373,7 +384,7 @@ func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemp
 		if err := json.Unmarshal(c.Spec, &child); err != nil {
 			return fmt.Errorf("decode task %s: %w", c.ID, err)
 		}
-		ready = append(ready, deliveryParams(c.ID, &child, 0, int(c.Round)))
+		ready = append(ready, deliveryParams(c.ID, &child, flowTarget{jobID: tr.JobID, flow: flow}, 0, int(c.Round)))
 	}
 	return enqueueDeliveries(ctx, tx, ins, ready)
 }

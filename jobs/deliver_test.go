@@ -70,6 +70,21 @@ func (b *testBundle) createJob(t *testing.T, schedule map[string]any, url string
 	return j
 }
 
+// createJobWith registers a one-task job without schedule calling url, with
+// job-level options merged in.
+func (b *testBundle) createJobWith(t *testing.T, url string, options map[string]any) job {
+	t.Helper()
+	body := map[string]any{"name": t.Name(), "tasks": []any{map[string]any{"request": map[string]any{"url": url}}}}
+	for k, v := range options {
+		body[k] = v
+	}
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", body)
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j job
+	resp.JSON(t, &j)
+	return j
+}
+
 // finishedRun waits for the job's only run to end and returns it in full.
 func (b *testBundle) finishedRun(t *testing.T, jobID string, within time.Duration) run {
 	t.Helper()

@@ -247,7 +247,7 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		return false, err
 	}
 	if state == RunRunning {
-		return false, beginRun(ctx, tx, ins, run, hj.Tasks)
+		return false, beginRun(ctx, tx, ins, run, hj)
 	}
 	return state == RunSkipped, nil
 }

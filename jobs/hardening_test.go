@@ -10,6 +10,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/heraldtest"
 	"github.com/herald-sched/herald/jobs"
 )
@@ -196,4 +197,48 @@ func TestCircuitOpensParksAndCloses(t *testing.T) {
 	eps := endpoints()
 	require.Equal(t, "closed", eps[0].State)
 	require.Equal(t, 1, eps[0].TimesOpened)
+}
+
+// TestFlowLimitsHoldAcrossReplicas runs two heralds on one database and
+// checks a job's rate and max_in_flight against what its receiver saw.
+func TestFlowLimitsHoldAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	t.Run("rate", func(t *testing.T) {
+		t.Parallel()
+		pool := dbtest.New(t)
+		h := heraldtest.StartOn(t, pool, heraldtest.Options{})
+		heraldtest.StartOn(t, pool, heraldtest.Options{})
+		b := &testBundle{h: h}
+		rc := heraldtest.NewReceiver(t, nil)
+		const rate, runs = 4.0, 16
+		j := b.createJobWith(t, rc.URL, map[string]any{"rate": rate})
+		for range runs {
+			require.Equal(t, http.StatusAccepted, h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+		}
+		heraldtest.Eventually(t, 20*time.Second, func() bool { return rc.Count() == runs }, "deliveries did not all arrive")
+		reqs := rc.Requests()
+		// A bucket of 4 tokens refilled at 4/s: in any window of d seconds at
+		// most 4 + 4d deliveries (plus one for timing at the edges).
+		for i := range reqs {
+			for k := i + 1; k < len(reqs); k++ {
+				d := reqs[k].At.Sub(reqs[i].At).Seconds()
+				require.LessOrEqual(t, float64(k-i+1), rate+rate*d+1, "%d deliveries within %.2fs", k-i+1, d)
+			}
+		}
+		require.GreaterOrEqual(t, reqs[len(reqs)-1].At.Sub(reqs[0].At), time.Duration((runs-rate-1)/rate*float64(time.Second)))
+	})
+	t.Run("max_in_flight", func(t *testing.T) {
+		t.Parallel()
+		pool := dbtest.New(t)
+		h := heraldtest.StartOn(t, pool, heraldtest.Options{})
+		heraldtest.StartOn(t, pool, heraldtest.Options{})
+		b := &testBundle{h: h}
+		rc, maxInFlight := slowReceiver(t, 300*time.Millisecond)
+		j := b.createJobWith(t, rc.URL, map[string]any{"max_in_flight": 2})
+		for range 10 {
+			require.Equal(t, http.StatusAccepted, h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+		}
+		heraldtest.Eventually(t, 20*time.Second, func() bool { return rc.Count() == 10 }, "deliveries did not all arrive")
+		require.Equal(t, int32(2), maxInFlight.Load())
+	})
 }

@@ -69,7 +69,7 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 	if err != nil {
 		return nil, err
 	}
-	return run, beginRun(ctx, tx, ins, run, job.Tasks)
+	return run, beginRun(ctx, tx, ins, run, job)
 }
 
 // createRun inserts a run in the given state, without tasks.
@@ -90,13 +90,13 @@ func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger, state s
 	return &run, nil
 }
 
-// beginRun creates the task runs of run from the task definitions tasksJSON
-// (the job's, as they are now: the run keeps them whatever happens to the
-// job later) and enqueues the deliveries of the tasks that depend on nothing,
+// beginRun creates the task runs of run from the job's task definitions
+// (as they are now: the run keeps them whatever happens to the job later) and enqueues the deliveries of the tasks that depend on nothing,
 // in batches. Each task run knows its children and counts its parents.
-func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, tasksJSON []byte) error {
+func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job *store.Job) error {
+	target := flowTarget{jobID: job.ID, flow: flowOf(job)}
 	var tasks []jobspec.Task
-	if err := json.Unmarshal(tasksJSON, &tasks); err != nil {
+	if err := json.Unmarshal(job.Tasks, &tasks); err != nil {
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
 	g, err := jobspec.Graph(tasks)
@@ -127,7 +127,7 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, task
 		}
 		if len(g.Parents(i)) == 0 {
 			rows[i].State = TaskPending
-			deliveries = append(deliveries, deliveryParams(ids[i], t, 0, 0))
+			deliveries = append(deliveries, deliveryParams(ids[i], t, target, 0, 0))
 		}
 	}
 	if _, err := store.New(tx).CreateTaskRuns(ctx, rows); err != nil {
@@ -136,15 +136,24 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, task
 	return enqueueDeliveries(ctx, tx, ins, deliveries)
 }
 
+// flowTarget is the job a delivery counts against, with its limits.
+type flowTarget struct {
+	jobID uuid.UUID
+	flow  FlowLimits
+}
+
 // deliveryParams is the River job of a task run's delivery. attemptBase
 // counts the attempts made before, in earlier rounds (a retried run).
-func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, attemptBase, round int) river.InsertManyParams {
+func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, attemptBase, round int) river.InsertManyParams {
 	host := ""
 	if u, err := url.Parse(t.Request.URL); err == nil {
 		host = u.Host
 	}
 	return river.InsertManyParams{
-		Args:       DeliverArgs{TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host},
+		Args: DeliverArgs{
+			TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host,
+			JobID: target.jobID, Flow: target.flow,
+		},
 		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack},
 	}
 }
@@ -191,7 +200,7 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 		return fmt.Errorf("start queued run: %w", err)
 	}
 	queued.State = RunRunning
-	return beginRun(ctx, tx, ins, &queued, hj.Tasks)
+	return beginRun(ctx, tx, ins, &queued, &hj)
 }
 
 // ScheduleFire enqueues the tick of job at fireAt under the job's fire_seq,

@@ -24,6 +24,10 @@ type Job struct {
 	Overlap string `json:"overlap,omitempty"`
 	// Labels are free-form key/value pairs for filtering.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Rate caps the job's deliveries per second, across replicas.
+	Rate *float64 `json:"rate,omitempty"`
+	// MaxInFlight caps the job's deliveries in flight at once, across replicas.
+	MaxInFlight *int `json:"max_in_flight,omitempty"`
 }
 
 // Schedule is exactly one of its fields.

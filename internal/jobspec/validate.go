@@ -131,6 +131,12 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		v.add("overlap", "must be one of allow, skip, queue")
 	}
 
+	if j.Rate != nil && (*j.Rate <= 0 || *j.Rate > 10_000) {
+		v.add("rate", "must be more than 0 and at most 10000 requests per second")
+	}
+	if j.MaxInFlight != nil && (*j.MaxInFlight < 1 || *j.MaxInFlight > 10_000) {
+		v.add("max_in_flight", "must be between 1 and 10000")
+	}
 	if len(j.Labels) > maxLabels {
 		v.add("labels", "at most %d labels", maxLabels)
 	}

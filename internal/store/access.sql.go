@@ -155,7 +155,7 @@ const rotateSecret = `-- name: RotateSecret :one
 UPDATE jobs SET previous_secret = secret, previous_secret_expires_at = $1,
     secret = $2, updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type RotateSecretParams struct {
@@ -187,6 +187,8 @@ func (q *Queries) RotateSecret(ctx context.Context, arg RotateSecretParams) (Job
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }

@@ -40,9 +40,11 @@ func (q *Queries) AdvanceJob(ctx context.Context, arg AdvanceJobParams) error {
 }
 
 const createJob = `-- name: CreateJob :one
-INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
+INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
+                  rate, max_in_flight)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        $12, $13)
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type CreateJobParams struct {
@@ -57,6 +59,8 @@ type CreateJobParams struct {
 	Secret         string
 	NextFireAt     *time.Time
 	ScheduleAnchor *time.Time
+	Rate           *float64
+	MaxInFlight    *int32
 }
 
 func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, error) {
@@ -72,6 +76,8 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		arg.Secret,
 		arg.NextFireAt,
 		arg.ScheduleAnchor,
+		arg.Rate,
+		arg.MaxInFlight,
 	)
 	var i Job
 	err := row.Scan(
@@ -94,6 +100,8 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }
@@ -112,7 +120,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -138,12 +146,48 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
+	)
+	return i, err
+}
+
+const getJobAny = `-- name: GetJobAny :one
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1
+`
+
+// A job, deleted or not (its runs outlive it).
+func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
+	row := q.db.QueryRow(ctx, getJobAny, id)
+	var i Job
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Schedule,
+		&i.Tasks,
+		&i.Paused,
+		&i.Misfire,
+		&i.Overlap,
+		&i.Labels,
+		&i.Secret,
+		&i.NextFireAt,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+		&i.FireSeq,
+		&i.ScheduleAnchor,
+		&i.MissedTicks,
+		&i.SkippedTicks,
+		&i.PreviousSecret,
+		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
 ORDER BY id DESC
@@ -185,6 +229,8 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.SkippedTicks,
 			&i.PreviousSecret,
 			&i.PreviousSecretExpiresAt,
+			&i.Rate,
+			&i.MaxInFlight,
 		); err != nil {
 			return nil, err
 		}
@@ -197,7 +243,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 }
 
 const lockJob = `-- name: LockJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 // The job as it is now, locked until the transaction ends: taken when a tick
@@ -226,6 +272,8 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }
@@ -236,7 +284,7 @@ UPDATE jobs SET
     fire_seq = fire_seq + CASE WHEN paused = $1 THEN 0 ELSE 1 END,
     updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type SetJobPausedParams struct {
@@ -271,6 +319,8 @@ func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }
@@ -279,10 +329,11 @@ const updateJob = `-- name: UpdateJob :one
 UPDATE jobs SET
     name = $1, schedule = $2, tasks = $3, paused = $4,
     misfire = $5, overlap = $6, labels = $7,
-    next_fire_at = $8, schedule_anchor = $9,
+    rate = $8, max_in_flight = $9,
+    next_fire_at = $10, schedule_anchor = $11,
     fire_seq = fire_seq + 1, updated_at = now()
-WHERE id = $10 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at
+WHERE id = $12 AND deleted_at IS NULL
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type UpdateJobParams struct {
@@ -293,6 +344,8 @@ type UpdateJobParams struct {
 	Misfire        string
 	Overlap        string
 	Labels         json.RawMessage
+	Rate           *float64
+	MaxInFlight    *int32
 	NextFireAt     *time.Time
 	ScheduleAnchor *time.Time
 	ID             uuid.UUID
@@ -308,6 +361,8 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		arg.Misfire,
 		arg.Overlap,
 		arg.Labels,
+		arg.Rate,
+		arg.MaxInFlight,
 		arg.NextFireAt,
 		arg.ScheduleAnchor,
 		arg.ID,
@@ -333,6 +388,8 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		&i.SkippedTicks,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
+		&i.Rate,
+		&i.MaxInFlight,
 	)
 	return i, err
 }

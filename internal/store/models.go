@@ -74,6 +74,20 @@ type Job struct {
 	SkippedTicks            int64
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
+	Rate                    *float64
+	MaxInFlight             *int32
+}
+
+type JobFlow struct {
+	JobID      uuid.UUID
+	Tokens     float64
+	RefilledAt time.Time
+}
+
+type JobLease struct {
+	TaskRunID uuid.UUID
+	JobID     uuid.UUID
+	ExpiresAt time.Time
 }
 
 type Run struct {

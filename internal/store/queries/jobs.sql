@@ -1,6 +1,8 @@
 -- name: CreateJob :one
-INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor)
-VALUES (@id, @name, @schedule, @tasks, @paused, @misfire, @overlap, @labels, @secret, @next_fire_at, @schedule_anchor)
+INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
+                  rate, max_in_flight)
+VALUES (@id, @name, @schedule, @tasks, @paused, @misfire, @overlap, @labels, @secret, @next_fire_at, @schedule_anchor,
+        @rate, @max_in_flight)
 RETURNING *;
 
 -- name: GetJob :one
@@ -33,6 +35,7 @@ WHERE id = @id;
 UPDATE jobs SET
     name = @name, schedule = @schedule, tasks = @tasks, paused = @paused,
     misfire = @misfire, overlap = @overlap, labels = @labels,
+    rate = @rate, max_in_flight = @max_in_flight,
     next_fire_at = @next_fire_at, schedule_anchor = @schedule_anchor,
     fire_seq = fire_seq + 1, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
@@ -55,3 +58,7 @@ RETURNING *;
 -- fires and when a run ends, so that an update, a delete, the overlap check
 -- and the start of a queued run happen one at a time per job.
 SELECT * FROM jobs WHERE id = @id FOR UPDATE;
+
+-- name: GetJobAny :one
+-- A job, deleted or not (its runs outlive it).
+SELECT * FROM jobs WHERE id = @id;
