@@ -79,6 +79,7 @@ func toJobResponse(j *store.Job) (*jobResponse, error) {
 	if err := json.Unmarshal(j.Tasks, &out.Tasks); err != nil {
 		return nil, fmt.Errorf("decode tasks of job %s: %w", j.ID, err)
 	}
+	jobspec.Redact(out.Tasks)
 	if err := json.Unmarshal(j.Labels, &out.Labels); err != nil {
 		return nil, fmt.Errorf("decode labels of job %s: %w", j.ID, err)
 	}

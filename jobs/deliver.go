@@ -206,6 +206,7 @@ func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttempt
 		Header:  h,
 		Body:    body,
 		Timeout: r.Timeout.Std(),
+		TLS:     r.TLS.Dispatch(),
 	}, nil
 }
 

@@ -23,6 +23,8 @@ type job struct {
 
 type attempt struct {
 	Attempt      int        `json:"attempt"`
+	StartedAt    time.Time  `json:"started_at"`
+	DurationMs   float64    `json:"duration_ms"`
 	StatusCode   *int       `json:"status_code"`
 	Outcome      string     `json:"outcome"`
 	Error        *string    `json:"error"`
@@ -171,15 +173,22 @@ func TestRetriesKeepWebhookIDAndBackOff(t *testing.T) {
 		require.Equal(t, reqs[0].Header.Get("Webhook-Id"), req.Header.Get("Webhook-Id"), "attempt %d", i+1)
 		require.Equal(t, fmt.Sprint(i+1), req.Header.Get("Herald-Attempt"))
 	}
-	// Delays grow: after attempt 1 in [100ms, 200ms], after attempt 2 in [200ms, 400ms].
-	d1, d2 := reqs[1].At.Sub(reqs[0].At), reqs[2].At.Sub(reqs[1].At)
-	require.GreaterOrEqual(t, d1, 100*time.Millisecond)
-	require.GreaterOrEqual(t, d2, 200*time.Millisecond)
-	require.Greater(t, d2, d1, "got delays %v then %v, want growing", d1, d2)
-
-	// Every attempt is visible through the API.
+	// Delays grow: herald schedules the retry after attempt 1 in [100ms, 200ms]
+	// and after attempt 2 in [200ms, 400ms] (equal jitter), and the receiver
+	// sees the retries no earlier than scheduled.
 	atts := r.Tasks[0].Attempts
 	require.Len(t, atts, 3)
+	var scheduled []time.Duration
+	for i, window := range [][2]time.Duration{{100 * time.Millisecond, 200 * time.Millisecond}, {200 * time.Millisecond, 400 * time.Millisecond}} {
+		ended := atts[i].StartedAt.Add(time.Duration(atts[i].DurationMs * float64(time.Millisecond)))
+		d := atts[i].NextRetryAt.Sub(ended)
+		require.True(t, d >= window[0]-time.Millisecond && d <= window[1]+50*time.Millisecond, "retry %d scheduled after %v, want within %v", i+1, d, window)
+		require.GreaterOrEqual(t, reqs[i+1].At.Sub(reqs[i].At), d, "retry %d arrived before its time", i+1)
+		scheduled = append(scheduled, d)
+	}
+	require.GreaterOrEqual(t, scheduled[1], scheduled[0], "got delays %v, want growing", scheduled)
+
+	// Every attempt is visible through the API.
 	for i, want := range []struct {
 		status  int
 		outcome string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/heraldtest"
+	"github.com/herald-sched/herald/internal/testcert"
 	"github.com/herald-sched/herald/jobs"
 )
 
@@ -241,4 +242,36 @@ func TestFlowLimitsHoldAcrossReplicas(t *testing.T) {
 		heraldtest.Eventually(t, 20*time.Second, func() bool { return rc.Count() == 10 }, "deliveries did not all arrive")
 		require.Equal(t, int32(2), maxInFlight.Load())
 	})
+}
+
+func TestMutualTLSDelivery(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ca := testcert.NewCA(t)
+	srv, serverPEM := testcert.MTLSServer(t, ca)
+	certPEM, keyPEM := ca.ClientCert(t, "gw-17")
+	j := b.createJobWith(t, srv.URL, nil)
+	resp := b.h.Do(http.MethodPut, "/v1/jobs/"+j.ID, map[string]any{
+		"name": "mtls",
+		"tasks": []any{map[string]any{"request": map[string]any{"url": srv.URL, "tls": map[string]any{
+			"client_certificate": certPEM, "client_key": keyPEM, "ca_certificates": serverPEM,
+		}}}},
+	})
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	require.NotContains(t, string(resp.Body), "PRIVATE KEY", "the key is shown")
+	require.Contains(t, string(resp.Body), `"client_key":"(redacted)"`)
+
+	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+	r := b.finishedRun(t, j.ID, 10*time.Second)
+	require.Equal(t, "succeeded", r.State)
+	require.Equal(t, "gw-17", *r.Tasks[0].Attempts[0].ResponseBody, "the device saw herald's client certificate")
+
+	bad := b.h.Do(http.MethodPost, "/v1/jobs", map[string]any{
+		"name": "bad-cert",
+		"tasks": []any{map[string]any{"request": map[string]any{"url": srv.URL, "tls": map[string]any{
+			"client_certificate": "not a certificate", "client_key": keyPEM,
+		}}}},
+	})
+	require.Equal(t, http.StatusUnprocessableEntity, bad.Status, "body: %s", bad.Body)
+	require.Contains(t, string(bad.Body), "tasks[0].request.tls")
 }

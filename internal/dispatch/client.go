@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -29,6 +30,9 @@ type Client struct {
 	transport *http.Transport
 	guard     *guard
 	maxBody   int
+
+	tlsMu      sync.Mutex
+	tlsClients map[[32]byte]*http.Client // see clientFor
 
 	// Header values set on every request. They are shared, read-only, by all
 	// requests, which saves allocating them per request.
@@ -71,6 +75,7 @@ func New(cfg Config) *Client {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		transport:   transport,
+		tlsClients:  make(map[[32]byte]*http.Client),
 		guard:       g,
 		maxBody:     cfg.MaxResponseBytes,
 		userAgent:   []string{cfg.UserAgent},
@@ -90,9 +95,13 @@ func (c *Client) Do(ctx context.Context, req Request) Result {
 	if err != nil {
 		return Result{Outcome: Permanent, Err: err}
 	}
+	hc, err := c.clientFor(req.TLS)
+	if err != nil {
+		return Result{Outcome: Permanent, Err: fmt.Errorf("tls: %w", err)}
+	}
 
 	start := time.Now()
-	resp, err := c.http.Do(httpReq)
+	resp, err := hc.Do(httpReq)
 	if err != nil {
 		return Result{Outcome: classifyError(err), Err: err, Duration: time.Since(start)}
 	}
@@ -119,6 +128,11 @@ func (c *Client) Do(ctx context.Context, req Request) Result {
 // deliveries, e.g. at shutdown. The Client stays usable.
 func (c *Client) CloseIdleConnections() {
 	c.http.CloseIdleConnections()
+	c.tlsMu.Lock()
+	defer c.tlsMu.Unlock()
+	for _, hc := range c.tlsClients {
+		hc.CloseIdleConnections()
+	}
 }
 
 // newRequest builds the outgoing request for req, without modifying it.

@@ -18,6 +18,9 @@ type Request struct {
 	Header http.Header
 	// Body is the request body; empty means none.
 	Body []byte
+	// TLS, if set, are the delivery's own TLS settings (client certificate,
+	// private CA).
+	TLS *TLS
 	// Timeout bounds the whole attempt, from dialing to reading the captured
 	// part of the response body; default DefaultTimeout (30s).
 	Timeout time.Duration

@@ -68,6 +68,34 @@ type Request struct {
 	Body json.RawMessage `json:"body,omitempty"`
 	// Timeout bounds one attempt, from dial to the end of the response body.
 	Timeout Duration `json:"timeout"`
+	// TLS are the request's own TLS settings: a client certificate (mTLS)
+	// and a private CA for the device's certificate.
+	TLS *TLS `json:"tls,omitempty"`
+}
+
+// TLS are a task's own TLS settings, PEM-encoded.
+type TLS struct {
+	// ClientCertificate is presented to the server, with ClientKey.
+	ClientCertificate string `json:"client_certificate,omitempty"`
+	// ClientKey is the client certificate's private key. It is never shown
+	// by the API once stored.
+	ClientKey string `json:"client_key,omitempty"`
+	// CACertificates replace the system roots to verify the server.
+	CACertificates string `json:"ca_certificates,omitempty"`
+}
+
+// Redacted is what the API shows instead of a stored private key.
+const Redacted = "(redacted)"
+
+// Redact hides the private keys of tasks, for showing them.
+func Redact(tasks []Task) {
+	for i := range tasks {
+		if t := tasks[i].Request.TLS; t != nil && t.ClientKey != "" {
+			c := *t
+			c.ClientKey = Redacted
+			tasks[i].Request.TLS = &c
+		}
+	}
 }
 
 // Retry is how failed attempts are retried.

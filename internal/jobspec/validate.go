@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/herald-sched/herald/internal/dag"
+	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/schedule"
 )
 
@@ -316,6 +317,14 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 			v.add(rp+".body", "must be at most %d bytes", lim.MaxRequestBodyBytes)
 		}
 	}
+	if r.TLS != nil {
+		switch _, err := dispatch.ParseTLS(r.TLS.dispatch()); {
+		case err != nil:
+			v.add(rp+".tls", "%s", err.Error())
+		case !strings.HasPrefix(strings.ToLower(r.URL), "https://"):
+			v.add(rp+".tls", "applies only to https URLs")
+		}
+	}
 	if r.Timeout == 0 {
 		r.Timeout = Duration(DefaultTimeout)
 	}
@@ -395,4 +404,16 @@ func validateGraph(v *validator, tasks []Task, lim Limits) {
 			}
 		}
 	}
+}
+
+// Dispatch returns the settings for the delivery client, nil when none.
+func (t *TLS) Dispatch() *dispatch.TLS {
+	if t == nil {
+		return nil
+	}
+	return t.dispatch()
+}
+
+func (t *TLS) dispatch() *dispatch.TLS {
+	return &dispatch.TLS{ClientCertificate: t.ClientCertificate, ClientKey: t.ClientKey, CACertificates: t.CACertificates}
 }
