@@ -99,10 +99,7 @@ func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *create
 func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobResponse, error) {
 	now := a.now()
 	j := &req.job
-	if err := a.validate(j, now); err != nil {
-		return nil, err
-	}
-	enc, err := encodeJob(j)
+	enc, err := a.prepare(j, now)
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +246,15 @@ func (a *API) validate(j *jobspec.Job, now time.Time) error {
 	return nil
 }
 
+// prepare validates a job definition (errors name the fields) and encodes
+// its JSON columns.
+func (a *API) prepare(j *jobspec.Job, now time.Time) (*encodedJob, error) {
+	if err := a.validate(j, now); err != nil {
+		return nil, err
+	}
+	return encodeJob(j)
+}
+
 // encodedJob is a validated job's JSON columns.
 type encodedJob struct {
 	schedule, tasks, labels []byte
@@ -302,10 +308,7 @@ func (a *API) parseUpdateJob(w http.ResponseWriter, r *http.Request, req *update
 func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobResponse, error) {
 	now := a.now()
 	j := &req.job
-	if err := a.validate(j, now); err != nil {
-		return nil, err
-	}
-	enc, err := encodeJob(j)
+	enc, err := a.prepare(j, now)
 	if err != nil {
 		return nil, err
 	}
