@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/jobs"
 )
 
@@ -30,6 +31,8 @@ type APIConfig struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// Metrics counts runs the API ends (cancel). Default none.
+	Metrics *metrics.Metrics
 }
 
 // API is the /v1 REST API.
@@ -41,6 +44,7 @@ type API struct {
 	maxBody  int64
 	logger   *slog.Logger
 	now      func() time.Time
+	metrics  *metrics.Metrics
 }
 
 // NewAPI returns the REST API.
@@ -53,6 +57,7 @@ func NewAPI(cfg APIConfig) *API {
 		maxBody:  cmp.Or(cfg.MaxBodyBytes, 8<<20),
 		logger:   cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		now:      cfg.Now,
+		metrics:  cfg.Metrics,
 	}
 	if a.now == nil {
 		a.now = time.Now

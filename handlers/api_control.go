@@ -33,6 +33,9 @@ func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UU
 		case err != nil:
 			return nil, err
 		}
+		if run.State == jobs.RunCancelled {
+			a.metrics.RunEnded(run.State)
+		}
 		return toRunResponse(run), nil
 	}
 }

@@ -25,6 +25,8 @@ type RouterConfig struct {
 	Insecure bool
 	// Ready reports whether the database is reachable and migrated (/readyz).
 	Ready func(context.Context) error
+	// Metrics serves /metrics (Prometheus); nil leaves the route out.
+	Metrics http.Handler
 	// Logger receives request errors. Default discards.
 	Logger *slog.Logger
 }
@@ -53,6 +55,9 @@ func NewRouter(cfg RouterConfig) http.Handler {
 		_, _ = w.Write(openapi.Document)
 	})
 
+	if cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+	}
 	if a != nil {
 		r.Route("/v1", a.routes(cfg.APIKey, cfg.Insecure))
 	}

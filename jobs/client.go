@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/internal/metrics"
 )
 
 type riverDriver = riverpgxv5.Driver
@@ -76,6 +77,8 @@ type Config struct {
 	Dispatcher *dispatch.Client
 	// Logger receives River's and herald's logs. Default discards.
 	Logger *slog.Logger
+	// Metrics receives delivery metrics. Default none.
+	Metrics *metrics.Metrics
 	// Hooks are extra River hooks (tests use them to observe jobs).
 	Hooks []rivertype.Hook
 }
@@ -101,11 +104,12 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
 		}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace)})
+		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace), metrics: cfg.Metrics})
 		river.AddWorker(workers, &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
 			hosts:    newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
 			leaseFor: maxTimeout + recordMargin,
+			metrics:  cfg.Metrics,
 			circuits: &circuits{
 				pool:          pool,
 				threshold:     cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold),

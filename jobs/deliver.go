@@ -20,6 +20,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/internal/taskref"
@@ -76,6 +77,7 @@ type DeliverWorker struct {
 	hosts      *hostLimiter
 	circuits   *circuits
 	leaseFor   time.Duration // a max_in_flight lease: the longest attempt
+	metrics    *metrics.Metrics
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -132,7 +134,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return err
 	}
 	started := time.Now()
+	if attempt == 1 && tr.Trigger == TriggerSchedule && len(task.DependsOn) == 0 {
+		w.metrics.FireLateness(started.Sub(tr.ScheduledFor))
+	}
+	w.metrics.InFlight(1)
 	res := w.dispatcher.Do(ctx, req)
+	w.metrics.InFlight(-1)
 	if ctx.Err() != nil {
 		// Shutting down or timed out by River: River puts the job back
 		// (shutdown) or retries it (timeout); this attempt is not recorded.
@@ -152,6 +159,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		rec.outcome = TaskFailed
 	}
 	rec.err = describe(&res, req.Timeout)
+	w.metrics.Delivered(rec.outcome, res.Duration)
 	if err := w.circuits.record(ctx, job.Args.Host, &res, rec.err); err != nil {
 		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
 	}
@@ -332,6 +340,7 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 		case err != nil:
 			return fmt.Errorf("settle run: %w", err)
 		default:
+			w.metrics.RunEnded(run.State)
 			if err := afterRunEnded(ctx, tx, ins, run.JobID); err != nil {
 				return err
 			}

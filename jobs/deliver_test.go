@@ -325,3 +325,25 @@ func TestStringBodyIsSentAsText(t *testing.T) {
 	var v any
 	require.Error(t, json.Unmarshal(got.Body, &v))
 }
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	j := b.createJob(t, map[string]any{"delay": "200ms"}, rc.URL, nil)
+	b.finishedRun(t, j.ID, 10*time.Second)
+	resp := b.h.DoWithHeader(http.MethodGet, "/metrics", nil, nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	body := string(resp.Body)
+	for _, want := range []string{
+		`herald_deliveries_total{outcome="succeeded"} 1`,
+		`herald_runs_total{state="succeeded"} 1`,
+		`herald_fire_lateness_seconds_count 1`,
+		`herald_delivery_duration_seconds_count{outcome="succeeded"} 1`,
+		`herald_deliveries_in_flight 0`,
+		`herald_tasks_waiting_upstream 0`,
+		`herald_active_schedules 0`,
+	} {
+		require.Contains(t, body, want)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/internal/store"
 )
@@ -56,10 +57,11 @@ func (FireArgs) InsertOpts() river.InsertOpts {
 type FireWorker struct {
 	river.WorkerDefaults[FireArgs]
 
-	pool   *pgxpool.Pool
-	logger *slog.Logger
-	grace  time.Duration // see DefaultMisfireGrace
-	cache  scheduleCache
+	pool    *pgxpool.Pool
+	logger  *slog.Logger
+	grace   time.Duration // see DefaultMisfireGrace
+	cache   scheduleCache
+	metrics *metrics.Metrics
 }
 
 // Work does it all in the transaction that completes the tick, with the job
@@ -105,6 +107,7 @@ func (w *FireWorker) fire(ctx context.Context, tx pgx.Tx, ins Inserter, hj *stor
 		}
 		if wasSkipped {
 			skipped++
+			w.metrics.RunEnded(RunSkipped)
 		}
 	}
 	if plan.missed > 0 {

@@ -13,10 +13,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/migrations"
 )
@@ -125,6 +129,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.NewDBCollector(pool, logger))
+	m := metrics.New(registry)
+
 	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks, MaxResponseBytes: jobs.MaxResultBytes})
 	client, err := jobs.NewClient(pool, jobs.Config{
 		Work:               runWorker,
@@ -138,6 +147,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ProbeInterval:      c.probeInterval,
 		ParkDeadline:       c.parkDeadline,
 		Dispatcher:         dispatcher,
+		Metrics:            m,
 		Logger:             logger,
 	})
 	if err != nil {
@@ -162,6 +172,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			CheckURL:     dispatcher.CheckURL,
 			MaxBodyBytes: int64(c.maxBodyBytes),
 			Limits:       jobspec.Limits{MaxTasks: c.maxTasks, MaxTimeout: c.maxTimeout},
+			Metrics:      m,
 			Logger:       logger,
 		})
 	}
@@ -172,6 +183,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			APIKey:   c.apiKey,
 			Insecure: c.insecure,
 			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
+			Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 			Logger:   logger,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

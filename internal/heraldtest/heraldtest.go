@@ -19,12 +19,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/jobs"
 )
 
@@ -82,11 +85,15 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		AllowedNetworks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		MaxResponseBytes: jobs.MaxResultBytes,
 	})
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(metrics.NewDBCollector(pool, logger))
+	m := metrics.New(registry)
 	cfg := jobs.Config{
 		Work:         !opts.NoWork,
 		Dispatcher:   dispatcher,
 		Logger:       logger,
 		MisfireGrace: opts.MisfireGrace,
+		Metrics:      m,
 	}
 	if opts.Jobs != nil {
 		opts.Jobs(&cfg)
@@ -108,12 +115,14 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Inserter: client,
 		CheckURL: dispatcher.CheckURL,
 		Logger:   logger,
+		Metrics:  m,
 	})
 	routes := handlers.NewRouter(handlers.RouterConfig{
-		API:    api,
-		APIKey: APIKey,
-		Ready:  func(ctx context.Context) error { return pool.Ping(ctx) },
-		Logger: logger,
+		API:     api,
+		APIKey:  APIKey,
+		Ready:   func(ctx context.Context) error { return pool.Ping(ctx) },
+		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Logger:  logger,
 	})
 	h := routes
 	if opts.Wrap != nil {

@@ -25,7 +25,7 @@ WITH tr AS (
               task_runs.child_ids, task_runs.keep_result
 )
 SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
-       r.job_id, r.scheduled_for, j.secret,
+       r.job_id, r.scheduled_for, r.trigger, j.secret,
        j.previous_secret, j.previous_secret_expires_at
 FROM tr
 JOIN runs r ON r.id = tr.run_id
@@ -47,6 +47,7 @@ type BeginAttemptRow struct {
 	KeepResult              bool
 	JobID                   uuid.UUID
 	ScheduledFor            time.Time
+	Trigger                 string
 	Secret                  string
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
@@ -67,6 +68,7 @@ func (q *Queries) BeginAttempt(ctx context.Context, arg BeginAttemptParams) (Beg
 		&i.KeepResult,
 		&i.JobID,
 		&i.ScheduledFor,
+		&i.Trigger,
 		&i.Secret,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,

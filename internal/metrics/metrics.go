@@ -1,0 +1,79 @@
+// Package metrics is herald's Prometheus instrumentation: counters and
+// histograms updated on the delivery path, and gauges read from the database
+// when /metrics is scraped. Every name starts with herald_.
+package metrics
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the instruments updated as herald works. A nil *Metrics is
+// valid and records nothing.
+type Metrics struct {
+	fireLateness     prometheus.Histogram
+	deliveryDuration *prometheus.HistogramVec
+	deliveries       *prometheus.CounterVec
+	runs             *prometheus.CounterVec
+	inFlight         prometheus.Gauge
+}
+
+// New creates the instruments and registers them with reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		fireLateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "herald_fire_lateness_seconds",
+			Help:    "Seconds from a tick's nominal fire time to its first request being sent.",
+			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10, 60},
+		}),
+		deliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "herald_delivery_duration_seconds",
+			Help:    "Duration of delivery attempts (one HTTP request each), by outcome.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"outcome"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_deliveries_total",
+			Help: "Delivery attempts by outcome: succeeded, retrying, failed.",
+		}, []string{"outcome"}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herald_runs_total",
+			Help: "Runs that ended, by final state: succeeded, failed, cancelled, skipped.",
+		}, []string{"state"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "herald_deliveries_in_flight",
+			Help: "Delivery requests on the wire in this process.",
+		}),
+	}
+	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight)
+	return m
+}
+
+// FireLateness records how late a tick's first request was sent.
+func (m *Metrics) FireLateness(d time.Duration) {
+	if m != nil {
+		m.fireLateness.Observe(d.Seconds())
+	}
+}
+
+// Delivered records one attempt.
+func (m *Metrics) Delivered(outcome string, d time.Duration) {
+	if m != nil {
+		m.deliveries.WithLabelValues(outcome).Inc()
+		m.deliveryDuration.WithLabelValues(outcome).Observe(d.Seconds())
+	}
+}
+
+// RunEnded records a run's final state.
+func (m *Metrics) RunEnded(state string) {
+	if m != nil {
+		m.runs.WithLabelValues(state).Inc()
+	}
+}
+
+// InFlight moves the in-flight gauge by delta.
+func (m *Metrics) InFlight(delta float64) {
+	if m != nil {
+		m.inFlight.Add(delta)
+	}
+}
