@@ -10,7 +10,7 @@ export HERALD_API_KEY HERALD_ALLOWED_TARGET_NETWORKS
 
 SQLC := cd tools && $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc
 
-.PHONY: build run test generate check-generated vet
+.PHONY: build run test generate check-generated vet bench
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herald
@@ -27,6 +27,10 @@ vet:
 	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+
+## bench: the benchmark harness at full size (about 7 minutes); see BENCHMARKS.md.
+bench:
+	$(GO) run ./cmd/herald-bench -size full
 
 ## generate: regenerate sqlc code after changing queries or migrations.
 generate:

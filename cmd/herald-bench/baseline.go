@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"github.com/herald-sched/herald/migrations"
+)
+
+// River's settings for the baseline, in the style of `river bench`: many
+// workers, a short fetch cooldown and poll interval.
+const (
+	baselineWorkers      = 200
+	baselineCooldown     = time.Millisecond
+	baselinePollInterval = 50 * time.Millisecond
+	baselineDBConns      = 20
+	// baselineInserters insert batches of baselineBatch jobs while fewer
+	// than baselineBacklog inserted jobs wait to be worked: the queue never
+	// runs dry and never grows without bound.
+	baselineInserters = 4
+	baselineBatch     = 1_000
+	baselineBacklog   = 20_000
+	// backlogPause is how long a load goroutine waits when the backlog is full.
+	backlogPause = time.Millisecond
+	// riverStopTimeout bounds stopping the baseline's River client.
+	riverStopTimeout = 10 * time.Second
+)
+
+// noopArgs is the baseline's job: nothing to do.
+type noopArgs struct{}
+
+// Kind is the River job kind of the baseline's jobs.
+func (noopArgs) Kind() string { return "herald_bench_noop" }
+
+// noopWorker works noopArgs by counting them.
+type noopWorker struct {
+	river.WorkerDefaults[noopArgs]
+	worked *atomic.Int64
+}
+
+// Work counts the job.
+func (w *noopWorker) Work(context.Context, *river.Job[noopArgs]) error {
+	w.worked.Add(1)
+	return nil
+}
+
+// runBaseline measures River working no-op jobs in this process, inserted
+// continuously, on a fresh database with herald's schema (River's tables
+// and herald's index on them): the most herald could do on this machine.
+func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
+	url, drop, err := e.freshDatabase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, drop()) }()
+	pool, err := openPool(ctx, url, baselineDBConns)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	if _, err := migrations.Migrate(ctx, pool, e.libLogger); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+
+	var worked atomic.Int64
+	client, err := newBaselineClient(pool, &worked, e.libLogger)
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start River: %w", err)
+	}
+	defer func() { err = errors.Join(err, stopRiver(client)) }()
+
+	jobsPerSecond, err := measureBaseline(ctx, e.size, client, &worked)
+	if err != nil {
+		return nil, err
+	}
+	e.baselineRate = jobsPerSecond
+	return []metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)}, nil
+}
+
+// newBaselineClient returns a River client working noopArgs on the default
+// queue, counting them in worked.
+func newBaselineClient(pool *pgxpool.Pool, worked *atomic.Int64, logger *slog.Logger) (*river.Client[pgx.Tx], error) {
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &noopWorker{worked: worked})
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Logger:            logger,
+		FetchCooldown:     baselineCooldown,
+		FetchPollInterval: baselinePollInterval,
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: baselineWorkers}},
+		Workers:           workers,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return client, nil
+}
+
+// measureBaseline inserts continuously and returns the jobs worked per
+// second in the measured window, after the warm-up.
+func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx], worked *atomic.Int64) (float64, error) {
+	var inserted atomic.Int64
+	// One batch per inserter: InsertMany may not expect to share one.
+	batches := make([][]river.InsertManyParams, baselineInserters)
+	for i := range batches {
+		batches[i] = make([]river.InsertManyParams, baselineBatch)
+		for j := range batches[i] {
+			batches[i][j].Args = noopArgs{}
+		}
+	}
+	l := startLoad(ctx, baselineInserters, func(ctx context.Context, worker int) error {
+		if inserted.Load()-worked.Load() >= baselineBacklog {
+			return sleep(ctx, backlogPause)
+		}
+		if _, err := client.InsertMany(ctx, batches[worker]); err != nil {
+			return fmt.Errorf("insert: %w", err)
+		}
+		inserted.Add(baselineBatch)
+		return nil
+	})
+	if err := l.Run(ctx, sz.Warmup); err != nil {
+		return 0, err
+	}
+	n0, t0 := worked.Load(), time.Now()
+	if err := l.Run(ctx, sz.Baseline); err != nil {
+		return 0, err
+	}
+	n1, t1 := worked.Load(), time.Now()
+	if err := l.Stop(); err != nil {
+		return 0, err
+	}
+	return rate(n1-n0, t1.Sub(t0)), nil
+}
+
+// stopRiver stops the client, letting its jobs finish, then cancels them.
+func stopRiver(client *river.Client[pgx.Tx]) error {
+	ctx, cancel := context.WithTimeout(context.Background(), riverStopTimeout)
+	defer cancel()
+	if err := client.Stop(ctx); err == nil {
+		return nil
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), riverStopTimeout)
+	defer cancel()
+	return client.StopAndCancel(ctx)
+}
+
+// openPool connects to url with at most conns connections.
+func openPool(ctx context.Context, url string, conns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = conns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return pool, nil
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+const (
+	// deliveryJobs is how many jobs the delivery scenario runs, in turn:
+	// many, as many devices would be, so that runs of one job do not
+	// contend on its row.
+	deliveryJobs = 1_000
+	// apiFeedClients trigger runs through the API at once.
+	apiFeedClients = 16
+	// dbFeedClients start runs in the database at once.
+	dbFeedClients = 8
+	// deliveryBacklog bounds the runs started but not yet delivered.
+	deliveryBacklog = 2_000
+	// expectedDeliveryRate sizes the receiver's preallocated record.
+	expectedDeliveryRate = 5_000
+)
+
+// deliveryWindow is what one feed of the delivery scenario measured.
+type deliveryWindow struct {
+	deliveries, started float64 // per second
+	backlog             int64   // started, not delivered, at the window's end
+}
+
+// runDelivery measures herald delivering single-task runs to the receiver,
+// every attempt recorded as in production, in two windows on one herald:
+// fed through the API (POST /v1/jobs/{id}/runs, one request per run: the
+// end-to-end rate), then fed in the database (jobs.StartRun, as the API
+// does, in batches: the delivery pipeline's own rate, fed as the baseline
+// feeds River). The target applies to both.
+func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
+	seconds := 2*(e.size.Warmup+e.size.Delivery).Seconds() + 5
+	st, err := e.startStack(ctx, int(seconds*expectedDeliveryRate))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	jobIDs, err := registerJobs(ctx, st.api, webhookJob("bench-delivery", st.receiver.URL(), nil), deliveryJobs)
+	if err != nil {
+		return nil, fmt.Errorf("register jobs: %w", err)
+	}
+	d := &deliveryRun{size: e.size, receiver: st.receiver}
+	viaAPI, err := d.measure(ctx, newAPIFeed(st.api, jobIDs), apiFeedClients)
+	if err != nil {
+		return nil, fmt.Errorf("fed through the API: %w", err)
+	}
+	feed, err := newDBFeed(ctx, st.dbURL, jobIDs)
+	if err != nil {
+		return nil, err
+	}
+	defer feed.Close()
+	viaDB, err := d.measure(ctx, feed, dbFeedClients)
+	if err != nil {
+		return nil, fmt.Errorf("fed in the database: %w", err)
+	}
+	return []metric{
+		newMetric("deliveries, API-fed", viaAPI.deliveries, unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
+		newMetric("runs triggered via API", viaAPI.started, unitPerSecond),
+		// Near deliveryBacklog, delivering was the bottleneck; near 0, feeding.
+		newMetric("backlog at end, API-fed", float64(viaAPI.backlog), unitCount),
+		newMetric("deliveries, DB-fed", viaDB.deliveries, unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
+		newMetric("runs started in DB", viaDB.started, unitPerSecond),
+		newMetric("backlog at end, DB-fed", float64(viaDB.backlog), unitCount),
+	}, nil
+}
+
+// deliveryRun counts the runs started across the scenario's windows.
+type deliveryRun struct {
+	size     size
+	receiver *receiver
+	started  atomic.Int64
+}
+
+// measure feeds runs from clients goroutines, keeping at most
+// deliveryBacklog undelivered, and measures a window after the warm-up.
+func (d *deliveryRun) measure(ctx context.Context, feed runFeed, clients int) (deliveryWindow, error) {
+	l := startLoad(ctx, clients, func(ctx context.Context, _ int) error {
+		if d.started.Load()-d.receiver.Count() >= deliveryBacklog {
+			return sleep(ctx, backlogPause)
+		}
+		n, err := feed.start(ctx)
+		d.started.Add(n)
+		return err
+	})
+	if err := l.Run(ctx, d.size.Warmup); err != nil {
+		return deliveryWindow{}, err
+	}
+	d0, s0, t0 := d.receiver.Count(), d.started.Load(), time.Now()
+	if err := l.Run(ctx, d.size.Delivery); err != nil {
+		return deliveryWindow{}, err
+	}
+	d1, s1, t1 := d.receiver.Count(), d.started.Load(), time.Now()
+	if err := l.Stop(); err != nil {
+		return deliveryWindow{}, err
+	}
+	return deliveryWindow{
+		deliveries: rate(d1-d0, t1.Sub(t0)),
+		started:    rate(s1-s0, t1.Sub(t0)),
+		backlog:    s1 - d1,
+	}, nil
+}

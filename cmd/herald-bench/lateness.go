@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const (
+	// latenessMargin separates the end of registration from the first
+	// measured second, so that every job's first tick is armed by then.
+	latenessMargin = time.Second
+	// latenessDrain is how long after the last measured second deliveries
+	// may still arrive; a later one counts as missed.
+	latenessDrain = 2 * time.Second
+)
+
+// runLateness registers FireJobs schedules firing every second and measures,
+// over FireSeconds whole seconds, when each tick reaches the receiver
+// relative to its nominal time, and whether each tick arrived exactly once.
+func runLateness(ctx context.Context, e *env) (_ []metric, err error) {
+	k, n := e.size.FireJobs, e.size.FireSeconds
+	st, err := e.startStack(ctx, k*(n+10))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, st.Close()) }()
+
+	jobs, err := registerJobs(ctx, st.api, cronJob("bench-lateness", st.receiver.URL(), everySecond), k)
+	var refused *refusedError
+	if errors.As(err, &refused) {
+		return nil, notAvailable("the API refuses cron schedules with seconds: %s", refused.Detail)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("register schedules: %w", err)
+	}
+	from := time.Now().Add(latenessMargin).Truncate(time.Second).Add(time.Second)
+	window := time.Duration(n) * time.Second
+	e.logger.DebugContext(ctx, "lateness window", "from", from, "seconds", n)
+	if err := waitUntil(ctx, from.Add(window+latenessDrain)); err != nil {
+		return nil, err
+	}
+	rep := analyzeTicks(st.receiver.Deliveries(), jobs, from, n)
+	if rep.Unreadable > 0 {
+		return nil, fmt.Errorf("%d deliveries had no readable Herald-Scheduled-For", rep.Unreadable)
+	}
+	return []metric{
+		newMetric("schedules", float64(k), unitCount),
+		newMetric("ticks measured", float64(rep.Expected), unitCount),
+		newMetric("lateness p50", rep.Lateness.quantile(0.50), unitMS),
+		newMetric("lateness p99", rep.Lateness.quantile(0.99), unitMS).withTarget(atMost(20, unitMS)),
+		newMetric("lateness p99.9", rep.Lateness.quantile(0.999), unitMS).withTarget(atMost(50, unitMS)),
+		newMetric("lateness max", rep.Lateness.max(), unitMS),
+		newMetric("missed ticks", float64(rep.Missed), unitCount).withTarget(atMost(0, unitCount)),
+		newMetric("doubled ticks", float64(rep.Doubled), unitCount).withTarget(atMost(0, unitCount)),
+	}, nil
+}

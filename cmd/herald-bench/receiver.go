@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// delivery is one request the receiver got, with herald's headers as sent.
+type delivery struct {
+	// At is when the request's headers had arrived (the handler started).
+	At time.Time
+	// Done is when the response had been written to the connection.
+	Done time.Time
+	// Job, Run, Task, ScheduledFor and WebhookID are the Herald-Job,
+	// Herald-Run, Herald-Task, Herald-Scheduled-For and Webhook-Id headers.
+	Job, Run, Task, ScheduledFor, WebhookID string
+}
+
+// receiver is the webhook target of every scenario: an HTTP server on
+// loopback that answers 204 at once on keep-alive connections and records
+// each request. Recording takes a mutex and an append to a slice
+// preallocated for the scenario's expected volume.
+type receiver struct {
+	srv *http.Server
+	url string
+	// count is len(got), readable without the mutex.
+	count atomic.Int64
+
+	mu  sync.Mutex
+	got []delivery
+}
+
+// startReceiver listens on a free loopback port; capacity is how many
+// deliveries to make room for up front.
+func startReceiver(capacity int, logger *slog.Logger) (*receiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	rc := &receiver{url: "http://" + ln.Addr().String() + "/hook", got: make([]delivery, 0, capacity)}
+	rc.srv = &http.Server{
+		Handler:           rc,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := rc.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("receiver stopped", slog.Any("error", err))
+		}
+	}()
+	return rc, nil
+}
+
+// URL is the URL tasks call.
+func (rc *receiver) URL() string { return rc.url }
+
+// ServeHTTP records the request and answers 204 No Content.
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	at := time.Now()
+	// Drain the body so that the connection can be reused.
+	_, _ = io.Copy(io.Discard, r.Body)
+	w.WriteHeader(http.StatusNoContent)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	d := delivery{
+		At:           at,
+		Done:         time.Now(),
+		Job:          r.Header.Get("Herald-Job"),
+		Run:          r.Header.Get("Herald-Run"),
+		Task:         r.Header.Get("Herald-Task"),
+		ScheduledFor: r.Header.Get("Herald-Scheduled-For"),
+		WebhookID:    r.Header.Get("Webhook-Id"),
+	}
+	rc.mu.Lock()
+	rc.got = append(rc.got, d)
+	rc.mu.Unlock()
+	rc.count.Add(1)
+}
+
+// Count is how many requests arrived so far.
+func (rc *receiver) Count() int64 { return rc.count.Load() }
+
+// Deliveries returns a copy of what arrived so far, in arrival order.
+func (rc *receiver) Deliveries() []delivery {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]delivery(nil), rc.got...)
+}
+
+// Close stops the server, closing its connections.
+func (rc *receiver) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rc.srv.Shutdown(ctx); err != nil {
+		return rc.srv.Close()
+	}
+	return nil
+}

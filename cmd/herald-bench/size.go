@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// size is how big and how long every scenario runs.
+type size struct {
+	// Name is the preset's name: short, full, or a test's own.
+	Name string
+	// Warmup runs load before a throughput window opens, so that
+	// connection pools, caches and the queue are in their steady state.
+	Warmup time.Duration
+	// Baseline is the measured window of River's no-op throughput.
+	Baseline time.Duration
+	// Delivery is the measured window of herald's delivery throughput.
+	Delivery time.Duration
+	// FireJobs is how many per-second schedules the lateness scenario runs.
+	FireJobs int
+	// FireSeconds is how many whole seconds of their ticks are measured.
+	FireSeconds int
+	// Ingest is the measured window of API ingest.
+	Ingest time.Duration
+	// DAGTasks is the DAG's task count, DAGChain the length of its chain.
+	DAGTasks int
+	DAGChain int
+	// MemorySteps are the active schedule counts at which resident memory
+	// is read, ascending.
+	MemorySteps []int
+	// Settle is how long the herald process idles before its memory is read.
+	Settle time.Duration
+}
+
+// shortSize is the default preset: every scenario in about a minute.
+func shortSize() size {
+	return size{
+		Name:        "short",
+		Warmup:      time.Second,
+		Baseline:    5 * time.Second,
+		Delivery:    5 * time.Second,
+		FireJobs:    100,
+		FireSeconds: 5,
+		Ingest:      5 * time.Second,
+		DAGTasks:    2_000,
+		DAGChain:    100,
+		MemorySteps: []int{1_000, 10_000},
+		Settle:      3 * time.Second,
+	}
+}
+
+// fullSize is the preset the issue's targets are set for (`make bench`).
+func fullSize() size {
+	return size{
+		Name:        "full",
+		Warmup:      2 * time.Second,
+		Baseline:    30 * time.Second,
+		Delivery:    30 * time.Second,
+		FireJobs:    1_000,
+		FireSeconds: 60,
+		Ingest:      30 * time.Second,
+		DAGTasks:    10_000,
+		DAGChain:    100,
+		MemorySteps: []int{10_000, 100_000},
+		Settle:      10 * time.Second,
+	}
+}
+
+// sizeByName returns the preset called name.
+func sizeByName(name string) (size, error) {
+	switch name {
+	case "short":
+		return shortSize(), nil
+	case "full":
+		return fullSize(), nil
+	}
+	return size{}, fmt.Errorf("-size %q: want short or full", name)
+}
+
+// MarshalJSON writes the size with its durations in Go's notation ("30s").
+func (s size) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name        string `json:"name"`
+		Warmup      string `json:"warmup"`
+		Baseline    string `json:"baseline"`
+		Delivery    string `json:"delivery"`
+		FireJobs    int    `json:"fire_jobs"`
+		FireSeconds int    `json:"fire_seconds"`
+		Ingest      string `json:"ingest"`
+		DAGTasks    int    `json:"dag_tasks"`
+		DAGChain    int    `json:"dag_chain"`
+		MemorySteps []int  `json:"memory_steps"`
+		Settle      string `json:"settle"`
+	}{
+		s.Name, s.Warmup.String(), s.Baseline.String(), s.Delivery.String(), s.FireJobs, s.FireSeconds,
+		s.Ingest.String(), s.DAGTasks, s.DAGChain, s.MemorySteps, s.Settle.String(),
+	})
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestAnalyzeTicks(t *testing.T) {
+	from := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(job string, second int, late time.Duration) delivery {
+		nominal := from.Add(time.Duration(second) * time.Second)
+		return delivery{Job: job, ScheduledFor: nominal.Format(time.RFC3339Nano), At: nominal.Add(late)}
+	}
+	ds := []delivery{
+		at("a", 0, 3*time.Millisecond),
+		at("a", 1, 5*time.Millisecond),
+		at("b", 0, time.Millisecond),
+		at("b", 0, 2*time.Millisecond), // doubled
+		// b's second 1 is missed.
+		at("a", -1, time.Second),    // before the window
+		at("a", 2, time.Second),     // after the window
+		at("other", 0, time.Second), // not a measured job
+		{Job: "a", ScheduledFor: "garbage"},
+	}
+	rep := analyzeTicks(ds, []string{"a", "b"}, from, 2)
+	require.Equal(t, 4, rep.Expected)
+	require.Equal(t, 1, rep.Missed)
+	require.Equal(t, 1, rep.Doubled)
+	require.Equal(t, 1, rep.Unreadable)
+	require.Equal(t, latencies{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond}, rep.Lateness)
+	require.Equal(t, 2.0, rep.Lateness.quantile(0.5))
+	require.Equal(t, 5.0, rep.Lateness.max())
+}
+
+func TestDAGShape(t *testing.T) {
+	s, err := newDAGShape(10_000, 100)
+	require.NoError(t, err)
+	require.Equal(t, dagShape{wide: 9_898, chain: 100}, s)
+	require.Equal(t, 10_000, s.Tasks())
+
+	s, err = newDAGShape(50, 100)
+	require.NoError(t, err)
+	require.Equal(t, 50, s.Tasks())
+	require.Equal(t, 1, s.wide)
+
+	_, err = newDAGShape(3, 1)
+	require.Error(t, err)
+}
