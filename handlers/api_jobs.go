@@ -171,11 +171,16 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 
 // deleteJob stops the job's future ticks; its runs stay readable.
 func (a *API) deleteJob(ctx context.Context, req *jobIDRequest) (*struct{}, error) {
-	_, err := store.New(a.pool).DeleteJob(ctx, req.id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("job " + req.id.String())
-	}
-	return nil, err
+	return nil, a.inTx(ctx, func(tx pgx.Tx) error {
+		_, err := store.New(tx).DeleteJob(ctx, req.id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return notFound("job " + req.id.String())
+		}
+		if err != nil {
+			return err
+		}
+		return jobs.CancelPreparedRuns(ctx, tx, a.inserter, req.id)
+	})
 }
 
 type listJobsRequest struct {
@@ -285,7 +290,7 @@ func (a *API) arm(ctx context.Context, tx pgx.Tx, j *store.Job) error {
 	if j.Paused || j.NextFireAt == nil || j.DeletedAt != nil {
 		return nil
 	}
-	return jobs.ScheduleFire(ctx, tx, a.inserter, j.ID, *j.NextFireAt, j.FireSeq)
+	return jobs.ScheduleFire(ctx, tx, a.inserter, j, *j.NextFireAt)
 }
 
 type updateJobRequest struct {
@@ -326,6 +331,9 @@ func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobRespons
 		if err != nil {
 			return err
 		}
+		if err := jobs.CancelPreparedRuns(ctx, tx, a.inserter, updated.ID); err != nil {
+			return err
+		}
 		return a.arm(ctx, tx, &updated)
 	})
 	if err != nil {
@@ -351,7 +359,10 @@ func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobR
 			if out, err = q.SetJobPaused(ctx, store.SetJobPausedParams{ID: req.id, Paused: paused}); err != nil {
 				return err
 			}
-			if before.Paused && !paused {
+			if paused {
+				return jobs.CancelPreparedRuns(ctx, tx, a.inserter, req.id)
+			}
+			if before.Paused {
 				return a.arm(ctx, tx, &out)
 			}
 			return nil

@@ -99,6 +99,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 	if rc.RescueStuckJobsAfter < rc.JobTimeout {
 		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
 	}
+	firePoll := cmp.Or(cfg.FirePollInterval, 10*time.Millisecond)
 	if cfg.Work {
 		if cfg.Dispatcher == nil {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
@@ -121,10 +122,17 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		rc.Queues = map[string]river.QueueConfig{
 			QueueFire: {
 				MaxWorkers:        cmp.Or(cfg.FireWorkers, 10),
-				FetchPollInterval: cmp.Or(cfg.FirePollInterval, 10*time.Millisecond),
+				FetchPollInterval: firePoll,
+				// Ticks are inserted ahead of time, and each insert NOTIFYs:
+				// fetching on those would find nothing due. The poll finds
+				// due ticks; NOTIFYs only trigger a fetch once per poll.
+				FetchCooldown: firePoll,
 			},
 			QueueDeliver: {
 				MaxWorkers: cmp.Or(cfg.DeliveryWorkers, 100),
+				// Deliveries of ticks are enqueued ahead of their time
+				// (FireLead) and start on the first poll after it.
+				FetchPollInterval: firePoll,
 			},
 		}
 	}

@@ -88,11 +88,11 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	if err != nil {
 		return nil, fmt.Errorf("read job: %w", err)
 	}
-	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj)}
 	taskRuns, err := q.ListTaskRuns(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks: %w", err)
 	}
+	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj), solo: len(taskRuns) == 1}
 	succeeded := make(map[string]bool, len(taskRuns))
 	for _, tr := range taskRuns {
 		if tr.State == TaskSucceeded {
@@ -135,4 +135,20 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 		return nil, err
 	}
 	return &reopened, nil
+}
+
+// CancelPreparedRuns cancels the runs of ticks handled ahead of their time
+// (FireLead) that have not started: called when the job is paused, updated or
+// deleted, so that no tick fires after that.
+func CancelPreparedRuns(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID) error {
+	ids, err := store.New(tx).PreparedRuns(ctx, jobID)
+	if err != nil {
+		return fmt.Errorf("find prepared runs: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := CancelRun(ctx, tx, ins, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

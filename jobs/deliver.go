@@ -52,6 +52,9 @@ type DeliverArgs struct {
 	JobID uuid.UUID `json:"job_id"`
 	// Flow is the job's flow control when the delivery was enqueued.
 	Flow FlowLimits `json:"flow,omitzero"`
+	// Solo says the run has this one task: no sibling can finish at the
+	// same time, so finishing needs no run lock.
+	Solo bool `json:"solo,omitempty"`
 
 	// retryAt is when the failed attempt should be retried, computed by Work
 	// (backoff, Retry-After) and handed to NextRetry. River passes the same
@@ -309,8 +312,10 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 		q := store.New(tx)
 		// The run row first: tasks of one run settle one at a time, so the
 		// last one to finish sees the others finished and ends the run.
-		if _, err := q.LockRun(ctx, tr.RunID); err != nil {
-			return fmt.Errorf("lock run: %w", err)
+		if !job.Args.Solo {
+			if _, err := q.LockRun(ctx, tr.RunID); err != nil {
+				return fmt.Errorf("lock run: %w", err)
+			}
 		}
 		if err := q.RecordAttempt(ctx, rec.params(tr.ID)); err != nil {
 			return fmt.Errorf("record attempt: %w", err)
@@ -341,7 +346,7 @@ func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs],
 			return fmt.Errorf("settle run: %w", err)
 		default:
 			w.metrics.RunEnded(run.State)
-			if err := afterRunEnded(ctx, tx, ins, run.JobID); err != nil {
+			if err := maybeStartQueued(ctx, tx, ins, run.JobID, tr.Overlap); err != nil {
 				return err
 			}
 		}

@@ -121,7 +121,7 @@ func (w *FireWorker) fire(ctx context.Context, tx pgx.Tx, ins Inserter, hj *stor
 		return fmt.Errorf("advance job: %w", err)
 	}
 	if plan.next != nil {
-		return ScheduleFire(ctx, tx, ins, hj.ID, *plan.next, hj.FireSeq)
+		return ScheduleFire(ctx, tx, ins, hj, *plan.next)
 	}
 	return nil
 }
@@ -167,7 +167,9 @@ func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *sc
 			n, latest := countBetween(rec, ticks[len(ticks)-1], now)
 			return planMissed(hj.Misfire, ticks, n, latest, rec.Next(now)), nil
 		}
-		if next := rec.Next(now); !next.IsZero() {
+		// After now, and after due: a tick handled ahead of its time
+		// (FireLead) has now before due.
+		if next := rec.Next(laterOf(now, ticks[len(ticks)-1])); !next.IsZero() {
 			plan.next = &next
 		}
 	}
@@ -212,6 +214,13 @@ func planMissed(misfire string, listed []time.Time, n int, latest, next time.Tim
 		plan.missed--
 	}
 	return plan
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // countBetween counts the ticks in (from, to], up to maxCount, and returns

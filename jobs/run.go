@@ -94,11 +94,11 @@ func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger, state s
 // (as they are now: the run keeps them whatever happens to the job later) and enqueues the deliveries of the tasks that depend on nothing,
 // in batches. Each task run knows its children and counts its parents.
 func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job *store.Job) error {
-	target := flowTarget{jobID: job.ID, flow: flowOf(job)}
 	var tasks []jobspec.Task
 	if err := json.Unmarshal(job.Tasks, &tasks); err != nil {
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
+	target := flowTarget{jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor}
 	g, err := jobspec.Graph(tasks)
 	if err != nil {
 		return fmt.Errorf("graph of job %s: %w", run.JobID, err)
@@ -130,16 +130,45 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 			deliveries = append(deliveries, deliveryParams(ids[i], t, target, 0, 0))
 		}
 	}
-	if _, err := store.New(tx).CreateTaskRuns(ctx, rows); err != nil {
-		return fmt.Errorf("create task runs: %w", err)
+	if err := createTaskRuns(ctx, tx, rows, len(deliveries) == len(rows)); err != nil {
+		return err
 	}
 	return enqueueDeliveries(ctx, tx, ins, deliveries)
 }
 
-// flowTarget is the job a delivery counts against, with its limits.
+// flowTarget is the job a delivery counts against, with its limits, and
+// whether its run has this one task only.
 type flowTarget struct {
-	jobID uuid.UUID
-	flow  FlowLimits
+	jobID   uuid.UUID
+	flow    FlowLimits
+	solo    bool
+	startAt time.Time // the run's nominal time: deliveries do not start before it
+}
+
+// createTaskRuns inserts a run's task runs: with one INSERT when there are
+// a few without dependencies (a single-task job, the common case), else
+// with COPY, whose three round trips pay off for DAGs.
+func createTaskRuns(ctx context.Context, tx pgx.Tx, rows []store.CreateTaskRunsParams, independent bool) error {
+	q := store.New(tx)
+	if !independent || len(rows) > 100 {
+		if _, err := q.CreateTaskRuns(ctx, rows); err != nil {
+			return fmt.Errorf("create task runs: %w", err)
+		}
+		return nil
+	}
+	p := store.CreateTaskRunsFewParams{RunID: rows[0].RunID}
+	for _, r := range rows {
+		p.Ids = append(p.Ids, r.ID)
+		p.TaskIds = append(p.TaskIds, r.TaskID)
+		p.Specs = append(p.Specs, r.Spec)
+		p.States = append(p.States, r.State)
+		p.PendingParents = append(p.PendingParents, r.PendingParents)
+		p.KeepResults = append(p.KeepResults, r.KeepResult)
+	}
+	if err := q.CreateTaskRunsFew(ctx, p); err != nil {
+		return fmt.Errorf("create task runs: %w", err)
+	}
+	return nil
 }
 
 // deliveryParams is the River job of a task run's delivery. attemptBase
@@ -149,12 +178,16 @@ func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, att
 	if u, err := url.Parse(t.Request.URL); err == nil {
 		host = u.Host
 	}
+	var at time.Time
+	if target.startAt.After(time.Now()) {
+		at = target.startAt // a tick handled ahead of its time (FireLead)
+	}
 	return river.InsertManyParams{
 		Args: DeliverArgs{
 			TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host,
-			JobID: target.jobID, Flow: target.flow,
+			JobID: target.jobID, Flow: target.flow, Solo: target.solo,
 		},
-		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack},
+		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack, ScheduledAt: at},
 	}
 }
 
@@ -171,6 +204,22 @@ func enqueueDeliveries(ctx context.Context, tx pgx.Tx, ins Inserter, deliveries 
 		deliveries = deliveries[n:]
 	}
 	return nil
+}
+
+// maybeStartQueued is afterRunEnded without its job lock for the jobs that
+// cannot be queueing runs now (overlap other than queue): they only look
+// for a run queued under an earlier overlap=queue definition.
+func maybeStartQueued(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, overlap string) error {
+	if overlap != jobspec.OverlapQueue {
+		_, err := store.New(tx).OldestQueuedRun(ctx, jobID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find queued run: %w", err)
+		}
+	}
+	return afterRunEnded(ctx, tx, ins, jobID)
 }
 
 // afterRunEnded starts the job's oldest queued run (overlap=queue) now that
@@ -203,11 +252,23 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 	return beginRun(ctx, tx, ins, &queued, &hj)
 }
 
+// FireLead is how long before its nominal time a tick of a job with
+// overlap=allow is handled: its run is created and its deliveries enqueued
+// for the nominal time, so that at that time only the delivery itself is
+// left to do. Jobs with overlap skip or queue are handled at the nominal
+// time, when the previous run's state is known.
+const FireLead = time.Second
+
 // ScheduleFire enqueues the tick of job at fireAt under the job's fire_seq,
-// in tx. A tick already enqueued (a retried transaction) is not enqueued twice.
-func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, fireAt time.Time, seq int64) error {
+// in tx, to be handled FireLead early when the job's overlap allows. A tick
+// already enqueued (a retried transaction) is not enqueued twice.
+func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, fireAt time.Time) error {
 	fireAt = fireAt.UTC()
-	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: jobID, FireAt: fireAt, Seq: seq}, &river.InsertOpts{ScheduledAt: fireAt})
+	handleAt := fireAt
+	if job.Overlap == jobspec.OverlapAllow {
+		handleAt = fireAt.Add(-FireLead)
+	}
+	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: job.ID, FireAt: fireAt, Seq: job.FireSeq}, &river.InsertOpts{ScheduledAt: handleAt})
 	if err != nil {
 		return fmt.Errorf("enqueue tick: %w", err)
 	}

@@ -25,7 +25,7 @@ WITH tr AS (
               task_runs.child_ids, task_runs.keep_result
 )
 SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
-       r.job_id, r.scheduled_for, r.trigger, j.secret,
+       r.job_id, r.scheduled_for, r.trigger, j.secret, j.overlap,
        j.previous_secret, j.previous_secret_expires_at
 FROM tr
 JOIN runs r ON r.id = tr.run_id
@@ -49,6 +49,7 @@ type BeginAttemptRow struct {
 	ScheduledFor            time.Time
 	Trigger                 string
 	Secret                  string
+	Overlap                 string
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
 }
@@ -70,6 +71,7 @@ func (q *Queries) BeginAttempt(ctx context.Context, arg BeginAttemptParams) (Beg
 		&i.ScheduledFor,
 		&i.Trigger,
 		&i.Secret,
+		&i.Overlap,
 		&i.PreviousSecret,
 		&i.PreviousSecretExpiresAt,
 	)

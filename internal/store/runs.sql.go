@@ -92,6 +92,37 @@ type CreateTaskRunsParams struct {
 	KeepResult     bool
 }
 
+const createTaskRunsFew = `-- name: CreateTaskRunsFew :exec
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT unnest($1::uuid[]), $2, unnest($3::text[]), unnest($4::json[]),
+       unnest($5::text[]), unnest($6::int[]), '{}'::uuid[], unnest($7::bool[])
+`
+
+type CreateTaskRunsFewParams struct {
+	Ids            []uuid.UUID
+	RunID          uuid.UUID
+	TaskIds        []string
+	Specs          [][]byte
+	States         []string
+	PendingParents []int32
+	KeepResults    []bool
+}
+
+// CreateTaskRuns for a few rows: one statement, where COPY takes three
+// round trips.
+func (q *Queries) CreateTaskRunsFew(ctx context.Context, arg CreateTaskRunsFewParams) error {
+	_, err := q.db.Exec(ctx, createTaskRunsFew,
+		arg.Ids,
+		arg.RunID,
+		arg.TaskIds,
+		arg.Specs,
+		arg.States,
+		arg.PendingParents,
+		arg.KeepResults,
+	)
+	return err
+}
+
 const endRun = `-- name: EndRun :one
 UPDATE runs SET state = $1, finished_at = now() WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
 `
@@ -339,6 +370,33 @@ func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, er
 		&i.FinishedAt,
 	)
 	return i, err
+}
+
+const preparedRuns = `-- name: PreparedRuns :many
+SELECT id FROM runs
+WHERE job_id = $1 AND trigger = 'schedule' AND state IN ('running', 'queued') AND scheduled_for > now()
+`
+
+// Runs of ticks handled ahead of their time (FireLead) whose time has not
+// come.
+func (q *Queries) PreparedRuns(ctx context.Context, jobID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, preparedRuns, jobID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const reopenRun = `-- name: ReopenRun :one

@@ -13,7 +13,7 @@ WITH tr AS (
               task_runs.child_ids, task_runs.keep_result
 )
 SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
-       r.job_id, r.scheduled_for, r.trigger, j.secret,
+       r.job_id, r.scheduled_for, r.trigger, j.secret, j.overlap,
        j.previous_secret, j.previous_secret_expires_at
 FROM tr
 JOIN runs r ON r.id = tr.run_id

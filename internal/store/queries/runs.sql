@@ -7,6 +7,13 @@ VALUES (@id, @job_id, @trigger, @state, @scheduled_for,
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
+-- name: CreateTaskRunsFew :exec
+-- CreateTaskRuns for a few rows: one statement, where COPY takes three
+-- round trips.
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT unnest(@ids::uuid[]), @run_id, unnest(@task_ids::text[]), unnest(@specs::json[]),
+       unnest(@states::text[]), unnest(@pending_parents::int[]), '{}'::uuid[], unnest(@keep_results::bool[]);
+
 -- name: CreateTaskRuns :copyfrom
 INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
 VALUES (@id, @run_id, @task_id, @spec, @state, @pending_parents, @child_ids, @keep_result);
@@ -95,3 +102,9 @@ WHERE state = 'failed'
 ORDER BY id
 LIMIT @max_rows
 FOR UPDATE SKIP LOCKED;
+
+-- name: PreparedRuns :many
+-- Runs of ticks handled ahead of their time (FireLead) whose time has not
+-- come.
+SELECT id FROM runs
+WHERE job_id = @job_id AND trigger = 'schedule' AND state IN ('running', 'queued') AND scheduled_for > now();
