@@ -11,6 +11,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/jobs"
 )
 
@@ -45,6 +46,8 @@ type API struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	metrics  *metrics.Metrics
+	// schedules keeps parsed cron expressions for showing next fire times.
+	schedules schedule.Cache
 }
 
 // NewAPI returns the REST API.

@@ -52,7 +52,8 @@ type jobResponse struct {
 
 func (j *jobResponse) location() string { return "/v1/jobs/" + j.ID.String() }
 
-func toJobResponse(j *store.Job) (*jobResponse, error) {
+// toJobResponse shows a job; schedules keeps its parsed cron expression.
+func toJobResponse(j *store.Job, schedules *schedule.Cache) (*jobResponse, error) {
 	out := &jobResponse{
 		ID: j.ID, Name: j.Name, Paused: j.Paused, Misfire: j.Misfire, Overlap: j.Overlap,
 		NextFireAt: j.NextFireAt, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
@@ -72,7 +73,7 @@ func toJobResponse(j *store.Job) (*jobResponse, error) {
 		if j.ScheduleAnchor != nil {
 			anchor = *j.ScheduleAnchor
 		}
-		if rec, err := out.Schedule.Compile(anchor); err == nil && rec != nil {
+		if rec, err := out.Schedule.Compile(anchor, schedules); err == nil && rec != nil {
 			out.NextFireTimes = append(out.NextFireTimes, schedule.NextN(rec, *j.NextFireAt, previewCount-1)...)
 		}
 	}
@@ -132,7 +133,7 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 	if err != nil {
 		return nil, err
 	}
-	resp, err := toJobResponse(&created)
+	resp, err := toJobResponse(&created, &a.schedules)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +167,7 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	return toJobResponse(&j)
+	return toJobResponse(&j, &a.schedules)
 }
 
 // deleteJob stops the job's future ticks; its runs stay readable.
@@ -207,7 +208,7 @@ func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResp
 			out.NextCursor = new(rows[i-1].ID.String())
 			break
 		}
-		jr, err := toJobResponse(&rows[i])
+		jr, err := toJobResponse(&rows[i], &a.schedules)
 		if err != nil {
 			return nil, err
 		}
@@ -339,7 +340,7 @@ func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobRespons
 	if err != nil {
 		return nil, err
 	}
-	return toJobResponse(&updated)
+	return toJobResponse(&updated, &a.schedules)
 }
 
 // setPaused pauses or resumes a job. A paused job's ticks do not fire; on
@@ -370,7 +371,7 @@ func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobR
 		if err != nil {
 			return nil, err
 		}
-		return toJobResponse(&out)
+		return toJobResponse(&out, &a.schedules)
 	}
 }
 
@@ -411,7 +412,7 @@ func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewR
 		return out, nil
 	}
 	out.FireTimes = append(out.FireTimes, *first)
-	if rec, _ := req.Schedule.Compile(now); rec != nil {
+	if rec, _ := req.Schedule.Compile(now, &a.schedules); rec != nil {
 		out.FireTimes = append(out.FireTimes, schedule.NextN(rec, *first, count-1)...)
 	}
 	return out, nil
@@ -437,7 +438,7 @@ func (a *API) rotateSecret(ctx context.Context, req *jobIDRequest) (*jobResponse
 	if err != nil {
 		return nil, err
 	}
-	resp, err := toJobResponse(&j)
+	resp, err := toJobResponse(&j, &a.schedules)
 	if err != nil {
 		return nil, err
 	}

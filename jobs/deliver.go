@@ -21,7 +21,6 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
-	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/internal/taskref"
 )
@@ -81,6 +80,7 @@ type DeliverWorker struct {
 	circuits   *circuits
 	leaseFor   time.Duration // a max_in_flight lease: the longest attempt
 	metrics    *metrics.Metrics
+	signers    signerCache
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -181,11 +181,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 // Standard Webhooks and Herald-* headers. An unresolvable reference is a
 // *referenceError.
 func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttemptRow, task *jobspec.Task, attempt int) (dispatch.Request, error) {
-	secrets := []string{tr.Secret}
+	previous := ""
 	if tr.PreviousSecret != nil && tr.PreviousSecretExpiresAt != nil && time.Now().Before(*tr.PreviousSecretExpiresAt) {
-		secrets = append(secrets, *tr.PreviousSecret) // a rotation: both keys sign
+		previous = *tr.PreviousSecret // a rotation: both keys sign
 	}
-	signer, err := signing.NewSigner(secrets...)
+	signer, err := w.signers.get(tr.Secret, previous)
 	if err != nil {
 		return dispatch.Request{}, &referenceError{fmt.Errorf("signing secret: %w", err)}
 	}

@@ -60,7 +60,7 @@ type FireWorker struct {
 	pool    *pgxpool.Pool
 	logger  *slog.Logger
 	grace   time.Duration // see DefaultMisfireGrace
-	cache   scheduleCache
+	cache   schedule.Cache
 	metrics *metrics.Metrics
 }
 
@@ -140,7 +140,7 @@ type tickPlan struct {
 // and every later tick up to now become. Ticks at most grace old run;
 // older ones were missed, and the misfire policy says which of them run:
 // skip none, fire_once the latest, fire_all every one (up to MaxCatchUp).
-func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *scheduleCache) (tickPlan, error) {
+func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *schedule.Cache) (tickPlan, error) {
 	var sched jobspec.Schedule
 	if len(hj.Schedule) > 0 {
 		if err := json.Unmarshal(hj.Schedule, &sched); err != nil {
@@ -151,7 +151,7 @@ func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *sc
 	if hj.ScheduleAnchor != nil {
 		anchor = *hj.ScheduleAnchor
 	}
-	rec, err := cache.compile(&sched, anchor)
+	rec, err := sched.Compile(anchor, cache)
 	if err != nil {
 		return tickPlan{}, fmt.Errorf("schedule of job %s: %w", hj.ID, err)
 	}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -52,10 +53,13 @@ func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor 
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		burst := max(1, f.Rate)
-		if err := q.EnsureFlow(ctx, store.EnsureFlowParams{JobID: args.JobID, Burst: burst}); err != nil {
-			return err
-		}
 		b, err := q.LockFlow(ctx, args.JobID)
+		if errors.Is(err, pgx.ErrNoRows) { // the job's first limited delivery
+			if err := q.EnsureFlow(ctx, store.EnsureFlowParams{JobID: args.JobID, Burst: burst}); err != nil {
+				return err
+			}
+			b, err = q.LockFlow(ctx, args.JobID)
+		}
 		if err != nil {
 			return err
 		}

@@ -242,7 +242,7 @@ func (j *Job) FirstFire(now time.Time) *time.Time {
 		t := now.Add(s.Delay.Std()).UTC()
 		return &t
 	}
-	rec, err := s.Compile(now)
+	rec, err := s.Compile(now, nil)
 	if err != nil || rec == nil {
 		return nil
 	}
@@ -259,13 +259,14 @@ func (s *Schedule) Recurring() bool {
 }
 
 // Compile returns the recurring schedule, whose "every" intervals count from
-// anchor; nil for a one-off schedule or none.
-func (s *Schedule) Compile(anchor time.Time) (schedule.Schedule, error) {
+// anchor; nil for a one-off schedule or none. cache, if not nil, keeps parsed
+// cron expressions.
+func (s *Schedule) Compile(anchor time.Time, cache *schedule.Cache) (schedule.Schedule, error) {
 	switch {
 	case s == nil:
 		return nil, nil
 	case s.Cron != "":
-		return schedule.ParseCron(s.Cron, s.Timezone)
+		return cache.ParseCron(s.Cron, s.Timezone)
 	case s.Every != nil:
 		return schedule.Every(s.Every.Std(), anchor)
 	}
