@@ -128,7 +128,7 @@ func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobRespons
 		if err != nil {
 			return fmt.Errorf("create job: %w", err)
 		}
-		return a.arm(ctx, tx, &created)
+		return nil // the ticker finds its next tick in the row
 	})
 	if err != nil {
 		return nil, err
@@ -286,14 +286,6 @@ func encodeJob(j *jobspec.Job) (*encodedJob, error) {
 	return &enc, nil
 }
 
-// arm enqueues the job's next tick, in tx, unless it is paused or has none.
-func (a *API) arm(ctx context.Context, tx pgx.Tx, j *store.Job) error {
-	if j.Paused || j.NextFireAt == nil || j.DeletedAt != nil {
-		return nil
-	}
-	return jobs.ScheduleFire(ctx, tx, a.inserter, j, *j.NextFireAt)
-}
-
 type updateJobRequest struct {
 	id  uuid.UUID
 	job jobspec.Job
@@ -332,10 +324,7 @@ func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobRespons
 		if err != nil {
 			return err
 		}
-		if err := jobs.CancelPreparedRuns(ctx, tx, a.inserter, updated.ID); err != nil {
-			return err
-		}
-		return a.arm(ctx, tx, &updated)
+		return jobs.CancelPreparedRuns(ctx, tx, a.inserter, updated.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -362,9 +351,6 @@ func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobR
 			}
 			if paused {
 				return jobs.CancelPreparedRuns(ctx, tx, a.inserter, req.id)
-			}
-			if before.Paused {
-				return a.arm(ctx, tx, &out)
 			}
 			return nil
 		})

@@ -2,8 +2,10 @@ package jobs
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,6 +16,8 @@ import (
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/schedule"
+	"github.com/herald-sched/herald/internal/store"
 )
 
 type riverDriver = riverpgxv5.Driver
@@ -22,13 +26,14 @@ type riverDriver = riverpgxv5.Driver
 // timeout, to record the attempt.
 const recordMargin = 15 * time.Second
 
-// Queues.
-const (
-	// QueueFire holds schedule ticks: short transactions that start runs.
-	QueueFire = "herald_fire"
-	// QueueDeliver holds task attempts: one HTTP request each.
-	QueueDeliver = "herald_deliver"
-)
+// QueueDeliver is the River queue of task attempts: one HTTP request each.
+const QueueDeliver = "herald_deliver"
+
+// DefaultDeliveryWorkers is how many deliveries a process makes at once by
+// default. A delivery of a tick holds its worker from StageLead before the
+// tick until its response: firing N schedules in the same instant on time
+// takes N workers.
+const DefaultDeliveryWorkers = 1000
 
 // Config configures herald's River client.
 type Config struct {
@@ -36,12 +41,14 @@ type Config struct {
 	// (the API role).
 	Work bool
 	// DeliveryWorkers is how many deliveries run at once in this process.
-	// Default 100.
+	// Default DefaultDeliveryWorkers.
 	DeliveryWorkers int
-	// FireWorkers is how many ticks start at once in this process. Default 10.
-	FireWorkers int
-	// FirePollInterval is how often this process looks for due ticks; it
-	// bounds how late a tick can start. Default 10ms.
+	// FireBatch is the most ticks this process claims in one transaction.
+	// Default 1000.
+	FireBatch int
+	// FirePollInterval is how often this process looks for due ticks and
+	// delivery attempts; it bounds how late a tick of a job with overlap
+	// skip or queue can start. Default 10ms.
 	FirePollInterval time.Duration
 	// DeliverPollInterval is how often this process looks for due delivery
 	// attempts (retries; new deliveries arrive by NOTIFY). Default 50ms.
@@ -83,9 +90,86 @@ type Config struct {
 	Hooks []rivertype.Hook
 }
 
-// NewClient returns herald's River client: with Work, it works the fire and
-// deliver queues; without, it only inserts.
-func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
+// Client is herald's River client, and, when it works, the ticker that
+// claims due ticks and the batchers that write deliveries' records.
+// Start and Stop run them together.
+type Client struct {
+	*river.Client[pgx.Tx]
+
+	ticker  *ticker
+	begins  *batcher[beginItem, *store.BeginAttemptsRow]
+	records *batcher[*finishItem, struct{}]
+
+	mu          sync.Mutex
+	stopTicker  context.CancelFunc
+	tickerDone  chan struct{}
+	stopBatches context.CancelFunc
+}
+
+// Start starts River and, for a working client, the ticker and batchers.
+func (c *Client) Start(ctx context.Context) error {
+	if err := c.Client.Start(ctx); err != nil {
+		return err
+	}
+	if c.ticker == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.stopBatches = cancel
+	c.begins.start(bctx)
+	c.records.start(bctx)
+	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.stopTicker, c.tickerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(c.tickerDone)
+		c.ticker.run(tctx)
+	}()
+	return nil
+}
+
+// Stop stops claiming ticks, then stops River as River's Stop does
+// (deliveries in flight finish), then the batchers.
+func (c *Client) Stop(ctx context.Context) error {
+	return c.stop(ctx, c.Client.Stop)
+}
+
+// StopAndCancel is Stop with River's StopAndCancel: deliveries in flight are
+// cancelled.
+func (c *Client) StopAndCancel(ctx context.Context) error {
+	return c.stop(ctx, c.Client.StopAndCancel)
+}
+
+func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error) error {
+	c.mu.Lock()
+	stopTicker, tickerDone := c.stopTicker, c.tickerDone
+	c.mu.Unlock()
+	if stopTicker != nil {
+		stopTicker()
+		select {
+		case <-tickerDone:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := stopRiver(ctx); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopBatches != nil {
+		c.stopBatches()
+		c.begins.wait()
+		c.records.wait()
+		c.stopBatches = nil
+	}
+	return nil
+}
+
+// NewClient returns herald's client: with Work, it claims ticks and works
+// the deliver queue; without, it only inserts.
+func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	maxTimeout := cmp.Or(cfg.MaxRequestTimeout, 5*time.Minute)
 	rc := &river.Config{
@@ -100,17 +184,31 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
 	}
 	firePoll := cmp.Or(cfg.FirePollInterval, 10*time.Millisecond)
+	c := &Client{}
 	if cfg.Work {
 		if cfg.Dispatcher == nil {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
 		}
+		rec := &recorder{pool: pool, client: c, metrics: cfg.Metrics}
+		c.begins = newBatcher(batchMax, batchFlushers, func(ctx context.Context, items []beginItem) ([]*store.BeginAttemptsRow, error) {
+			return beginAttempts(ctx, pool, items)
+		})
+		c.records = newBatcher(batchMax, batchFlushers, rec.record)
+		cache := &schedule.Cache{}
+		c.ticker = &ticker{
+			pool: pool, ins: c, logger: logger, metrics: cfg.Metrics, cache: cache,
+			grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace),
+			poll:  firePoll,
+			batch: cmp.Or(cfg.FireBatch, 1000),
+		}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &FireWorker{pool: pool, logger: logger, grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace), metrics: cfg.Metrics})
 		river.AddWorker(workers, &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
 			hosts:    newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
 			leaseFor: maxTimeout + recordMargin,
 			metrics:  cfg.Metrics,
+			begins:   c.begins,
+			records:  c.records,
 			circuits: &circuits{
 				pool:          pool,
 				threshold:     cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold),
@@ -120,18 +218,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 		})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
-			QueueFire: {
-				MaxWorkers:        cmp.Or(cfg.FireWorkers, 10),
-				FetchPollInterval: firePoll,
-				// Ticks are inserted ahead of time, and each insert NOTIFYs:
-				// fetching on those would find nothing due. The poll finds
-				// due ticks; NOTIFYs only trigger a fetch once per poll.
-				FetchCooldown: firePoll,
-			},
 			QueueDeliver: {
-				MaxWorkers: cmp.Or(cfg.DeliveryWorkers, 100),
-				// Deliveries of ticks are enqueued ahead of their time
-				// (FireLead) and start on the first poll after it.
+				MaxWorkers: cmp.Or(cfg.DeliveryWorkers, DefaultDeliveryWorkers),
+				// Deliveries of ticks are enqueued ahead of their time and
+				// start on the first poll after StageLead before it.
 				FetchPollInterval: firePoll,
 			},
 		}
@@ -140,5 +230,13 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*river.Client[pgx.Tx], error) {
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return client, nil
+	c.Client = client
+	return c, nil
 }
+
+// Batching of deliveries' database work: at most batchMax items per
+// statement, batchFlushers transactions at once per process.
+const (
+	batchMax      = 500
+	batchFlushers = 2
+)

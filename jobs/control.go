@@ -139,16 +139,41 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 
 // CancelPreparedRuns cancels the runs of ticks handled ahead of their time
 // (FireLead) that have not started: called when the job is paused, updated or
-// deleted, so that no tick fires after that.
+// deleted, so that no tick fires after that. A delivery already taken by a
+// worker, waiting for its time (StageLead), is cancelled through River: the
+// worker's context ends, in whichever replica it runs, when tx commits.
 func CancelPreparedRuns(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID) error {
 	ids, err := store.New(tx).PreparedRuns(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("find prepared runs: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
 	}
 	for _, id := range ids {
 		if _, err := CancelRun(ctx, tx, ins, id); err != nil {
 			return err
 		}
 	}
+	rows, err := tx.Query(ctx, stagedDeliveries, QueueDeliver, (DeliverArgs{}).Kind(), ids)
+	if err != nil {
+		return fmt.Errorf("find staged deliveries: %w", err)
+	}
+	staged, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return fmt.Errorf("find staged deliveries: %w", err)
+	}
+	for _, id := range staged {
+		if _, err := ins.JobCancelTx(ctx, tx, id); err != nil {
+			return fmt.Errorf("cancel staged delivery: %w", err)
+		}
+	}
 	return nil
 }
+
+// stagedDeliveries are the River jobs, running, of the given runs'
+// deliveries (River's table is not in sqlc's schema).
+const stagedDeliveries = `
+SELECT j.id FROM river_job j
+WHERE j.state = 'running' AND j.queue = $1 AND j.kind = $2
+  AND (j.args->>'task_run_id')::uuid IN (SELECT t.id FROM task_runs t WHERE t.run_id = ANY($3::uuid[]))`

@@ -14,13 +14,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/internal/taskref"
 )
@@ -54,6 +54,10 @@ type DeliverArgs struct {
 	// Solo says the run has this one task: no sibling can finish at the
 	// same time, so finishing needs no run lock.
 	Solo bool `json:"solo,omitempty"`
+	// NotBefore is the nominal time of a delivery prepared ahead of it
+	// (FireLead): the worker takes it StageLead early and sends it at this
+	// time, not before.
+	NotBefore time.Time `json:"not_before,omitzero"`
 
 	// retryAt is when the failed attempt should be retried, computed by Work
 	// (backoff, Retry-After) and handed to NextRetry. River passes the same
@@ -81,6 +85,8 @@ type DeliverWorker struct {
 	leaseFor   time.Duration // a max_in_flight lease: the longest attempt
 	metrics    *metrics.Metrics
 	signers    signerCache
+	begins     *batcher[beginItem, *store.BeginAttemptsRow]
+	records    *batcher[*finishItem, struct{}]
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -94,16 +100,46 @@ type deliveryError struct{ msg string }
 
 func (e *deliveryError) Error() string { return e.msg }
 
-// Work makes the attempt. Success and final failure are recorded in the
-// transaction that completes the River job; a retryable failure is recorded,
-// then returned so that River retries it at retryAt.
+// Work makes the attempt. The attempt is marked and, once made, recorded
+// (with the task run's and run's outcome, and the children it releases) by
+// batched writes shared with the other deliveries in flight; the River job
+// then completes through River's own batched completion. A job that River
+// runs again after its record was written (a crash in between) finds its task
+// run finished and does nothing.
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	if park, err := w.circuits.gate(ctx, job.Args.Host, job.CreatedAt); err != nil {
 		return err
 	} else if park > 0 {
 		return river.JobSnooze(park)
 	}
-	if !w.hosts.acquire(job.Args.Host) {
+	round := job.Attempt // attempts of this job, counted against max_attempts
+	attempt := job.Args.AttemptBase + round
+	tr, err := w.begins.submit(ctx, beginItem{id: job.Args.TaskRunID, round: int32(job.Args.Round), attempt: int32(attempt)})
+	if err != nil {
+		return fmt.Errorf("begin attempt: %w", err)
+	}
+	if tr == nil {
+		return nil // finished or cancelled meanwhile: nothing to deliver
+	}
+	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow}
+	var task jobspec.Task
+	if err := json.Unmarshal(tr.Spec, &task); err != nil {
+		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()}
+		return w.finish(ctx, item)
+	}
+	req, signer, err := w.buildRequest(ctx, tr, &task, attempt)
+	var refErr *referenceError
+	if errors.As(err, &refErr) {
+		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: err.Error()}
+		return w.finish(ctx, item)
+	}
+	if err != nil {
+		return err
+	}
+	if err := sleepUntil(ctx, job.Args.NotBefore); err != nil {
+		return err
+	}
+	if !w.hosts.acquire(ctx, job.Args.Host, slotWait) {
 		return river.JobSnooze(waitForSlot(job.Metadata))
 	}
 	defer w.hosts.release(job.Args.Host)
@@ -113,30 +149,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return river.JobSnooze(wait)
 	}
 	defer releaseLease(ctx, w.pool, &job.Args)
-	q := store.New(w.pool)
-	round := job.Attempt // attempts of this job, counted against max_attempts
-	attempt := job.Args.AttemptBase + round
-	tr, err := q.BeginAttempt(ctx, store.BeginAttemptParams{ID: job.Args.TaskRunID, Round: int32(job.Args.Round), Attempt: int32(attempt)})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil // finished or cancelled meanwhile: nothing to deliver
-	}
-	if err != nil {
-		return fmt.Errorf("begin attempt: %w", err)
-	}
-	var task jobspec.Task
-	if err := json.Unmarshal(tr.Spec, &task); err != nil {
-		return w.finish(ctx, job, &tr, attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()})
-	}
 
-	req, err := w.buildRequest(ctx, &tr, &task, attempt)
-	var refErr *referenceError
-	if errors.As(err, &refErr) {
-		return w.finish(ctx, job, &tr, attemptRecord{attempt: attempt, outcome: TaskFailed, err: err.Error()})
-	}
-	if err != nil {
-		return err
-	}
 	started := time.Now()
+	sign(&req, signer, started)
 	if attempt == 1 && tr.Trigger == TriggerSchedule && len(task.DependsOn) == 0 {
 		w.metrics.FireLateness(started.Sub(tr.ScheduledFor))
 	}
@@ -166,32 +181,57 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err := w.circuits.record(ctx, job.Args.Host, &res, rec.err); err != nil {
 		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
 	}
-	if rec.outcome != TaskRetrying {
-		return w.finish(ctx, job, &tr, rec)
-	}
-	if err := w.recordRetry(ctx, &tr, rec); err != nil {
+	item.rec = rec
+	if err := w.finish(ctx, item); err != nil {
 		job.Args.retryAt = time.Time{}
 		return err
 	}
-	return &deliveryError{msg: rec.err}
+	if rec.outcome == TaskRetrying {
+		return &deliveryError{msg: rec.err}
+	}
+	return nil
+}
+
+// finish records the attempt through the batched recorder.
+func (w *DeliverWorker) finish(ctx context.Context, item *finishItem) error {
+	if _, err := w.records.submit(ctx, item); err != nil {
+		return fmt.Errorf("record attempt: %w", err)
+	}
+	return nil
+}
+
+// sleepUntil waits until t (no wait for a zero or past t), or ctx's end.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // buildRequest assembles the attempt's HTTP request: the task's method, URL,
 // headers and body, with references to upstream results filled in, plus the
-// Standard Webhooks and Herald-* headers. An unresolvable reference is a
-// *referenceError.
-func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttemptRow, task *jobspec.Task, attempt int) (dispatch.Request, error) {
+// Herald-* headers. sign adds the Standard Webhooks headers when it is sent.
+// An unresolvable reference is a *referenceError.
+func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttemptsRow, task *jobspec.Task, attempt int) (dispatch.Request, *signing.Signer, error) {
 	previous := ""
 	if tr.PreviousSecret != nil && tr.PreviousSecretExpiresAt != nil && time.Now().Before(*tr.PreviousSecretExpiresAt) {
 		previous = *tr.PreviousSecret // a rotation: both keys sign
 	}
 	signer, err := w.signers.get(tr.Secret, previous)
 	if err != nil {
-		return dispatch.Request{}, &referenceError{fmt.Errorf("signing secret: %w", err)}
+		return dispatch.Request{}, nil, &referenceError{fmt.Errorf("signing secret: %w", err)}
 	}
 	r, err := w.resolve(ctx, tr, &task.Request)
 	if err != nil {
-		return dispatch.Request{}, err
+		return dispatch.Request{}, nil, err
 	}
 	body, contentType := r.BodyBytes()
 	h := make(http.Header, len(r.Headers)+10)
@@ -201,11 +241,7 @@ func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttempt
 	if contentType != "" && h.Get("Content-Type") == "" {
 		h.Set("Content-Type", contentType)
 	}
-	msgID := WebhookID(tr.ID)
-	now := time.Now()
-	h["Webhook-Id"] = []string{msgID}
-	h["Webhook-Timestamp"] = []string{strconv.FormatInt(now.Unix(), 10)}
-	h["Webhook-Signature"] = []string{signer.Sign(msgID, now, body)}
+	h["Webhook-Id"] = []string{WebhookID(tr.ID)}
 	h["Herald-Job"] = []string{tr.JobID.String()}
 	h["Herald-Run"] = []string{tr.RunID.String()}
 	h["Herald-Task"] = []string{tr.TaskID}
@@ -218,7 +254,14 @@ func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttempt
 		Body:    body,
 		Timeout: r.Timeout.Std(),
 		TLS:     r.TLS.Dispatch(),
-	}, nil
+	}, signer, nil
+}
+
+// sign adds the Standard Webhooks timestamp and signature as of now.
+func sign(req *dispatch.Request, signer *signing.Signer, now time.Time) {
+	msgID := req.Header["Webhook-Id"][0]
+	req.Header["Webhook-Timestamp"] = []string{strconv.FormatInt(now.Unix(), 10)}
+	req.Header["Webhook-Signature"] = []string{signer.Sign(msgID, now, req.Body)}
 }
 
 // referenceError is a task whose request cannot be built: it fails without
@@ -230,7 +273,7 @@ func (e *referenceError) Unwrap() error { return e.err }
 
 // resolve returns the request with its references to upstream results
 // ({{ tasks.<id>.body.<path> }}) filled in from the run's kept results.
-func (w *DeliverWorker) resolve(ctx context.Context, tr *store.BeginAttemptRow, r *jobspec.Request) (*jobspec.Request, error) {
+func (w *DeliverWorker) resolve(ctx context.Context, tr *store.BeginAttemptsRow, r *jobspec.Request) (*jobspec.Request, error) {
 	refs := r.Refs()
 	if len(refs) == 0 {
 		return r, nil
@@ -270,138 +313,42 @@ type attemptRecord struct {
 	retryAt *time.Time
 }
 
-func (r *attemptRecord) params(taskRunID uuid.UUID) store.RecordAttemptParams {
-	p := store.RecordAttemptParams{
-		TaskRunID:   taskRunID,
-		Attempt:     int32(r.attempt),
-		StartedAt:   r.started,
-		Outcome:     r.outcome,
-		NextRetryAt: r.retryAt,
+// appendTo adds the attempt of task run id to a batch of attempts.
+func (r *attemptRecord) appendTo(p *store.RecordAttemptsParams, id uuid.UUID) {
+	started := r.started
+	if started.IsZero() {
+		started = time.Now()
 	}
-	if p.StartedAt.IsZero() {
-		p.StartedAt = time.Now()
-	}
-	if r.err != "" {
-		p.Error = &r.err
-	}
+	var (
+		duration float64
+		status   int32
+		body     string
+		cut      bool
+		retryAt  time.Time
+	)
 	if res := r.res; res != nil {
-		p.DurationMs = float64(res.Duration.Microseconds()) / 1000
-		if res.StatusCode != 0 {
-			code := int32(res.StatusCode)
-			p.StatusCode = &code
-		}
+		duration = float64(res.Duration.Microseconds()) / 1000
+		status = int32(res.StatusCode)
 		if res.StatusCode != 0 {
 			shown := res.Body[:min(len(res.Body), MaxShownResponseBytes)]
-			body := responseText(shown)
-			p.ResponseBody = &body
-			p.ResponseTruncated = res.Truncated || len(shown) < len(res.Body)
+			body = responseText(shown)
+			cut = res.Truncated || len(shown) < len(res.Body)
 		}
 	}
-	return p
-}
-
-// finish records a final attempt (success or failure), ends the task run and,
-// when it was the last task, the run, and completes the River job: one
-// transaction.
-func (w *DeliverWorker) finish(ctx context.Context, job *river.Job[DeliverArgs], tr *store.BeginAttemptRow, rec attemptRecord) error {
-	ins, err := river.ClientFromContextSafely[pgx.Tx](ctx)
-	if err != nil {
-		return err
+	if r.retryAt != nil {
+		retryAt = *r.retryAt
 	}
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-		q := store.New(tx)
-		// The run row first: tasks of one run settle one at a time, so the
-		// last one to finish sees the others finished and ends the run.
-		if !job.Args.Solo {
-			if _, err := q.LockRun(ctx, tr.RunID); err != nil {
-				return fmt.Errorf("lock run: %w", err)
-			}
-		}
-		if err := q.RecordAttempt(ctx, rec.params(tr.ID)); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
-		var lastErr *string
-		if rec.outcome != TaskSucceeded {
-			lastErr = &rec.err
-		}
-		_, err := q.FinishTaskRun(ctx, store.FinishTaskRunParams{ID: tr.ID, State: rec.outcome, LastError: lastErr})
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			// Cancelled meanwhile: the attempt is recorded, nothing moves on.
-		case err != nil:
-			return fmt.Errorf("finish task run: %w", err)
-		case rec.outcome == TaskSucceeded:
-			if err := advance(ctx, tx, ins, tr, job.Args.Flow, rec.res); err != nil {
-				return err
-			}
-		default:
-			if err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: tr.ID, TaskID: tr.TaskID}); err != nil {
-				return fmt.Errorf("fail downstream tasks: %w", err)
-			}
-		}
-		run, err := q.SettleRun(ctx, tr.RunID)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows): // tasks remain
-		case err != nil:
-			return fmt.Errorf("settle run: %w", err)
-		default:
-			w.metrics.RunEnded(run.State)
-			if err := maybeStartQueued(ctx, tx, ins, run.JobID, tr.Overlap); err != nil {
-				return err
-			}
-		}
-		_, err = river.JobCompleteTx[*riverDriver](ctx, tx, job)
-		return err
-	})
-}
-
-func (w *DeliverWorker) recordRetry(ctx context.Context, tr *store.BeginAttemptRow, rec attemptRecord) error {
-	return pgx.BeginFunc(ctx, w.pool, func(tx pgx.Tx) error {
-		q := store.New(tx)
-		if err := q.RecordAttempt(ctx, rec.params(tr.ID)); err != nil {
-			return fmt.Errorf("record attempt: %w", err)
-		}
-		if err := q.MarkTaskRunRetrying(ctx, store.MarkTaskRunRetryingParams{ID: tr.ID, LastError: &rec.err}); err != nil {
-			return fmt.Errorf("mark retrying: %w", err)
-		}
-		return nil
-	})
-}
-
-// advance moves the run on after a task succeeded: it keeps the task's
-// result when a downstream template refers to it, counts the success in each
-// child, and enqueues the children whose parents have all succeeded.
-func advance(ctx context.Context, tx pgx.Tx, ins Inserter, tr *store.BeginAttemptRow, flow FlowLimits, res *dispatch.Result) error {
-	q := store.New(tx)
-	if tr.KeepResult && res != nil {
-		status := int32(res.StatusCode)
-		var body []byte
-		if !res.Truncated && json.Valid(res.Body) {
-			body = res.Body
-		}
-		if err := q.SaveResult(ctx, store.SaveResultParams{ID: tr.ID, ResultStatus: &status, ResultBody: body}); err != nil {
-			return fmt.Errorf("keep result: %w", err)
-		}
-	}
-	if len(tr.ChildIds) == 0 {
-		return nil
-	}
-	children, err := q.ReleaseChildren(ctx, tr.ChildIds)
-	if err != nil {
-		return fmt.Errorf("release children: %w", err)
-	}
-	var ready []river.InsertManyParams
-	for _, c := range children {
-		if c.PendingParents > 0 {
-			continue
-		}
-		var child jobspec.Task
-		if err := json.Unmarshal(c.Spec, &child); err != nil {
-			return fmt.Errorf("decode task %s: %w", c.ID, err)
-		}
-		ready = append(ready, deliveryParams(c.ID, &child, flowTarget{jobID: tr.JobID, flow: flow}, 0, int(c.Round)))
-	}
-	return enqueueDeliveries(ctx, tx, ins, ready)
+	p.TaskRunIds = append(p.TaskRunIds, id)
+	p.Attempts = append(p.Attempts, int32(r.attempt))
+	p.StartedAts = append(p.StartedAts, started)
+	p.DurationsMs = append(p.DurationsMs, duration)
+	p.StatusCodes = append(p.StatusCodes, status)
+	p.Outcomes = append(p.Outcomes, r.outcome)
+	p.Errors = append(p.Errors, r.err)
+	p.ResponseBodies = append(p.ResponseBodies, body)
+	p.ResponsesTruncated = append(p.ResponsesTruncated, cut)
+	p.HasRetry = append(p.HasRetry, r.retryAt != nil)
+	p.NextRetryAts = append(p.NextRetryAts, retryAt)
 }
 
 // describe is the attempt's error for the API: empty on success.

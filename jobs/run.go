@@ -17,11 +17,13 @@ import (
 	"github.com/herald-sched/herald/internal/store"
 )
 
-// Inserter is the part of a River client that enqueues jobs in a transaction.
-// *river.Client[pgx.Tx] implements it, whether or not it works jobs.
+// Inserter is the part of a River client that enqueues and cancels jobs in
+// a transaction. *river.Client[pgx.Tx] implements it, whether or not it
+// works jobs.
 type Inserter interface {
 	InsertTx(ctx context.Context, tx pgx.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	InsertManyTx(ctx context.Context, tx pgx.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobCancelTx(ctx context.Context, tx pgx.Tx, jobID int64) (*rivertype.JobRow, error)
 }
 
 // Run triggers.
@@ -178,14 +180,19 @@ func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, att
 	if u, err := url.Parse(t.Request.URL); err == nil {
 		host = u.Host
 	}
-	var at time.Time
-	if target.startAt.After(time.Now()) {
-		at = target.startAt // a tick handled ahead of its time (FireLead)
+	var at, notBefore time.Time
+	if now := time.Now(); target.startAt.After(now) {
+		// A tick handled ahead of its time (FireLead): a worker takes it
+		// StageLead early and sends it at the nominal time.
+		notBefore = target.startAt
+		if stage := target.startAt.Add(-StageLead); stage.After(now) {
+			at = stage
+		}
 	}
 	return river.InsertManyParams{
 		Args: DeliverArgs{
 			TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host,
-			JobID: target.jobID, Flow: target.flow, Solo: target.solo,
+			JobID: target.jobID, Flow: target.flow, Solo: target.solo, NotBefore: notBefore,
 		},
 		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack, ScheduledAt: at},
 	}
@@ -204,22 +211,6 @@ func enqueueDeliveries(ctx context.Context, tx pgx.Tx, ins Inserter, deliveries 
 		deliveries = deliveries[n:]
 	}
 	return nil
-}
-
-// maybeStartQueued is afterRunEnded without its job lock for the jobs that
-// cannot be queueing runs now (overlap other than queue): they only look
-// for a run queued under an earlier overlap=queue definition.
-func maybeStartQueued(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID, overlap string) error {
-	if overlap != jobspec.OverlapQueue {
-		_, err := store.New(tx).OldestQueuedRun(ctx, jobID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("find queued run: %w", err)
-		}
-	}
-	return afterRunEnded(ctx, tx, ins, jobID)
 }
 
 // afterRunEnded starts the job's oldest queued run (overlap=queue) now that
@@ -259,18 +250,9 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 // time, when the previous run's state is known.
 const FireLead = time.Second
 
-// ScheduleFire enqueues the tick of job at fireAt under the job's fire_seq,
-// in tx, to be handled FireLead early when the job's overlap allows. A tick
-// already enqueued (a retried transaction) is not enqueued twice.
-func ScheduleFire(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, fireAt time.Time) error {
-	fireAt = fireAt.UTC()
-	handleAt := fireAt
-	if job.Overlap == jobspec.OverlapAllow {
-		handleAt = fireAt.Add(-FireLead)
-	}
-	_, err := ins.InsertTx(ctx, tx, FireArgs{JobID: job.ID, FireAt: fireAt, Seq: job.FireSeq}, &river.InsertOpts{ScheduledAt: handleAt})
-	if err != nil {
-		return fmt.Errorf("enqueue tick: %w", err)
-	}
-	return nil
-}
+// StageLead is how long before its nominal time a delivery prepared ahead
+// (FireLead) is taken by a worker: the worker marks the attempt, builds the
+// request and waits, then signs and sends it at the nominal time. It covers
+// River's fetch poll and the batched database work of many deliveries due in
+// the same instant.
+const StageLead = 250 * time.Millisecond

@@ -384,3 +384,30 @@ func TestDeleteStopsTicksAndKeepsHistory(t *testing.T) {
 	}
 	require.Equal(t, n, succeeded, "runs of the deleted job are kept")
 }
+
+// A tick's delivery is taken by a worker StageLead before its time and
+// waits; pausing the job then cancels it through River, and nothing is sent.
+func TestPauseCancelsStagedDelivery(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	at := time.Now().Add(3 * time.Second).UTC().Truncate(time.Millisecond)
+	j := recurringJob(t, b.h, map[string]any{"at": at.Format(time.RFC3339Nano)}, rc.URL, nil)
+
+	stagedJobs := func(state string) int {
+		var n int
+		require.NoError(t, b.h.Pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM river_job WHERE kind = 'herald.deliver' AND state = $1", state).Scan(&n))
+		return n
+	}
+	heraldtest.Eventually(t, 5*time.Second, func() bool { return stagedJobs("running") == 1 }, "the delivery was not staged")
+	require.True(t, time.Now().Before(at), "staged after its time")
+	require.Equal(t, http.StatusOK, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/pause", nil).Status)
+
+	heraldtest.Eventually(t, 5*time.Second, func() bool { return stagedJobs("cancelled") == 1 }, "the staged delivery was not cancelled")
+	time.Sleep(time.Until(at.Add(500 * time.Millisecond))) // past its time: it would have arrived by now
+	require.Zero(t, rc.Count(), "a paused job's staged delivery was sent")
+	runs := runsOf(t, b.h, j.ID)
+	require.Len(t, runs, 1)
+	require.Equal(t, "cancelled", runs[0].State)
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
@@ -63,7 +62,7 @@ func (f *apiFeed) start(ctx context.Context) (int64, error) {
 // InsertMany feeds River's in the baseline.
 type dbFeed struct {
 	pool  *pgxpool.Pool
-	river *river.Client[pgx.Tx]
+	river *jobs.Client
 	jobs  []store.Job
 	turn  roundRobin
 }

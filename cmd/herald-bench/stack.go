@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/herald-sched/herald/jobs"
 )
 
 const (
@@ -18,12 +20,12 @@ const (
 	// maxTasksLimit is the task limit the benchmark's herald gets:
 	// comfortably above any DAG size.
 	maxTasksLimit = 100_000
-	// deliveryWorkers is herald's default number of delivery workers. Every
-	// delivery goes to the one receiver host, so the benchmark lets that
-	// host take all of them: herald's per-host cap (default 20) shields
-	// other hosts from a hung one, and with a single host it would be the
-	// only bound measured.
-	deliveryWorkers = 100
+	// deliveryWorkers is herald's default number of delivery workers
+	// (jobs.DefaultDeliveryWorkers). Every delivery goes to the one receiver
+	// host, so the benchmark lets that host take all of them: herald's
+	// per-host cap (default 20) shields other hosts from a hung one, and
+	// with a single host it would be the only bound measured.
+	deliveryWorkers = jobs.DefaultDeliveryWorkers
 )
 
 // stack is one scenario's system under test: a herald process on a fresh

@@ -63,7 +63,7 @@ func (c *serveSettings) register(s *settings) {
 	s.Duration(&c.shutdownTimeout, "shutdown-timeout", "HERALD_SHUTDOWN_TIMEOUT", 30*time.Second, "On SIGTERM/SIGINT, how long in-flight requests and deliveries may take to finish;\ndeliveries still running then are released to other replicas.")
 	s.Int(&c.maxBodyBytes, "max-body-bytes", "HERALD_MAX_BODY_BYTES", 8<<20, "Largest REST API request body (a 10,000-task DAG takes a few MB).")
 	s.Int(&c.maxTasks, "max-tasks", "HERALD_MAX_TASKS", 10_000, "Most tasks in one job (DAG workflows).")
-	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", 100, "Deliveries in flight at once in this process.")
+	s.Int(&c.deliveryWorkers, "delivery-workers", "HERALD_DELIVERY_WORKERS", jobs.DefaultDeliveryWorkers, "Deliveries in flight at once in this process; a delivery of a tick holds one\nfrom 250ms before the tick: firing N schedules in one instant on time takes N.")
 	s.Int(&c.maxPerHost, "max-in-flight-per-host", "HERALD_MAX_IN_FLIGHT_PER_HOST", 20, "Deliveries in flight at once to one target host, per process: a hung device\ncannot take more than this many delivery workers; more wait without using an attempt.")
 	s.Int(&c.circuit, "circuit-threshold", "HERALD_CIRCUIT_THRESHOLD", jobs.DefaultCircuitThreshold, "Consecutive failed deliveries to a host that open its circuit (deliveries parked,\none probe at a time); -1 disables circuits.")
 	s.Duration(&c.probeInterval, "circuit-probe-interval", "HERALD_CIRCUIT_PROBE_INTERVAL", jobs.DefaultProbeInterval, "How often an open circuit lets one delivery through as a probe.")

@@ -17,11 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/handlers"
@@ -38,8 +36,8 @@ const APIKey = "test-key"
 type Herald struct {
 	// Pool is the herald's own fresh database.
 	Pool *pgxpool.Pool
-	// River is the working River client.
-	River *river.Client[pgx.Tx]
+	// River is herald's client: River, and when it works, the ticker.
+	River *jobs.Client
 	// API is the REST API.
 	API *handlers.API
 	// Server serves the router (API, health, OpenAPI document).

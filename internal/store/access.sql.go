@@ -155,7 +155,7 @@ const rotateSecret = `-- name: RotateSecret :one
 UPDATE jobs SET previous_secret = secret, previous_secret_expires_at = $1,
     secret = $2, updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type RotateSecretParams struct {
@@ -181,7 +181,6 @@ func (q *Queries) RotateSecret(ctx context.Context, arg RotateSecretParams) (Job
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,

@@ -13,13 +13,16 @@ import (
 	"github.com/google/uuid"
 )
 
-const beginAttempt = `-- name: BeginAttempt :one
-WITH tr AS (
+const beginAttempts = `-- name: BeginAttempts :many
+WITH input AS (
+    SELECT unnest($1::uuid[]) AS id, unnest($2::int[]) AS round, unnest($3::int[]) AS attempt
+), tr AS (
     UPDATE task_runs SET
         state = 'running',
-        attempts = $1,
-        started_at = coalesce(started_at, now())
-    WHERE task_runs.id = $2 AND task_runs.round = $3
+        attempts = input.attempt,
+        started_at = coalesce(task_runs.started_at, now())
+    FROM input
+    WHERE task_runs.id = input.id AND task_runs.round = input.round
       AND task_runs.state IN ('pending', 'running', 'retrying')
     RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
               task_runs.child_ids, task_runs.keep_result
@@ -32,13 +35,13 @@ JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id
 `
 
-type BeginAttemptParams struct {
-	Attempt int32
-	ID      uuid.UUID
-	Round   int32
+type BeginAttemptsParams struct {
+	Ids      []uuid.UUID
+	Rounds   []int32
+	Attempts []int32
 }
 
-type BeginAttemptRow struct {
+type BeginAttemptsRow struct {
 	ID                      uuid.UUID
 	RunID                   uuid.UUID
 	TaskID                  string
@@ -54,28 +57,41 @@ type BeginAttemptRow struct {
 	PreviousSecretExpiresAt *time.Time
 }
 
-// Marks a task run as running for this attempt and returns what the delivery
-// needs. Returns no row when the task run is no longer deliverable (finished
-// or cancelled), which ends the River job quietly.
-func (q *Queries) BeginAttempt(ctx context.Context, arg BeginAttemptParams) (BeginAttemptRow, error) {
-	row := q.db.QueryRow(ctx, beginAttempt, arg.Attempt, arg.ID, arg.Round)
-	var i BeginAttemptRow
-	err := row.Scan(
-		&i.ID,
-		&i.RunID,
-		&i.TaskID,
-		&i.Spec,
-		&i.ChildIds,
-		&i.KeepResult,
-		&i.JobID,
-		&i.ScheduledFor,
-		&i.Trigger,
-		&i.Secret,
-		&i.Overlap,
-		&i.PreviousSecret,
-		&i.PreviousSecretExpiresAt,
-	)
-	return i, err
+// Marks task runs as running for their attempts, many at once, and returns
+// what each delivery needs. A task run no longer deliverable (finished,
+// cancelled, or of another round) returns no row: its River job ends quietly.
+func (q *Queries) BeginAttempts(ctx context.Context, arg BeginAttemptsParams) ([]BeginAttemptsRow, error) {
+	rows, err := q.db.Query(ctx, beginAttempts, arg.Ids, arg.Rounds, arg.Attempts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BeginAttemptsRow{}
+	for rows.Next() {
+		var i BeginAttemptsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.RunID,
+			&i.TaskID,
+			&i.Spec,
+			&i.ChildIds,
+			&i.KeepResult,
+			&i.JobID,
+			&i.ScheduledFor,
+			&i.Trigger,
+			&i.Secret,
+			&i.Overlap,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const failDescendants = `-- name: FailDescendants :exec
@@ -101,45 +117,18 @@ func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams
 	return err
 }
 
-const finishTaskRun = `-- name: FinishTaskRun :one
-UPDATE task_runs SET state = $1, last_error = $2, finished_at = now()
-WHERE id = $3 AND state IN ('pending', 'running', 'retrying')
-RETURNING run_id
-`
-
-type FinishTaskRunParams struct {
-	State     string
-	LastError *string
-	ID        uuid.UUID
-}
-
-func (q *Queries) FinishTaskRun(ctx context.Context, arg FinishTaskRunParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, finishTaskRun, arg.State, arg.LastError, arg.ID)
-	var run_id uuid.UUID
-	err := row.Scan(&run_id)
-	return run_id, err
-}
-
-const markTaskRunRetrying = `-- name: MarkTaskRunRetrying :exec
-UPDATE task_runs SET state = 'retrying', last_error = $1
-WHERE id = $2 AND state = 'running'
-`
-
-type MarkTaskRunRetryingParams struct {
-	LastError *string
-	ID        uuid.UUID
-}
-
-func (q *Queries) MarkTaskRunRetrying(ctx context.Context, arg MarkTaskRunRetryingParams) error {
-	_, err := q.db.Exec(ctx, markTaskRunRetrying, arg.LastError, arg.ID)
-	return err
-}
-
-const recordAttempt = `-- name: RecordAttempt :exec
+const recordAttempts = `-- name: RecordAttempts :exec
 INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
                       response_body, response_truncated, next_retry_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7,
-        $8, $9, $10)
+SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
+       nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
+       CASE WHEN a.has_retry THEN a.next_retry_at END
+FROM (SELECT unnest($1::uuid[]) AS task_run_id, unnest($2::int[]) AS attempt,
+             unnest($3::timestamptz[]) AS started_at, unnest($4::float8[]) AS duration_ms,
+             unnest($5::int[]) AS status_code, unnest($6::text[]) AS outcome,
+             unnest($7::text[]) AS error, unnest($8::text[]) AS response_body,
+             unnest($9::bool[]) AS response_truncated,
+             unnest($10::bool[]) AS has_retry, unnest($11::timestamptz[]) AS next_retry_at) a
 ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     started_at = excluded.started_at,
     duration_ms = excluded.duration_ms,
@@ -151,61 +140,70 @@ ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     next_retry_at = excluded.next_retry_at
 `
 
-type RecordAttemptParams struct {
-	TaskRunID         uuid.UUID
-	Attempt           int32
-	StartedAt         time.Time
-	DurationMs        float64
-	StatusCode        *int32
-	Outcome           string
-	Error             *string
-	ResponseBody      *string
-	ResponseTruncated bool
-	NextRetryAt       *time.Time
+type RecordAttemptsParams struct {
+	TaskRunIds         []uuid.UUID
+	Attempts           []int32
+	StartedAts         []time.Time
+	DurationsMs        []float64
+	StatusCodes        []int32
+	Outcomes           []string
+	Errors             []string
+	ResponseBodies     []string
+	ResponsesTruncated []bool
+	HasRetry           []bool
+	NextRetryAts       []time.Time
 }
 
-func (q *Queries) RecordAttempt(ctx context.Context, arg RecordAttemptParams) error {
-	_, err := q.db.Exec(ctx, recordAttempt,
-		arg.TaskRunID,
-		arg.Attempt,
-		arg.StartedAt,
-		arg.DurationMs,
-		arg.StatusCode,
-		arg.Outcome,
-		arg.Error,
-		arg.ResponseBody,
-		arg.ResponseTruncated,
-		arg.NextRetryAt,
+// Records many attempts (a rescued attempt recorded again overwrites its
+// row). NULL is passed as: status_code 0,
+// error ”, response_body when status_code is 0, next_retry_at when
+// has_retry is false.
+func (q *Queries) RecordAttempts(ctx context.Context, arg RecordAttemptsParams) error {
+	_, err := q.db.Exec(ctx, recordAttempts,
+		arg.TaskRunIds,
+		arg.Attempts,
+		arg.StartedAts,
+		arg.DurationsMs,
+		arg.StatusCodes,
+		arg.Outcomes,
+		arg.Errors,
+		arg.ResponseBodies,
+		arg.ResponsesTruncated,
+		arg.HasRetry,
+		arg.NextRetryAts,
 	)
 	return err
 }
 
-const releaseChildren = `-- name: ReleaseChildren :many
+const releaseChildrenMany = `-- name: ReleaseChildrenMany :many
 UPDATE task_runs SET
-    pending_parents = pending_parents - 1,
-    state = CASE WHEN pending_parents = 1 THEN 'pending' ELSE state END
-WHERE id = ANY($1::uuid[]) AND state = 'waiting'
-RETURNING id, spec, pending_parents, round
+    pending_parents = pending_parents - c.n,
+    state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
+FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) c
+WHERE task_runs.id = c.id AND task_runs.state = 'waiting'
+RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round
 `
 
-type ReleaseChildrenRow struct {
+type ReleaseChildrenManyRow struct {
 	ID             uuid.UUID
 	Spec           []byte
 	PendingParents int32
 	Round          int32
 }
 
-// One parent of each child succeeded: count it, and make the children whose
-// parents have all succeeded pending. Returns those, to be enqueued.
-func (q *Queries) ReleaseChildren(ctx context.Context, childIds []uuid.UUID) ([]ReleaseChildrenRow, error) {
-	rows, err := q.db.Query(ctx, releaseChildren, childIds)
+// Counts succeeded parents in their children (child_ids lists a child once
+// per parent that succeeded), and makes the children whose parents have all
+// succeeded pending. Returns the children changed; those with no pending
+// parent left are to be enqueued.
+func (q *Queries) ReleaseChildrenMany(ctx context.Context, childIds []uuid.UUID) ([]ReleaseChildrenManyRow, error) {
+	rows, err := q.db.Query(ctx, releaseChildrenMany, childIds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ReleaseChildrenRow{}
+	items := []ReleaseChildrenManyRow{}
 	for rows.Next() {
-		var i ReleaseChildrenRow
+		var i ReleaseChildrenManyRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Spec,
@@ -235,6 +233,46 @@ type SaveResultParams struct {
 func (q *Queries) SaveResult(ctx context.Context, arg SaveResultParams) error {
 	_, err := q.db.Exec(ctx, saveResult, arg.ResultStatus, arg.ResultBody, arg.ID)
 	return err
+}
+
+const settleTaskRuns = `-- name: SettleTaskRuns :many
+UPDATE task_runs SET
+    state = u.state,
+    last_error = nullif(u.last_error, ''),
+    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
+             unnest($3::text[]) AS last_error) u
+WHERE task_runs.id = u.id
+  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
+RETURNING task_runs.id
+`
+
+type SettleTaskRunsParams struct {
+	Ids        []uuid.UUID
+	States     []string
+	LastErrors []string
+}
+
+// Ends task runs (succeeded, failed) or marks them retrying, many at once.
+// Returns those changed: a task run cancelled meanwhile stays cancelled.
+func (q *Queries) SettleTaskRuns(ctx context.Context, arg SettleTaskRunsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, settleTaskRuns, arg.Ids, arg.States, arg.LastErrors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const taskResults = `-- name: TaskResults :many

@@ -13,30 +13,96 @@ import (
 	"github.com/google/uuid"
 )
 
-const advanceJob = `-- name: AdvanceJob :exec
+const advanceJobs = `-- name: AdvanceJobs :exec
 UPDATE jobs SET
-    next_fire_at = $1,
-    missed_ticks = missed_ticks + $2,
-    skipped_ticks = skipped_ticks + $3
-WHERE id = $4
+    next_fire_at = CASE WHEN u.has_next THEN u.next_fire_at END,
+    missed_ticks = missed_ticks + u.missed,
+    skipped_ticks = skipped_ticks + u.skipped
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::bool[]) AS has_next,
+             unnest($3::timestamptz[]) AS next_fire_at,
+             unnest($4::bigint[]) AS missed, unnest($5::bigint[]) AS skipped) u
+WHERE jobs.id = u.id
 `
 
-type AdvanceJobParams struct {
-	NextFireAt *time.Time
-	Missed     int64
-	Skipped    int64
-	ID         uuid.UUID
+type AdvanceJobsParams struct {
+	Ids         []uuid.UUID
+	HasNext     []bool
+	NextFireAts []time.Time
+	Missed      []int64
+	Skipped     []int64
 }
 
-// Records a handled tick: the next tick, and the ticks missed or skipped.
-func (q *Queries) AdvanceJob(ctx context.Context, arg AdvanceJobParams) error {
-	_, err := q.db.Exec(ctx, advanceJob,
-		arg.NextFireAt,
+// Records handled ticks: each job's next tick (none where has_next is
+// false), and the ticks missed or skipped.
+func (q *Queries) AdvanceJobs(ctx context.Context, arg AdvanceJobsParams) error {
+	_, err := q.db.Exec(ctx, advanceJobs,
+		arg.Ids,
+		arg.HasNext,
+		arg.NextFireAts,
 		arg.Missed,
 		arg.Skipped,
-		arg.ID,
 	)
 	return err
+}
+
+const claimDueJobs = `-- name: ClaimDueJobs :many
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
+WHERE next_fire_at <= $1 AND next_fire_at IS NOT NULL AND deleted_at IS NULL AND NOT paused
+  AND (overlap = 'allow' OR next_fire_at <= $2)
+ORDER BY next_fire_at
+LIMIT $3
+FOR UPDATE SKIP LOCKED
+`
+
+type ClaimDueJobsParams struct {
+	Horizon *time.Time
+	Now     *time.Time
+	MaxRows int32
+}
+
+// The jobs whose next tick is due to be handled: at @now for all, and up to
+// @horizon ahead for those whose overlap allows handling it early. Locked
+// until the transaction ends; rows another replica (or an API update) holds
+// are skipped, so each tick is claimed by one replica.
+func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]Job, error) {
+	rows, err := q.db.Query(ctx, claimDueJobs, arg.Horizon, arg.Now, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Job{}
+	for rows.Next() {
+		var i Job
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Schedule,
+			&i.Tasks,
+			&i.Paused,
+			&i.Misfire,
+			&i.Overlap,
+			&i.Labels,
+			&i.Secret,
+			&i.NextFireAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.ScheduleAnchor,
+			&i.MissedTicks,
+			&i.SkippedTicks,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
+			&i.Rate,
+			&i.MaxInFlight,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const createJob = `-- name: CreateJob :one
@@ -44,7 +110,7 @@ INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, s
                   rate, max_in_flight)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
         $12, $13)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type CreateJobParams struct {
@@ -94,7 +160,6 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
@@ -120,7 +185,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -140,7 +205,6 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
@@ -153,7 +217,7 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 }
 
 const getJobAny = `-- name: GetJobAny :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1
 `
 
 // A job, deleted or not (its runs outlive it).
@@ -174,7 +238,6 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
@@ -187,7 +250,7 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
 ORDER BY id DESC
@@ -223,7 +286,6 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.DeletedAt,
-			&i.FireSeq,
 			&i.ScheduleAnchor,
 			&i.MissedTicks,
 			&i.SkippedTicks,
@@ -243,7 +305,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 }
 
 const lockJob = `-- name: LockJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 // The job as it is now, locked until the transaction ends: taken when a tick
@@ -266,7 +328,6 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
@@ -281,10 +342,9 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 const setJobPaused = `-- name: SetJobPaused :one
 UPDATE jobs SET
     paused = $1,
-    fire_seq = fire_seq + CASE WHEN paused = $1 THEN 0 ELSE 1 END,
     updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type SetJobPausedParams struct {
@@ -292,10 +352,8 @@ type SetJobPausedParams struct {
 	ID     uuid.UUID
 }
 
-// Pauses or resumes a job. Changing the state re-arms the schedule
-// (fire_seq + 1): the pending tick of a paused job is ignored, and resuming
-// enqueues its tick anew. next_fire_at stays, so that a resumed job knows
-// which ticks it missed.
+// Pauses or resumes a job. A paused job's ticks are not claimed;
+// next_fire_at stays, so that a resumed job knows which ticks it missed.
 func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job, error) {
 	row := q.db.QueryRow(ctx, setJobPaused, arg.Paused, arg.ID)
 	var i Job
@@ -313,7 +371,6 @@ func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,
@@ -331,9 +388,9 @@ UPDATE jobs SET
     misfire = $5, overlap = $6, labels = $7,
     rate = $8, max_in_flight = $9,
     next_fire_at = $10, schedule_anchor = $11,
-    fire_seq = fire_seq + 1, updated_at = now()
+    updated_at = now()
 WHERE id = $12 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, fire_seq, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
 `
 
 type UpdateJobParams struct {
@@ -351,7 +408,7 @@ type UpdateJobParams struct {
 	ID             uuid.UUID
 }
 
-// Replaces a job's definition and re-arms its schedule (fire_seq + 1).
+// Replaces a job's definition and its next tick.
 func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, error) {
 	row := q.db.QueryRow(ctx, updateJob,
 		arg.Name,
@@ -382,7 +439,6 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.DeletedAt,
-		&i.FireSeq,
 		&i.ScheduleAnchor,
 		&i.MissedTicks,
 		&i.SkippedTicks,

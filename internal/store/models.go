@@ -68,7 +68,6 @@ type Job struct {
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
 	DeletedAt               *time.Time
-	FireSeq                 int64
 	ScheduleAnchor          *time.Time
 	MissedTicks             int64
 	SkippedTicks            int64

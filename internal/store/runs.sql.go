@@ -81,6 +81,65 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 	return i, err
 }
 
+const createScheduledRuns = `-- name: CreateScheduledRuns :many
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), 'schedule', 'running', unnest($3::timestamptz[])
+ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+RETURNING id
+`
+
+type CreateScheduledRunsParams struct {
+	Ids           []uuid.UUID
+	JobIds        []uuid.UUID
+	ScheduledFors []time.Time
+}
+
+// Many ticks' runs at once (the ticker). A tick that already has its run
+// gets no second one: only the runs created are returned.
+func (q *Queries) CreateScheduledRuns(ctx context.Context, arg CreateScheduledRunsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, createScheduledRuns, arg.Ids, arg.JobIds, arg.ScheduledFors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const createSoloTaskRuns = `-- name: CreateSoloTaskRuns :exec
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::json[]),
+       'pending', 0, '{}'::uuid[], false
+`
+
+type CreateSoloTaskRunsParams struct {
+	Ids     []uuid.UUID
+	RunIds  []uuid.UUID
+	TaskIds []string
+	Specs   [][]byte
+}
+
+// The task runs of many single-task runs, pending.
+func (q *Queries) CreateSoloTaskRuns(ctx context.Context, arg CreateSoloTaskRunsParams) error {
+	_, err := q.db.Exec(ctx, createSoloTaskRuns,
+		arg.Ids,
+		arg.RunIds,
+		arg.TaskIds,
+		arg.Specs,
+	)
+	return err
+}
+
 type CreateTaskRunsParams struct {
 	ID             uuid.UUID
 	RunID          uuid.UUID
@@ -207,6 +266,31 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.FinishedAt,
 	)
 	return i, err
+}
+
+const jobsWithQueuedRuns = `-- name: JobsWithQueuedRuns :many
+SELECT DISTINCT job_id FROM runs WHERE job_id = ANY($1::uuid[]) AND state = 'queued' ORDER BY job_id
+`
+
+// Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
+func (q *Queries) JobsWithQueuedRuns(ctx context.Context, jobIds []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, jobsWithQueuedRuns, jobIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var job_id uuid.UUID
+		if err := rows.Scan(&job_id); err != nil {
+			return nil, err
+		}
+		items = append(items, job_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listRunAttempts = `-- name: ListRunAttempts :many
@@ -353,6 +437,17 @@ func (q *Queries) LockRun(ctx context.Context, id uuid.UUID) (uuid.UUID, error) 
 	return id_2, err
 }
 
+const lockRuns = `-- name: LockRuns :exec
+SELECT id FROM runs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+`
+
+// Locks runs in id order, so that two transactions locking overlapping sets
+// cannot deadlock.
+func (q *Queries) LockRuns(ctx context.Context, ids []uuid.UUID) error {
+	_, err := q.db.Exec(ctx, lockRuns, ids)
+	return err
+}
+
 const oldestQueuedRun = `-- name: OldestQueuedRun :one
 SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
 `
@@ -449,35 +544,48 @@ func (q *Queries) SetRunRunning(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
-const settleRun = `-- name: SettleRun :one
+const settleRuns = `-- name: SettleRuns :many
 UPDATE runs SET
     state = CASE WHEN EXISTS (
         SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = $1 AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
+        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
     ) THEN 'failed' ELSE 'succeeded' END,
     finished_at = now()
-WHERE id = $1
+WHERE id = ANY($1::uuid[])
   AND state = 'running'
   AND NOT EXISTS (
     SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = $1 AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
+    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
   )
 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
 `
 
-// Ends a run once none of its tasks is left to run: failed if any task
-// failed, succeeded otherwise. Returns no row while tasks remain.
-func (q *Queries) SettleRun(ctx context.Context, id uuid.UUID) (Run, error) {
-	row := q.db.QueryRow(ctx, settleRun, id)
-	var i Run
-	err := row.Scan(
-		&i.ID,
-		&i.JobID,
-		&i.Trigger,
-		&i.State,
-		&i.ScheduledFor,
-		&i.CreatedAt,
-		&i.FinishedAt,
-	)
-	return i, err
+// Ends each of the runs none of whose tasks is left to run: failed if any
+// task failed, succeeded otherwise. Returns the runs ended.
+func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error) {
+	rows, err := q.db.Query(ctx, settleRuns, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.Trigger,
+			&i.State,
+			&i.ScheduledFor,
+			&i.CreatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -1,57 +1,3 @@
--- name: BeginAttempt :one
--- Marks a task run as running for this attempt and returns what the delivery
--- needs. Returns no row when the task run is no longer deliverable (finished
--- or cancelled), which ends the River job quietly.
-WITH tr AS (
-    UPDATE task_runs SET
-        state = 'running',
-        attempts = @attempt,
-        started_at = coalesce(started_at, now())
-    WHERE task_runs.id = @id AND task_runs.round = @round
-      AND task_runs.state IN ('pending', 'running', 'retrying')
-    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
-              task_runs.child_ids, task_runs.keep_result
-)
-SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
-       r.job_id, r.scheduled_for, r.trigger, j.secret, j.overlap,
-       j.previous_secret, j.previous_secret_expires_at
-FROM tr
-JOIN runs r ON r.id = tr.run_id
-JOIN jobs j ON j.id = r.job_id;
-
--- name: RecordAttempt :exec
-INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
-                      response_body, response_truncated, next_retry_at)
-VALUES (@task_run_id, @attempt, @started_at, @duration_ms, @status_code, @outcome, @error,
-        @response_body, @response_truncated, @next_retry_at)
-ON CONFLICT (task_run_id, attempt) DO UPDATE SET
-    started_at = excluded.started_at,
-    duration_ms = excluded.duration_ms,
-    status_code = excluded.status_code,
-    outcome = excluded.outcome,
-    error = excluded.error,
-    response_body = excluded.response_body,
-    response_truncated = excluded.response_truncated,
-    next_retry_at = excluded.next_retry_at;
-
--- name: FinishTaskRun :one
-UPDATE task_runs SET state = @state, last_error = @last_error, finished_at = now()
-WHERE id = @id AND state IN ('pending', 'running', 'retrying')
-RETURNING run_id;
-
--- name: MarkTaskRunRetrying :exec
-UPDATE task_runs SET state = 'retrying', last_error = @last_error
-WHERE id = @id AND state = 'running';
-
--- name: ReleaseChildren :many
--- One parent of each child succeeded: count it, and make the children whose
--- parents have all succeeded pending. Returns those, to be enqueued.
-UPDATE task_runs SET
-    pending_parents = pending_parents - 1,
-    state = CASE WHEN pending_parents = 1 THEN 'pending' ELSE state END
-WHERE id = ANY(@child_ids::uuid[]) AND state = 'waiting'
-RETURNING id, spec, pending_parents, round;
-
 -- name: FailDescendants :exec
 -- A task failed for good: every task downstream of it that has not started
 -- ends as upstream_failed.
@@ -70,3 +16,78 @@ UPDATE task_runs SET result_status = @result_status, result_body = @result_body 
 -- name: TaskResults :many
 SELECT task_id, result_status, result_body FROM task_runs
 WHERE run_id = @run_id AND task_id = ANY(@task_ids::text[]);
+
+-- name: BeginAttempts :many
+-- Marks task runs as running for their attempts, many at once, and returns
+-- what each delivery needs. A task run no longer deliverable (finished,
+-- cancelled, or of another round) returns no row: its River job ends quietly.
+WITH input AS (
+    SELECT unnest(@ids::uuid[]) AS id, unnest(@rounds::int[]) AS round, unnest(@attempts::int[]) AS attempt
+), tr AS (
+    UPDATE task_runs SET
+        state = 'running',
+        attempts = input.attempt,
+        started_at = coalesce(task_runs.started_at, now())
+    FROM input
+    WHERE task_runs.id = input.id AND task_runs.round = input.round
+      AND task_runs.state IN ('pending', 'running', 'retrying')
+    RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
+              task_runs.child_ids, task_runs.keep_result
+)
+SELECT tr.id, tr.run_id, tr.task_id, tr.spec, tr.child_ids, tr.keep_result,
+       r.job_id, r.scheduled_for, r.trigger, j.secret, j.overlap,
+       j.previous_secret, j.previous_secret_expires_at
+FROM tr
+JOIN runs r ON r.id = tr.run_id
+JOIN jobs j ON j.id = r.job_id;
+
+-- name: RecordAttempts :exec
+-- Records many attempts (a rescued attempt recorded again overwrites its
+-- row). NULL is passed as: status_code 0,
+-- error '', response_body when status_code is 0, next_retry_at when
+-- has_retry is false.
+INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
+                      response_body, response_truncated, next_retry_at)
+SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
+       nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
+       CASE WHEN a.has_retry THEN a.next_retry_at END
+FROM (SELECT unnest(@task_run_ids::uuid[]) AS task_run_id, unnest(@attempts::int[]) AS attempt,
+             unnest(@started_ats::timestamptz[]) AS started_at, unnest(@durations_ms::float8[]) AS duration_ms,
+             unnest(@status_codes::int[]) AS status_code, unnest(@outcomes::text[]) AS outcome,
+             unnest(@errors::text[]) AS error, unnest(@response_bodies::text[]) AS response_body,
+             unnest(@responses_truncated::bool[]) AS response_truncated,
+             unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at) a
+ON CONFLICT (task_run_id, attempt) DO UPDATE SET
+    started_at = excluded.started_at,
+    duration_ms = excluded.duration_ms,
+    status_code = excluded.status_code,
+    outcome = excluded.outcome,
+    error = excluded.error,
+    response_body = excluded.response_body,
+    response_truncated = excluded.response_truncated,
+    next_retry_at = excluded.next_retry_at;
+
+-- name: SettleTaskRuns :many
+-- Ends task runs (succeeded, failed) or marks them retrying, many at once.
+-- Returns those changed: a task run cancelled meanwhile stays cancelled.
+UPDATE task_runs SET
+    state = u.state,
+    last_error = nullif(u.last_error, ''),
+    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
+             unnest(@last_errors::text[]) AS last_error) u
+WHERE task_runs.id = u.id
+  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
+RETURNING task_runs.id;
+
+-- name: ReleaseChildrenMany :many
+-- Counts succeeded parents in their children (child_ids lists a child once
+-- per parent that succeeded), and makes the children whose parents have all
+-- succeeded pending. Returns the children changed; those with no pending
+-- parent left are to be enqueued.
+UPDATE task_runs SET
+    pending_parents = pending_parents - c.n,
+    state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
+FROM (SELECT id, count(*)::int AS n FROM unnest(@child_ids::uuid[]) AS id GROUP BY id) c
+WHERE task_runs.id = c.id AND task_runs.state = 'waiting'
+RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round;

@@ -22,33 +22,46 @@ WHERE id = @id AND deleted_at IS NULL
 RETURNING id;
 
 
--- name: AdvanceJob :exec
--- Records a handled tick: the next tick, and the ticks missed or skipped.
+-- name: ClaimDueJobs :many
+-- The jobs whose next tick is due to be handled: at @now for all, and up to
+-- @horizon ahead for those whose overlap allows handling it early. Locked
+-- until the transaction ends; rows another replica (or an API update) holds
+-- are skipped, so each tick is claimed by one replica.
+SELECT * FROM jobs
+WHERE next_fire_at <= @horizon AND next_fire_at IS NOT NULL AND deleted_at IS NULL AND NOT paused
+  AND (overlap = 'allow' OR next_fire_at <= @now)
+ORDER BY next_fire_at
+LIMIT @max_rows
+FOR UPDATE SKIP LOCKED;
+
+-- name: AdvanceJobs :exec
+-- Records handled ticks: each job's next tick (none where has_next is
+-- false), and the ticks missed or skipped.
 UPDATE jobs SET
-    next_fire_at = @next_fire_at,
-    missed_ticks = missed_ticks + @missed,
-    skipped_ticks = skipped_ticks + @skipped
-WHERE id = @id;
+    next_fire_at = CASE WHEN u.has_next THEN u.next_fire_at END,
+    missed_ticks = missed_ticks + u.missed,
+    skipped_ticks = skipped_ticks + u.skipped
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@has_next::bool[]) AS has_next,
+             unnest(@next_fire_ats::timestamptz[]) AS next_fire_at,
+             unnest(@missed::bigint[]) AS missed, unnest(@skipped::bigint[]) AS skipped) u
+WHERE jobs.id = u.id;
 
 -- name: UpdateJob :one
--- Replaces a job's definition and re-arms its schedule (fire_seq + 1).
+-- Replaces a job's definition and its next tick.
 UPDATE jobs SET
     name = @name, schedule = @schedule, tasks = @tasks, paused = @paused,
     misfire = @misfire, overlap = @overlap, labels = @labels,
     rate = @rate, max_in_flight = @max_in_flight,
     next_fire_at = @next_fire_at, schedule_anchor = @schedule_anchor,
-    fire_seq = fire_seq + 1, updated_at = now()
+    updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
 
 -- name: SetJobPaused :one
--- Pauses or resumes a job. Changing the state re-arms the schedule
--- (fire_seq + 1): the pending tick of a paused job is ignored, and resuming
--- enqueues its tick anew. next_fire_at stays, so that a resumed job knows
--- which ticks it missed.
+-- Pauses or resumes a job. A paused job's ticks are not claimed;
+-- next_fire_at stays, so that a resumed job knows which ticks it missed.
 UPDATE jobs SET
     paused = @paused,
-    fire_seq = fire_seq + CASE WHEN paused = @paused THEN 0 ELSE 1 END,
     updated_at = CASE WHEN paused = @paused THEN updated_at ELSE now() END
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;

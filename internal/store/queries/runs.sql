@@ -40,23 +40,6 @@ JOIN task_runs tr ON tr.id = a.task_run_id
 WHERE tr.run_id = @run_id
 ORDER BY a.task_run_id, a.attempt;
 
--- name: SettleRun :one
--- Ends a run once none of its tasks is left to run: failed if any task
--- failed, succeeded otherwise. Returns no row while tasks remain.
-UPDATE runs SET
-    state = CASE WHEN EXISTS (
-        SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = @id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
-    ) THEN 'failed' ELSE 'succeeded' END,
-    finished_at = now()
-WHERE id = @id
-  AND state = 'running'
-  AND NOT EXISTS (
-    SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = @id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
-  )
-RETURNING *;
-
 -- name: CountActiveRuns :one
 SELECT
     count(*) FILTER (WHERE state = 'running')::int AS running,
@@ -108,3 +91,43 @@ FOR UPDATE SKIP LOCKED;
 -- come.
 SELECT id FROM runs
 WHERE job_id = @job_id AND trigger = 'schedule' AND state IN ('running', 'queued') AND scheduled_for > now();
+
+-- name: CreateScheduledRuns :many
+-- Many ticks' runs at once (the ticker). A tick that already has its run
+-- gets no second one: only the runs created are returned.
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
+SELECT unnest(@ids::uuid[]), unnest(@job_ids::uuid[]), 'schedule', 'running', unnest(@scheduled_fors::timestamptz[])
+ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+RETURNING id;
+
+-- name: CreateSoloTaskRuns :exec
+-- The task runs of many single-task runs, pending.
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT unnest(@ids::uuid[]), unnest(@run_ids::uuid[]), unnest(@task_ids::text[]), unnest(@specs::json[]),
+       'pending', 0, '{}'::uuid[], false;
+
+-- name: LockRuns :exec
+-- Locks runs in id order, so that two transactions locking overlapping sets
+-- cannot deadlock.
+SELECT id FROM runs WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
+
+-- name: SettleRuns :many
+-- Ends each of the runs none of whose tasks is left to run: failed if any
+-- task failed, succeeded otherwise. Returns the runs ended.
+UPDATE runs SET
+    state = CASE WHEN EXISTS (
+        SELECT 1 FROM task_runs
+        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
+    ) THEN 'failed' ELSE 'succeeded' END,
+    finished_at = now()
+WHERE id = ANY(@ids::uuid[])
+  AND state = 'running'
+  AND NOT EXISTS (
+    SELECT 1 FROM task_runs
+    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
+  )
+RETURNING *;
+
+-- name: JobsWithQueuedRuns :many
+-- Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
+SELECT DISTINCT job_id FROM runs WHERE job_id = ANY(@job_ids::uuid[]) AND state = 'queued' ORDER BY job_id;

@@ -1,0 +1,266 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// beginItem is a delivery about to make an attempt.
+type beginItem struct {
+	id      uuid.UUID
+	round   int32
+	attempt int32
+}
+
+// beginAttempts marks many task runs as running for their attempts, in one
+// statement, and returns what each delivery needs, nil for a task run that
+// is no longer deliverable (finished, cancelled, or of an earlier round).
+func beginAttempts(ctx context.Context, pool *pgxpool.Pool, items []beginItem) ([]*store.BeginAttemptsRow, error) {
+	p := store.BeginAttemptsParams{
+		Ids:      make([]uuid.UUID, len(items)),
+		Rounds:   make([]int32, len(items)),
+		Attempts: make([]int32, len(items)),
+	}
+	for i, it := range items {
+		p.Ids[i], p.Rounds[i], p.Attempts[i] = it.id, it.round, it.attempt
+	}
+	rows, err := store.New(pool).BeginAttempts(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[uuid.UUID]*store.BeginAttemptsRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	out := make([]*store.BeginAttemptsRow, len(items))
+	for i, it := range items {
+		out[i] = byID[it.id]
+	}
+	return out, nil
+}
+
+// finishItem is an attempt made (or a task that failed without one) to
+// record.
+type finishItem struct {
+	tr   *store.BeginAttemptsRow
+	rec  attemptRecord
+	solo bool       // the run has this one task
+	flow FlowLimits // the job's flow limits, for the children it releases
+}
+
+// recorder writes the outcome of many attempts in one transaction: the
+// attempts, their task runs (ended, or retrying), the children that
+// succeeded parents release (enqueued in the same transaction), the
+// descendants of failed tasks (upstream_failed), the runs that have nothing
+// left to run, and the start of runs queued behind them (overlap=queue).
+type recorder struct {
+	pool    *pgxpool.Pool
+	client  Inserter
+	metrics *metrics.Metrics
+}
+
+func (r *recorder) record(ctx context.Context, items []*finishItem) ([]struct{}, error) {
+	var ended []store.Run
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		var err error
+		ended, err = r.write(ctx, tx, items)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ended {
+		r.metrics.RunEnded(ended[i].State)
+	}
+	return make([]struct{}, len(items)), nil
+}
+
+func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([]store.Run, error) {
+	q := store.New(tx)
+	// The runs of DAG tasks first, in id order: tasks of one run settle one
+	// batch at a time, so that the last to finish sees the others finished.
+	var locks []uuid.UUID
+	for _, it := range items {
+		if !it.solo {
+			locks = append(locks, it.tr.RunID)
+		}
+	}
+	if len(locks) > 0 {
+		slices.SortFunc(locks, compareUUID)
+		if err := q.LockRuns(ctx, slices.Compact(locks)); err != nil {
+			return nil, fmt.Errorf("lock runs: %w", err)
+		}
+	}
+
+	var attempts store.RecordAttemptsParams
+	settle := store.SettleTaskRunsParams{}
+	for _, it := range items {
+		it.rec.appendTo(&attempts, it.tr.ID)
+		settle.Ids = append(settle.Ids, it.tr.ID)
+		settle.States = append(settle.States, it.rec.outcome)
+		errText := ""
+		if it.rec.outcome != TaskSucceeded {
+			errText = it.rec.err
+		}
+		settle.LastErrors = append(settle.LastErrors, errText)
+	}
+	if err := q.RecordAttempts(ctx, attempts); err != nil {
+		return nil, fmt.Errorf("record attempts: %w", err)
+	}
+	changed, err := q.SettleTaskRuns(ctx, settle)
+	if err != nil {
+		return nil, fmt.Errorf("settle task runs: %w", err)
+	}
+	moved := make(map[uuid.UUID]bool, len(changed))
+	for _, id := range changed {
+		moved[id] = true
+	}
+
+	var (
+		released []uuid.UUID
+		flows    = map[uuid.UUID]FlowLimits{}
+		runs     []uuid.UUID
+	)
+	for _, it := range items {
+		// A task run cancelled meanwhile keeps its state: the attempt is
+		// recorded, nothing moves on.
+		if !moved[it.tr.ID] || it.rec.outcome == TaskRetrying {
+			continue
+		}
+		runs = append(runs, it.tr.RunID)
+		switch {
+		case it.rec.outcome == TaskSucceeded:
+			if err := keepResult(ctx, q, it); err != nil {
+				return nil, err
+			}
+			for _, c := range it.tr.ChildIds {
+				released = append(released, c)
+				flows[c] = it.flow
+			}
+		case len(it.tr.ChildIds) > 0:
+			if err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: it.tr.ID, TaskID: it.tr.TaskID}); err != nil {
+				return nil, fmt.Errorf("fail downstream tasks: %w", err)
+			}
+		}
+	}
+	if err := r.release(ctx, tx, released, flows, items); err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(runs, compareUUID)
+	ended, err := q.SettleRuns(ctx, slices.Compact(runs))
+	if err != nil {
+		return nil, fmt.Errorf("settle runs: %w", err)
+	}
+	if err := r.startQueued(ctx, tx, ended, items); err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
+// keepResult keeps a succeeded task's response when a downstream template
+// refers to it.
+func keepResult(ctx context.Context, q *store.Queries, it *finishItem) error {
+	res := it.rec.res
+	if !it.tr.KeepResult || res == nil {
+		return nil
+	}
+	status := int32(res.StatusCode)
+	var body []byte
+	if !res.Truncated && json.Valid(res.Body) {
+		body = res.Body
+	}
+	if err := q.SaveResult(ctx, store.SaveResultParams{ID: it.tr.ID, ResultStatus: &status, ResultBody: body}); err != nil {
+		return fmt.Errorf("keep result: %w", err)
+	}
+	return nil
+}
+
+// release counts each success in the children of the tasks that succeeded,
+// and enqueues the children whose parents have all succeeded.
+func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, items []*finishItem) error {
+	if len(children) == 0 {
+		return nil
+	}
+	ready, err := store.New(tx).ReleaseChildrenMany(ctx, children)
+	if err != nil {
+		return fmt.Errorf("release children: %w", err)
+	}
+	jobOf := make(map[uuid.UUID]uuid.UUID, len(items))
+	for _, it := range items {
+		for _, c := range it.tr.ChildIds {
+			jobOf[c] = it.tr.JobID
+		}
+	}
+	var deliveries []river.InsertManyParams
+	for _, c := range ready {
+		if c.PendingParents > 0 {
+			continue
+		}
+		var child jobspec.Task
+		if err := json.Unmarshal(c.Spec, &child); err != nil {
+			return fmt.Errorf("decode task %s: %w", c.ID, err)
+		}
+		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID]}
+		deliveries = append(deliveries, deliveryParams(c.ID, &child, target, 0, int(c.Round)))
+	}
+	return enqueueDeliveries(ctx, tx, r.client, deliveries)
+}
+
+// startQueued starts, for each run that ended, the oldest run of its job
+// queued behind it (overlap=queue). Jobs with overlap=queue are locked first
+// (afterRunEnded), as the ticker holds them when it queues a run; the others
+// can only hold a run queued under an earlier definition.
+func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run, items []*finishItem) error {
+	if len(ended) == 0 {
+		return nil
+	}
+	overlap := make(map[uuid.UUID]string, len(items))
+	for _, it := range items {
+		overlap[it.tr.JobID] = it.tr.Overlap
+	}
+	var lockFirst, others []uuid.UUID
+	for _, run := range ended {
+		if overlap[run.JobID] == jobspec.OverlapQueue {
+			lockFirst = append(lockFirst, run.JobID)
+		} else {
+			others = append(others, run.JobID)
+		}
+	}
+	if len(others) > 0 {
+		queued, err := store.New(tx).JobsWithQueuedRuns(ctx, others)
+		if err != nil {
+			return fmt.Errorf("find queued runs: %w", err)
+		}
+		lockFirst = append(lockFirst, queued...)
+	}
+	slices.SortFunc(lockFirst, compareUUID)
+	for _, jobID := range slices.Compact(lockFirst) {
+		if err := afterRunEnded(ctx, tx, r.client, jobID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func compareUUID(a, b uuid.UUID) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return int(a[i]) - int(b[i])
+		}
+	}
+	return 0
+}

@@ -1,0 +1,237 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/schedule"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// ticker claims due ticks and starts their runs. Every working replica runs
+// one; there is no leader. A claim is a transaction that locks the due jobs'
+// rows (FOR UPDATE SKIP LOCKED, so replicas split the work instead of
+// waiting), creates each tick's run, task runs and deliveries, and moves
+// next_fire_at on: the tick is taken if and only if its run exists, and the
+// unique index on (job, scheduled_for) stops a second run of a tick whatever
+// happens. One claim handles up to batch jobs with a handful of statements.
+type ticker struct {
+	pool    *pgxpool.Pool
+	ins     Inserter
+	logger  *slog.Logger
+	metrics *metrics.Metrics
+	cache   *schedule.Cache
+	grace   time.Duration // see DefaultMisfireGrace
+	poll    time.Duration // the wait after a claim that found fewer than batch
+	batch   int
+}
+
+// run claims ticks until ctx ends.
+func (t *ticker) run(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		n, err := t.claim(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			t.logger.ErrorContext(ctx, "claiming ticks failed", slog.Any("error", err))
+		}
+		if n == t.batch && err == nil {
+			timer.Reset(0) // more are due
+			continue
+		}
+		timer.Reset(t.poll)
+	}
+}
+
+// claim handles the ticks due now (and, for jobs with overlap=allow, those
+// due within FireLead), and returns how many jobs it claimed.
+func (t *ticker) claim(ctx context.Context) (int, error) {
+	now := time.Now()
+	horizon := now.Add(FireLead)
+	var claimed int
+	var skippedRuns int
+	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+		skippedRuns = 0
+		q := store.New(tx)
+		due, err := q.ClaimDueJobs(ctx, store.ClaimDueJobsParams{Horizon: &horizon, Now: &now, MaxRows: int32(t.batch)})
+		if err != nil {
+			return fmt.Errorf("claim due jobs: %w", err)
+		}
+		claimed = len(due)
+		if claimed == 0 {
+			return nil
+		}
+		var solo soloRuns
+		adv := store.AdvanceJobsParams{}
+		for i := range due {
+			hj := &due[i]
+			plan, err := planTicks(hj, *hj.NextFireAt, now, t.grace, t.cache)
+			if err != nil {
+				// A schedule that cannot be read cannot tick: stop it,
+				// loudly, rather than claim it again and again.
+				t.logger.ErrorContext(ctx, "job schedule unreadable; no more ticks", slog.String("job_id", hj.ID.String()), slog.Any("error", err))
+				plan = tickPlan{}
+			}
+			skipped := 0
+			for _, at := range plan.fire {
+				if hj.Overlap == jobspec.OverlapAllow && solo.add(hj, at) {
+					continue
+				}
+				wasSkipped, err := startTick(ctx, tx, t.ins, hj, at)
+				if err != nil {
+					return err
+				}
+				if wasSkipped {
+					skipped++
+				}
+			}
+			skippedRuns += skipped
+			if plan.missed > 0 {
+				t.logger.InfoContext(ctx, "missed ticks", slog.String("job_id", hj.ID.String()),
+					slog.Int("missed", plan.missed), slog.String("misfire", hj.Misfire))
+			}
+			adv.Ids = append(adv.Ids, hj.ID)
+			adv.HasNext = append(adv.HasNext, plan.next != nil)
+			next := time.Time{}
+			if plan.next != nil {
+				next = *plan.next
+			}
+			adv.NextFireAts = append(adv.NextFireAts, next)
+			adv.Missed = append(adv.Missed, int64(plan.missed))
+			adv.Skipped = append(adv.Skipped, int64(skipped))
+		}
+		if err := solo.create(ctx, tx, t.ins); err != nil {
+			return err
+		}
+		if err := q.AdvanceJobs(ctx, adv); err != nil {
+			return fmt.Errorf("advance jobs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return claimed, err
+	}
+	for range skippedRuns {
+		t.metrics.RunEnded(RunSkipped)
+	}
+	return claimed, nil
+}
+
+// soloRuns collects the runs of single-task jobs that a claim starts, to
+// create them all with three statements.
+type soloRuns struct {
+	runs       store.CreateScheduledRunsParams
+	tasks      []store.CreateSoloTaskRunsParams // one row each, by run
+	deliveries []river.InsertManyParams        // by run
+}
+
+// add collects the run of hj's tick at, if hj has a single task; it reports
+// whether it did.
+func (s *soloRuns) add(hj *store.Job, at time.Time) bool {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
+		return false
+	}
+	var task jobspec.Task
+	if err := json.Unmarshal(raw[0], &task); err != nil {
+		return false
+	}
+	runID, taskRunID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	s.runs.Ids = append(s.runs.Ids, runID)
+	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
+	s.runs.ScheduledFors = append(s.runs.ScheduledFors, at.UTC())
+	s.tasks = append(s.tasks, store.CreateSoloTaskRunsParams{
+		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{task.ID}, Specs: [][]byte{raw[0]},
+	})
+	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at}
+	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
+	return true
+}
+
+// create inserts the collected runs; a tick that already has its run (it
+// cannot, under the job lock, but the index has the last word) gets neither
+// tasks nor deliveries.
+func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) error {
+	if len(s.runs.Ids) == 0 {
+		return nil
+	}
+	q := store.New(tx)
+	created, err := q.CreateScheduledRuns(ctx, s.runs)
+	if err != nil {
+		return fmt.Errorf("create runs: %w", err)
+	}
+	isNew := make(map[uuid.UUID]bool, len(created))
+	for _, id := range created {
+		isNew[id] = true
+	}
+	var tasks store.CreateSoloTaskRunsParams
+	deliveries := make([]river.InsertManyParams, 0, len(created))
+	for i, id := range s.runs.Ids {
+		if !isNew[id] {
+			continue
+		}
+		t := &s.tasks[i]
+		tasks.Ids = append(tasks.Ids, t.Ids...)
+		tasks.RunIds = append(tasks.RunIds, t.RunIds...)
+		tasks.TaskIds = append(tasks.TaskIds, t.TaskIds...)
+		tasks.Specs = append(tasks.Specs, t.Specs...)
+		deliveries = append(deliveries, s.deliveries[i])
+	}
+	if len(deliveries) == 0 {
+		return nil
+	}
+	if err := q.CreateSoloTaskRuns(ctx, tasks); err != nil {
+		return fmt.Errorf("create task runs: %w", err)
+	}
+	return enqueueDeliveries(ctx, tx, ins, deliveries)
+}
+
+// startTick starts the run of the tick at t, or, when an earlier run of the
+// job is still in progress, queues or skips it per the overlap policy. It
+// reports whether the tick was skipped.
+func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t time.Time) (bool, error) {
+	state := RunRunning
+	if hj.Overlap != jobspec.OverlapAllow {
+		active, err := store.New(tx).CountActiveRuns(ctx, hj.ID)
+		if err != nil {
+			return false, fmt.Errorf("count active runs: %w", err)
+		}
+		switch {
+		case active.Running+active.Queued == 0:
+		case hj.Overlap == jobspec.OverlapQueue && active.Queued == 0:
+			state = RunQueued
+		default:
+			state = RunSkipped
+		}
+	}
+	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, state, t)
+	if errors.Is(err, ErrTickTaken) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if state == RunRunning {
+		return false, beginRun(ctx, tx, ins, run, hj)
+	}
+	return state == RunSkipped, nil
+}
