@@ -141,7 +141,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 type soloRuns struct {
 	runs       store.CreateScheduledRunsParams
 	tasks      []store.CreateSoloTaskRunsParams // one row each, by run
-	deliveries []river.InsertManyParams        // by run
+	deliveries []river.InsertManyParams         // by run
 }
 
 // add collects the run of hj's tick at, if hj has a single task; it reports
