@@ -347,6 +347,7 @@ func TestMetrics(t *testing.T) {
 		`herald_deliveries_in_flight 0`,
 		`herald_tasks_waiting_upstream 0`,
 		`herald_active_schedules 0`,
+		`herald_overdue_ticks 0`,
 	} {
 		require.Contains(t, body, want)
 	}

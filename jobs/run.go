@@ -247,8 +247,10 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 // overlap=allow is handled: its run is created and its deliveries enqueued
 // for the nominal time, so that at that time only the delivery itself is
 // left to do. Jobs with overlap skip or queue are handled at the nominal
-// time, when the previous run's state is known.
-const FireLead = time.Second
+// time, when the previous run's state is known. The half second keeps the
+// ticker's claim of whole-second ticks (most cron schedules) away from the
+// instant the previous whole second's deliveries are sent.
+const FireLead = 1500 * time.Millisecond
 
 // StageLead is how long before its nominal time a delivery prepared ahead
 // (FireLead) is taken by a worker: the worker marks the attempt, builds the

@@ -133,6 +133,9 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	for range skippedRuns {
 		t.metrics.RunEnded(RunSkipped)
 	}
+	if claimed > 0 {
+		t.logger.DebugContext(ctx, "claimed ticks", slog.Int("jobs", claimed), slog.Duration("took", time.Since(now)))
+	}
 	return claimed, nil
 }
 

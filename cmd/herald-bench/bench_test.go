@@ -78,7 +78,7 @@ func TestSmoke(t *testing.T) {
 	want := map[string][]string{
 		"baseline": {"River no-op jobs"},
 		"delivery": {"deliveries, API-fed", "deliveries, DB-fed"},
-		"lateness": {"lateness p50", "lateness p99", "lateness p99.9", "lateness max", "missed ticks", "doubled ticks"},
+		"lateness": {"lateness p50", "lateness p99", "lateness p99.9", "lateness max", "missed ticks", "doubled ticks", "burst floor p50", "burst floor p99"},
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
 		"dag":      {"run total", "tasks", "chain hop p50", "chain hop p99"},
 		"memory":   {"RSS idle", "RSS at 1000 schedules", "beyond idle per 10000 schedules"},

@@ -19,8 +19,14 @@ const (
 // runLateness registers FireJobs schedules firing every second and measures,
 // over FireSeconds whole seconds, when each tick reaches the receiver
 // relative to its nominal time, and whether each tick arrived exactly once.
+// Before herald starts, it measures the machine's burst floor (burstFloor)
+// for the same number of requests in the same instant.
 func runLateness(ctx context.Context, e *env) (_ []metric, err error) {
 	k, n := e.size.FireJobs, e.size.FireSeconds
+	floor, err := burstFloor(ctx, e, k)
+	if err != nil {
+		return nil, err
+	}
 	st, err := e.startStack(ctx, k*(n+10))
 	if err != nil {
 		return nil, err
@@ -54,5 +60,9 @@ func runLateness(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("lateness max", rep.Lateness.max(), unitMS),
 		newMetric("missed ticks", float64(rep.Missed), unitCount).withTarget(atMost(0, unitCount)),
 		newMetric("doubled ticks", float64(rep.Doubled), unitCount).withTarget(atMost(0, unitCount)),
+		newMetric("burst floor p50", floor.quantile(0.50), unitMS),
+		newMetric("burst floor p99", floor.quantile(0.99), unitMS),
+		newMetric("burst floor p99.9", floor.quantile(0.999), unitMS),
+		newMetric("burst floor max", floor.max(), unitMS),
 	}, nil
 }

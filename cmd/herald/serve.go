@@ -134,7 +134,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		metrics.NewDBCollector(pool, logger))
 	m := metrics.New(registry)
 
-	dispatcher := dispatch.New(dispatch.Config{AllowedNetworks: networks, MaxResponseBytes: jobs.MaxResultBytes})
+	dispatcher := dispatch.New(dispatch.Config{
+		AllowedNetworks:  networks,
+		MaxResponseBytes: jobs.MaxResultBytes,
+		// As many idle connections per host as deliveries in flight to it:
+		// a burst of ticks to one host reuses them instead of dialling.
+		MaxIdleConnsPerHost: c.maxPerHost,
+	})
 	client, err := jobs.NewClient(pool, jobs.Config{
 		Work:               runWorker,
 		DeliveryWorkers:    c.deliveryWorkers,

@@ -57,7 +57,7 @@ func New(cfg Config) *Client {
 		DialContext:            dialer.DialContext,
 		ForceAttemptHTTP2:      true,
 		TLSHandshakeTimeout:    tlsHandshakeTimeout,
-		MaxIdleConns:           maxIdleConns,
+		MaxIdleConns:           max(maxIdleConns, cfg.MaxIdleConnsPerHost),
 		MaxIdleConnsPerHost:    cfg.MaxIdleConnsPerHost,
 		IdleConnTimeout:        idleConnTimeout,
 		MaxResponseHeaderBytes: maxResponseHeaderBytes,

@@ -18,7 +18,7 @@ type DBCollector struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
-	backlog, oldestAge, waiting, schedules *prometheus.Desc
+	backlog, oldestAge, waiting, schedules, overdue *prometheus.Desc
 }
 
 // NewDBCollector returns the collector; register it with a registry.
@@ -30,6 +30,7 @@ func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
 		oldestAge: prometheus.NewDesc("herald_oldest_ready_age_seconds", "Age of the oldest due job waiting for a worker, by queue.", []string{"queue"}, nil),
 		waiting:   prometheus.NewDesc("herald_tasks_waiting_upstream", "Task runs waiting for their upstream tasks.", nil, nil),
 		schedules: prometheus.NewDesc("herald_active_schedules", "Jobs with a next tick that are not paused.", nil, nil),
+		overdue:   prometheus.NewDesc("herald_overdue_ticks", "Jobs whose next tick is past its time and not yet claimed (no replica working, or ticks backing up).", nil, nil),
 	}
 }
 
@@ -39,6 +40,7 @@ func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.oldestAge
 	ch <- c.waiting
 	ch <- c.schedules
+	ch <- c.overdue
 }
 
 // Collect reads the gauges; a failed read is logged and its gauges left out.
@@ -63,14 +65,16 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		rows.Close()
 	}
-	var waiting, schedules int64
+	var waiting, schedules, overdue int64
 	err = c.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM task_runs WHERE state = 'waiting'),
-		(SELECT count(*) FROM jobs WHERE next_fire_at IS NOT NULL AND NOT paused AND deleted_at IS NULL)`).Scan(&waiting, &schedules)
+		(SELECT count(*) FROM jobs WHERE next_fire_at IS NOT NULL AND NOT paused AND deleted_at IS NULL),
+		(SELECT count(*) FROM jobs WHERE next_fire_at < now() AND NOT paused AND deleted_at IS NULL)`).Scan(&waiting, &schedules, &overdue)
 	if err != nil {
 		c.logger.Warn("metrics: read task and schedule counts", slog.Any("error", err))
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(waiting))
 	ch <- prometheus.MustNewConstMetric(c.schedules, prometheus.GaugeValue, float64(schedules))
+	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(overdue))
 }
