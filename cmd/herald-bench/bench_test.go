@@ -16,17 +16,19 @@ import (
 // tinySize runs every scenario end to end in a few seconds.
 func tinySize() size {
 	return size{
-		Name:        "tiny",
-		Warmup:      200 * time.Millisecond,
-		Baseline:    time.Second,
-		Delivery:    time.Second,
-		FireJobs:    5,
-		FireSeconds: 1,
-		Ingest:      time.Second,
-		DAGTasks:    50,
-		DAGChain:    10,
-		MemorySteps: []int{1_000},
-		Settle:      200 * time.Millisecond,
+		Name:          "tiny",
+		Warmup:        200 * time.Millisecond,
+		Baseline:      time.Second,
+		Delivery:      time.Second,
+		FireJobs:      5,
+		FireSeconds:   1,
+		SpreadJobs:    20,
+		SpreadSeconds: 2,
+		Ingest:        time.Second,
+		DAGTasks:      50,
+		DAGChain:      10,
+		MemorySteps:   []int{1_000},
+		Settle:        200 * time.Millisecond,
 	}
 }
 
@@ -79,6 +81,7 @@ func TestSmoke(t *testing.T) {
 		"baseline": {"River no-op jobs"},
 		"delivery": {"deliveries, API-fed", "deliveries, DB-fed"},
 		"lateness": {"lateness p50", "lateness p99", "lateness p99.9", "lateness max", "missed ticks", "doubled ticks", "burst floor p50", "burst floor p99"},
+		"spread":   {"active schedules", "lateness p50", "lateness p99", "missed ticks", "doubled ticks"},
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
 		"dag":      {"run total", "tasks", "chain hop p50", "chain hop p99"},
 		"memory":   {"RSS idle", "RSS at 1000 schedules", "beyond idle per 10000 schedules"},

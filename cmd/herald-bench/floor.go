@@ -43,7 +43,7 @@ func burstFloor(ctx context.Context, e *env, k int) (_ latencies, err error) {
 			return nil, fmt.Errorf("burst floor: %w", err)
 		}
 	}
-	rep := analyzeTicks(rc.Deliveries(), jobs, first.Add(time.Second), floorRounds)
+	rep := analyzeTicks(rc.Deliveries(), jobs, first.Add(time.Second), floorRounds, 1)
 	if rep.Missed > 0 {
 		return nil, fmt.Errorf("burst floor: %d of %d requests failed", rep.Missed, rep.Expected)
 	}

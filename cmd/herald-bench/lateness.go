@@ -47,7 +47,7 @@ func runLateness(ctx context.Context, e *env) (_ []metric, err error) {
 	if err := waitUntil(ctx, from.Add(window+latenessDrain)); err != nil {
 		return nil, err
 	}
-	rep := analyzeTicks(st.receiver.Deliveries(), jobs, from, n)
+	rep := analyzeTicks(st.receiver.Deliveries(), jobs, from, n, 1)
 	if rep.Unreadable > 0 {
 		return nil, fmt.Errorf("%d deliveries had no readable Herald-Scheduled-For", rep.Unreadable)
 	}

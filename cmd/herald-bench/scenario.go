@@ -27,6 +27,7 @@ func allScenarios() []scenario {
 		{name: "baseline", title: "River no-op jobs, continuous insert and work", run: runBaseline},
 		{name: "delivery", title: "single-task runs delivered to the receiver, continuously", run: runDelivery},
 		{name: "lateness", title: "per-second cron schedules: arrival minus Herald-Scheduled-For", run: runLateness},
+		{name: "spread", title: "10-second cron schedules, a tenth firing each second: lateness with many active", run: runSpread},
 		{name: "ingest", title: "concurrent POST /v1/jobs", run: runIngest},
 		{name: "dag", title: "one run of a DAG: fan-out, fan-in, chain", run: runDAG},
 		{name: "memory", title: "resident memory of herald per active schedule", run: runMemory},

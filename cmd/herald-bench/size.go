@@ -21,6 +21,11 @@ type size struct {
 	FireJobs int
 	// FireSeconds is how many whole seconds of their ticks are measured.
 	FireSeconds int
+	// SpreadJobs is how many schedules the spread scenario runs, each
+	// firing every 10 seconds, a tenth of them at each second.
+	SpreadJobs int
+	// SpreadSeconds is how many whole seconds of their ticks are measured.
+	SpreadSeconds int
 	// Ingest is the measured window of API ingest.
 	Ingest time.Duration
 	// DAGTasks is the DAG's task count, DAGChain the length of its chain.
@@ -36,34 +41,38 @@ type size struct {
 // shortSize is the default preset: every scenario in about a minute.
 func shortSize() size {
 	return size{
-		Name:        "short",
-		Warmup:      time.Second,
-		Baseline:    5 * time.Second,
-		Delivery:    5 * time.Second,
-		FireJobs:    100,
-		FireSeconds: 5,
-		Ingest:      5 * time.Second,
-		DAGTasks:    2_000,
-		DAGChain:    100,
-		MemorySteps: []int{1_000, 10_000},
-		Settle:      3 * time.Second,
+		Name:          "short",
+		Warmup:        time.Second,
+		Baseline:      5 * time.Second,
+		Delivery:      5 * time.Second,
+		FireJobs:      100,
+		FireSeconds:   5,
+		SpreadJobs:    1_000,
+		SpreadSeconds: 10,
+		Ingest:        5 * time.Second,
+		DAGTasks:      2_000,
+		DAGChain:      100,
+		MemorySteps:   []int{1_000, 10_000},
+		Settle:        3 * time.Second,
 	}
 }
 
 // fullSize is the preset the issue's targets are set for (`make bench`).
 func fullSize() size {
 	return size{
-		Name:        "full",
-		Warmup:      2 * time.Second,
-		Baseline:    30 * time.Second,
-		Delivery:    30 * time.Second,
-		FireJobs:    1_000,
-		FireSeconds: 60,
-		Ingest:      30 * time.Second,
-		DAGTasks:    10_000,
-		DAGChain:    100,
-		MemorySteps: []int{10_000, 100_000},
-		Settle:      10 * time.Second,
+		Name:          "full",
+		Warmup:        2 * time.Second,
+		Baseline:      30 * time.Second,
+		Delivery:      30 * time.Second,
+		FireJobs:      1_000,
+		FireSeconds:   60,
+		SpreadJobs:    10_000,
+		SpreadSeconds: 30,
+		Ingest:        30 * time.Second,
+		DAGTasks:      10_000,
+		DAGChain:      100,
+		MemorySteps:   []int{10_000, 100_000},
+		Settle:        10 * time.Second,
 	}
 }
 
@@ -87,6 +96,8 @@ func (s size) MarshalJSON() ([]byte, error) {
 		Delivery    string `json:"delivery"`
 		FireJobs    int    `json:"fire_jobs"`
 		FireSeconds int    `json:"fire_seconds"`
+		SpreadJobs  int    `json:"spread_jobs"`
+		SpreadSecs  int    `json:"spread_seconds"`
 		Ingest      string `json:"ingest"`
 		DAGTasks    int    `json:"dag_tasks"`
 		DAGChain    int    `json:"dag_chain"`
@@ -94,6 +105,6 @@ func (s size) MarshalJSON() ([]byte, error) {
 		Settle      string `json:"settle"`
 	}{
 		s.Name, s.Warmup.String(), s.Baseline.String(), s.Delivery.String(), s.FireJobs, s.FireSeconds,
-		s.Ingest.String(), s.DAGTasks, s.DAGChain, s.MemorySteps, s.Settle.String(),
+		s.SpreadJobs, s.SpreadSeconds, s.Ingest.String(), s.DAGTasks, s.DAGChain, s.MemorySteps, s.Settle.String(),
 	})
 }

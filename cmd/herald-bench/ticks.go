@@ -17,16 +17,28 @@ type tickReport struct {
 	Unreadable int
 }
 
-// analyzeTicks checks the deliveries of jobs, each firing at every whole
-// second, over the window of seconds whole seconds starting at from.
-// Deliveries of other jobs or outside the window are ignored.
-func analyzeTicks(ds []delivery, jobs []string, from time.Time, seconds int) tickReport {
+// analyzeTicks checks the deliveries of jobs over the window of seconds
+// whole seconds starting at from. Job i fires every every seconds, at the
+// whole seconds whose Unix time is i modulo every (every 1: each second).
+// Deliveries of other jobs or outside the window are ignored; a delivery
+// for a second its job does not fire at counts as doubled.
+func analyzeTicks(ds []delivery, jobs []string, from time.Time, seconds, every int) tickReport {
 	index := make(map[string]int, len(jobs))
 	for i, id := range jobs {
 		index[id] = i
 	}
+	fires := func(j, second int) bool {
+		return (int(from.Unix())+second-j)%every == 0
+	}
 	counts := make([]int, len(jobs)*seconds)
-	rep := tickReport{Expected: len(counts), Lateness: make(latencies, 0, len(counts))}
+	rep := tickReport{Lateness: make(latencies, 0, len(counts))}
+	for j := range jobs {
+		for sec := range seconds {
+			if fires(j, sec) {
+				rep.Expected++
+			}
+		}
+	}
 	for i := range ds {
 		d := &ds[i]
 		j, ok := index[d.Job]
@@ -45,8 +57,12 @@ func analyzeTicks(ds []delivery, jobs []string, from time.Time, seconds int) tic
 		counts[j*seconds+int(offset/time.Second)]++
 		rep.Lateness = append(rep.Lateness, d.At.Sub(at))
 	}
-	for _, c := range counts {
+	for i, c := range counts {
 		switch {
+		case !fires(i/seconds, i%seconds):
+			if c > 0 {
+				rep.Doubled++
+			}
 		case c == 0:
 			rep.Missed++
 		case c > 1:

@@ -24,7 +24,7 @@ func TestAnalyzeTicks(t *testing.T) {
 		at("other", 0, time.Second), // not a measured job
 		{Job: "a", ScheduledFor: "garbage"},
 	}
-	rep := analyzeTicks(ds, []string{"a", "b"}, from, 2)
+	rep := analyzeTicks(ds, []string{"a", "b"}, from, 2, 1)
 	require.Equal(t, 4, rep.Expected)
 	require.Equal(t, 1, rep.Missed)
 	require.Equal(t, 1, rep.Doubled)
@@ -32,6 +32,21 @@ func TestAnalyzeTicks(t *testing.T) {
 	require.Equal(t, latencies{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond}, rep.Lateness)
 	require.Equal(t, 2.0, rep.Lateness.quantile(0.5))
 	require.Equal(t, 5.0, rep.Lateness.max())
+}
+
+func TestAnalyzeSpreadTicks(t *testing.T) {
+	from := time.Unix(1_800_000_000, 0).UTC() // a multiple of 10 seconds
+	at := func(job string, second int) delivery {
+		nominal := from.Add(time.Duration(second) * time.Second)
+		return delivery{Job: job, ScheduledFor: nominal.Format(time.RFC3339Nano), At: nominal.Add(time.Millisecond)}
+	}
+	// Job 0 fires at seconds 0 and 10 of the window, job 1 at 1 and 11.
+	ds := []delivery{at("j0", 0), at("j0", 10), at("j1", 1), at("j1", 2)}
+	rep := analyzeTicks(ds, []string{"j0", "j1"}, from, 20, 10)
+	require.Equal(t, 4, rep.Expected)
+	require.Equal(t, 1, rep.Missed, "j1 at 11")
+	require.Equal(t, 1, rep.Doubled, "j1 at 2 is not one of its ticks")
+	require.Len(t, rep.Lateness, 4)
 }
 
 func TestDAGShape(t *testing.T) {
