@@ -130,12 +130,18 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	var (
 		released []uuid.UUID
 		flows    = map[uuid.UUID]FlowLimits{}
-		runs     []uuid.UUID
+		runs     []uuid.UUID // DAG runs, to settle
+		solo     store.EndSoloRunsParams
 	)
 	for _, it := range items {
 		// A task run cancelled meanwhile keeps its state: the attempt is
 		// recorded, nothing moves on.
 		if !moved[it.tr.ID] || it.rec.outcome == TaskRetrying {
+			continue
+		}
+		if it.solo {
+			solo.Ids = append(solo.Ids, it.tr.RunID)
+			solo.States = append(solo.States, it.rec.outcome) // succeeded or failed, as the run
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
@@ -157,13 +163,19 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	if err := r.release(ctx, tx, released, flows, items); err != nil {
 		return nil, err
 	}
-	if len(runs) == 0 {
-		return nil, nil
+	var ended []store.Run
+	if len(solo.Ids) > 0 {
+		if ended, err = q.EndSoloRuns(ctx, solo); err != nil {
+			return nil, fmt.Errorf("end runs: %w", err)
+		}
 	}
-	slices.SortFunc(runs, compareUUID)
-	ended, err := q.SettleRuns(ctx, slices.Compact(runs))
-	if err != nil {
-		return nil, fmt.Errorf("settle runs: %w", err)
+	if len(runs) > 0 {
+		slices.SortFunc(runs, compareUUID)
+		settled, err := q.SettleRuns(ctx, slices.Compact(runs))
+		if err != nil {
+			return nil, fmt.Errorf("settle runs: %w", err)
+		}
+		ended = append(ended, settled...)
 	}
 	if err := r.startQueued(ctx, tx, ended, items); err != nil {
 		return nil, err

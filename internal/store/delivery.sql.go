@@ -22,7 +22,9 @@ WITH input AS (
         attempts = input.attempt,
         started_at = coalesce(task_runs.started_at, now())
     FROM input
-    WHERE task_runs.id = input.id AND task_runs.round = input.round
+    -- id = ANY(...) as well as the join: an index condition on task_runs
+    -- whatever plan the prepared statement gets.
+    WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = input.id AND task_runs.round = input.round
       AND task_runs.state IN ('pending', 'running', 'retrying')
     RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
               task_runs.child_ids, task_runs.keep_result
@@ -180,7 +182,7 @@ UPDATE task_runs SET
     pending_parents = pending_parents - c.n,
     state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
 FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) c
-WHERE task_runs.id = c.id AND task_runs.state = 'waiting'
+WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
 RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round
 `
 
@@ -242,7 +244,7 @@ UPDATE task_runs SET
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
              unnest($3::text[]) AS last_error) u
-WHERE task_runs.id = u.id
+WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id
 `

@@ -206,6 +206,48 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 	return i, err
 }
 
+const endSoloRuns = `-- name: EndSoloRuns :many
+UPDATE runs SET state = u.state, finished_at = now()
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
+WHERE runs.id = ANY($1::uuid[]) AND runs.id = u.id AND runs.state = 'running'
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at
+`
+
+type EndSoloRunsParams struct {
+	Ids    []uuid.UUID
+	States []string
+}
+
+// Ends single-task runs with their task's outcome (succeeded or failed):
+// nothing else of theirs is left to settle.
+func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]Run, error) {
+	rows, err := q.db.Query(ctx, endSoloRuns, arg.Ids, arg.States)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.Trigger,
+			&i.State,
+			&i.ScheduledFor,
+			&i.CreatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const failedRunsForReplay = `-- name: FailedRunsForReplay :many
 SELECT id FROM runs
 WHERE state = 'failed'

@@ -29,7 +29,9 @@ WITH input AS (
         attempts = input.attempt,
         started_at = coalesce(task_runs.started_at, now())
     FROM input
-    WHERE task_runs.id = input.id AND task_runs.round = input.round
+    -- id = ANY(...) as well as the join: an index condition on task_runs
+    -- whatever plan the prepared statement gets.
+    WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = input.id AND task_runs.round = input.round
       AND task_runs.state IN ('pending', 'running', 'retrying')
     RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
               task_runs.child_ids, task_runs.keep_result
@@ -76,7 +78,7 @@ UPDATE task_runs SET
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
              unnest(@last_errors::text[]) AS last_error) u
-WHERE task_runs.id = u.id
+WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = u.id
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id;
 
@@ -89,5 +91,5 @@ UPDATE task_runs SET
     pending_parents = pending_parents - c.n,
     state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
 FROM (SELECT id, count(*)::int AS n FROM unnest(@child_ids::uuid[]) AS id GROUP BY id) c
-WHERE task_runs.id = c.id AND task_runs.state = 'waiting'
+WHERE task_runs.id = ANY(@child_ids::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
 RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round;

@@ -128,6 +128,14 @@ WHERE id = ANY(@ids::uuid[])
   )
 RETURNING *;
 
+-- name: EndSoloRuns :many
+-- Ends single-task runs with their task's outcome (succeeded or failed):
+-- nothing else of theirs is left to settle.
+UPDATE runs SET state = u.state, finished_at = now()
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
+WHERE runs.id = ANY(@ids::uuid[]) AND runs.id = u.id AND runs.state = 'running'
+RETURNING runs.*;
+
 -- name: JobsWithQueuedRuns :many
 -- Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
 SELECT DISTINCT job_id FROM runs WHERE job_id = ANY(@job_ids::uuid[]) AND state = 'queued' ORDER BY job_id;
