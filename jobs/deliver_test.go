@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/heraldtest"
+	"github.com/herald-sched/herald/jobs"
 )
 
 type job struct {
@@ -351,4 +353,33 @@ func TestMetrics(t *testing.T) {
 	} {
 		require.Contains(t, body, want)
 	}
+}
+
+// A delivery's River job that runs again after its outcome was recorded (a
+// process killed between herald's commit and River's completion of the job,
+// then rescued) finds its task run finished and sends nothing.
+func TestDeliveryRunAgainAfterRecordSendsNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	j := b.createJob(t, nil, rc.URL+"/hook", nil)
+	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
+	r := b.finishedRun(t, j.ID, 10*time.Second)
+	require.Equal(t, "succeeded", r.State)
+	require.Equal(t, 1, rc.Count())
+
+	ctx := context.Background()
+	var taskRunID uuid.UUID
+	require.NoError(t, b.h.Pool.QueryRow(ctx, "SELECT id FROM task_runs WHERE run_id = $1", r.ID).Scan(&taskRunID))
+	again, err := b.h.River.Insert(ctx, jobs.DeliverArgs{TaskRunID: taskRunID, JobID: uuid.MustParse(j.ID), Solo: true}, nil)
+	require.NoError(t, err)
+	heraldtest.Eventually(t, 5*time.Second, func() bool {
+		var state string
+		require.NoError(t, b.h.Pool.QueryRow(ctx, "SELECT state FROM river_job WHERE id = $1", again.Job.ID).Scan(&state))
+		return state == "completed"
+	}, "the job run again did not complete")
+	require.Equal(t, 1, rc.Count(), "deliveries")
+	var attempts int
+	require.NoError(t, b.h.Pool.QueryRow(ctx, "SELECT count(*) FROM attempts WHERE task_run_id = $1", taskRunID).Scan(&attempts))
+	require.Equal(t, 1, attempts)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/heraldtest"
+	"github.com/herald-sched/herald/jobs"
 )
 
 type scheduledJob struct {
@@ -410,4 +411,41 @@ func TestPauseCancelsStagedDelivery(t *testing.T) {
 	runs := runsOf(t, b.h, j.ID)
 	require.Len(t, runs, 1)
 	require.Equal(t, "cancelled", runs[0].State)
+}
+
+// More jobs are due than one claim takes: two replicas, each claiming 7 at a
+// time, go on claiming until none is left, and every tick still runs once.
+func TestClaimsInBatchesSmallerThanDue(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	small := heraldtest.Options{Jobs: func(c *jobs.Config) { c.FireBatch = 7 }}
+	h1 := heraldtest.StartOn(t, pool, small)
+	heraldtest.StartOn(t, pool, small)
+	rc := heraldtest.NewReceiver(t, nil)
+
+	const n = 40
+	// All registered before the claim horizon (FireLead) reaches them, so
+	// that they become due together.
+	at := time.Now().Add(4 * time.Second).UTC().Truncate(time.Second)
+	var ids []string
+	for range n {
+		ids = append(ids, recurringJob(t, h1, map[string]any{"at": at.Format(time.RFC3339)}, rc.URL, nil).ID)
+	}
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return rc.Count() >= n }, "not every job fired")
+	heraldtest.Eventually(t, 5*time.Second, func() bool {
+		var open int
+		require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM runs WHERE state = 'running'").Scan(&open))
+		return open == 0
+	}, "runs did not settle")
+	require.Equal(t, n, rc.Count(), "deliveries")
+	seen := map[string]bool{}
+	for _, r := range rc.Requests() {
+		seen[r.Header.Get("Herald-Job")] = true
+		require.Equal(t, at, scheduledFor(t, r))
+	}
+	require.Len(t, seen, n)
+	for _, id := range ids {
+		require.Len(t, runsOf(t, h1, id), 1, "job %s", id)
+		require.Nil(t, getJob(t, h1, id).NextFireAt, "a one-off job has no next tick")
+	}
 }
