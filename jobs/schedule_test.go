@@ -449,3 +449,29 @@ func TestClaimsInBatchesSmallerThanDue(t *testing.T) {
 		require.Nil(t, getJob(t, h1, id).NextFireAt, "a one-off job has no next tick")
 	}
 }
+
+// A job whose tick cannot start (its stored definition no longer decodes)
+// loses that tick alone: the jobs claimed with it fire as usual.
+func TestBrokenJobDoesNotStopOthers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	every := map[string]any{"cron": "* * * * * *"}
+	// overlap=skip sends both through the path that starts one tick at a
+	// time, at its time, in the same claim.
+	skip := map[string]any{"overlap": "skip"}
+	healthy := recurringJob(t, b.h, every, rc.URL, skip)
+	broken := recurringJob(t, b.h, every, rc.URL, skip)
+	_, err := b.h.Pool.Exec(context.Background(), `UPDATE jobs SET tasks = '{"not": "a list"}' WHERE id = $1`, broken.ID)
+	require.NoError(t, err)
+
+	n := rc.Count()
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return rc.Count() >= n+3 }, "the healthy job stopped firing")
+	for _, r := range rc.Requests() {
+		require.Equal(t, healthy.ID, r.Header.Get("Herald-Job"), "only the healthy job's ticks can arrive")
+	}
+	require.Empty(t, runsOf(t, b.h, broken.ID), "a tick that could not start left no run")
+	var next time.Time
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT next_fire_at FROM jobs WHERE id = $1", broken.ID).Scan(&next))
+	require.WithinDuration(t, time.Now(), next, 3*time.Second, "the broken job's schedule moves on")
+}

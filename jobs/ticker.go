@@ -52,13 +52,15 @@ func (t *ticker) run(ctx context.Context) {
 		case ctx.Err() != nil:
 			return
 		case err != nil:
+			// The database, not a job (a job's own failure is isolated
+			// in claim): try again, without flooding the log.
 			t.logger.ErrorContext(ctx, "claiming ticks failed", slog.Any("error", err))
-		}
-		if n == t.batch && err == nil {
+			timer.Reset(max(t.poll, claimRetry))
+		case n == t.batch:
 			timer.Reset(0) // more are due
-			continue
+		default:
+			timer.Reset(t.poll)
 		}
-		timer.Reset(t.poll)
 	}
 }
 
@@ -96,7 +98,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 				if hj.Overlap == jobspec.OverlapAllow && solo.add(hj, at) {
 					continue
 				}
-				wasSkipped, err := startTick(ctx, tx, t.ins, hj, at)
+				wasSkipped, err := t.startIsolated(ctx, tx, hj, at)
 				if err != nil {
 					return err
 				}
@@ -137,6 +139,30 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		t.logger.DebugContext(ctx, "claimed ticks", slog.Int("jobs", claimed), slog.Duration("took", time.Since(now)))
 	}
 	return claimed, nil
+}
+
+// claimRetry is the wait after a claim failed.
+const claimRetry = time.Second
+
+// startIsolated is startTick under a savepoint: a job whose tick cannot
+// start (a definition that no longer decodes) loses that tick, with an
+// error in the log, instead of failing the claim of every job with it.
+// Only a failure of the database itself is returned.
+func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at time.Time) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	skipped, err := startTick(ctx, sp, t.ins, hj, at)
+	if err == nil {
+		return skipped, sp.Commit(ctx)
+	}
+	if rbErr := sp.Rollback(ctx); rbErr != nil || ctx.Err() != nil {
+		return false, errors.Join(err, rbErr, ctx.Err())
+	}
+	t.logger.ErrorContext(ctx, "tick not started", slog.String("job_id", hj.ID.String()),
+		slog.Time("scheduled_for", at), slog.Any("error", err))
+	return false, nil
 }
 
 // soloRuns collects the runs of single-task jobs that a claim starts, to
