@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/openapi"
@@ -29,6 +32,9 @@ type RouterConfig struct {
 	Metrics http.Handler
 	// Logger receives request errors. Default discards.
 	Logger *slog.Logger
+	// TracerProvider, if set, traces each request (otelhttp: a server span
+	// named after its route, continuing the caller's W3C trace context).
+	TracerProvider trace.TracerProvider
 }
 
 // NewRouter returns the handler for every herald HTTP route.
@@ -36,6 +42,9 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	a := cfg.API
 	r := chi.NewRouter()
+	if cfg.TracerProvider != nil {
+		r.Use(nameSpan)
+	}
 
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -67,7 +76,27 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, &apiError{status: http.StatusMethodNotAllowed, kind: "method-not-allowed", detail: "method not allowed on this route"})
 	})
-	return r
+	if cfg.TracerProvider == nil {
+		return r
+	}
+	return otelhttp.NewHandler(r, "herald",
+		otelhttp.WithTracerProvider(cfg.TracerProvider),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/metrics" }),
+	)
+}
+
+// nameSpan names the request's span after the route that served it
+// ("POST /v1/jobs/{jobID}/runs"), known once chi has routed it.
+func nameSpan(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			if pattern := rc.RoutePattern(); pattern != "" {
+				trace.SpanFromContext(r.Context()).SetName(r.Method + " " + pattern)
+			}
+		}
+	})
 }
 
 // routes mounts the /v1 endpoints behind the API key check.

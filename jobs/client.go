@@ -13,6 +13,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/rivercontrib/otelriver"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -88,6 +90,9 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Hooks are extra River hooks (tests use them to observe jobs).
 	Hooks []rivertype.Hook
+	// TracerProvider traces runs, River jobs (otelriver) and, through the
+	// Dispatcher's own, requests. Default none.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is herald's River client, and, when it works, the ticker that
@@ -97,6 +102,7 @@ type Client struct {
 	*river.Client[pgx.Tx]
 
 	ticker  *ticker
+	tracer  trace.TracerProvider
 	begins  *batcher[beginItem, *store.BeginAttemptsRow]
 	records *batcher[*finishItem, struct{}]
 
@@ -184,7 +190,15 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
 	}
 	firePoll := cmp.Or(cfg.FirePollInterval, 10*time.Millisecond)
-	c := &Client{}
+	c := &Client{tracer: cfg.TracerProvider}
+	if c.tracer != nil {
+		// Insert and work spans. herald puts the trace context of a run
+		// into its deliveries' metadata itself (see trace.go).
+		rc.Middleware = []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+			TracerProvider:              c.tracer,
+			EnableWorkSpanJobKindSuffix: true,
+		})}
+	}
 	if cfg.Work {
 		if cfg.Dispatcher == nil {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
@@ -196,7 +210,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		c.records = newBatcher(batchMax, batchFlushers, rec.record)
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
-			pool: pool, ins: c, logger: logger, metrics: cfg.Metrics, cache: cache,
+			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache,
 			grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace),
 			poll:  firePoll,
 			batch: cmp.Or(cfg.FireBatch, 1000),

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -121,7 +122,8 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if tr == nil {
 		return nil // finished or cancelled meanwhile: nothing to deliver
 	}
-	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow}
+	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: trace.SpanContextFromContext(ctx)}
+	describeAttempt(ctx, job.Metadata, taskRunRef{id: tr.ID, runID: tr.RunID, jobID: tr.JobID, taskID: tr.TaskID}, attempt)
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {
 		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -55,8 +56,9 @@ func beginAttempts(ctx context.Context, pool *pgxpool.Pool, items []beginItem) (
 type finishItem struct {
 	tr   *store.BeginAttemptsRow
 	rec  attemptRecord
-	solo bool       // the run has this one task
-	flow FlowLimits // the job's flow limits, for the children it releases
+	solo bool              // the run has this one task
+	flow FlowLimits        // the job's flow limits, for the children it releases
+	span trace.SpanContext // the attempt's span, for the children it releases
 }
 
 // recorder writes the outcome of many attempts in one transaction: the
@@ -130,6 +132,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	var (
 		released []uuid.UUID
 		flows    = map[uuid.UUID]FlowLimits{}
+		parents  = map[uuid.UUID]trace.SpanContext{}
 		runs     []uuid.UUID // DAG runs, to settle
 		solo     store.EndSoloRunsParams
 	)
@@ -153,6 +156,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			for _, c := range it.tr.ChildIds {
 				released = append(released, c)
 				flows[c] = it.flow
+				parents[c] = it.span
 			}
 		case len(it.tr.ChildIds) > 0:
 			if err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: it.tr.ID, TaskID: it.tr.TaskID}); err != nil {
@@ -160,7 +164,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			}
 		}
 	}
-	if err := r.release(ctx, tx, released, flows, items); err != nil {
+	if err := r.release(ctx, tx, released, flows, parents, items); err != nil {
 		return nil, err
 	}
 	var ended []store.Run
@@ -203,7 +207,7 @@ func keepResult(ctx context.Context, q *store.Queries, it *finishItem) error {
 
 // release counts each success in the children of the tasks that succeeded,
 // and enqueues the children whose parents have all succeeded.
-func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, items []*finishItem) error {
+func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, parents map[uuid.UUID]trace.SpanContext, items []*finishItem) error {
 	if len(children) == 0 {
 		return nil
 	}
@@ -226,7 +230,7 @@ func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID,
 		if err := json.Unmarshal(c.Spec, &child); err != nil {
 			return fmt.Errorf("decode task %s: %w", c.ID, err)
 		}
-		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID]}
+		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID], trace: traceMetadata(parents[c.ID])}
 		deliveries = append(deliveries, deliveryParams(c.ID, &child, target, 0, int(c.Round)))
 	}
 	return enqueueDeliveries(ctx, tx, r.client, deliveries)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/store"
@@ -71,7 +72,18 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 	if err != nil {
 		return nil, err
 	}
+	ctx, span := startRunSpan(ctx, tracerOf(ins), job.ID, run.ID, trigger, scheduledFor)
+	defer span.End()
 	return run, beginRun(ctx, tx, ins, run, job)
+}
+
+// tracerOf is the tracer provider of herald's client, nil for another
+// Inserter.
+func tracerOf(ins Inserter) trace.TracerProvider {
+	if c, ok := ins.(*Client); ok {
+		return c.tracer
+	}
+	return nil
 }
 
 // createRun inserts a run in the given state, without tasks.
@@ -100,7 +112,10 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 	if err := json.Unmarshal(job.Tasks, &tasks); err != nil {
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
-	target := flowTarget{jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor}
+	target := flowTarget{
+		jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor,
+		trace: traceMetadata(trace.SpanContextFromContext(ctx)),
+	}
 	g, err := jobspec.Graph(tasks)
 	if err != nil {
 		return fmt.Errorf("graph of job %s: %w", run.JobID, err)
@@ -145,6 +160,7 @@ type flowTarget struct {
 	flow    FlowLimits
 	solo    bool
 	startAt time.Time // the run's nominal time: deliveries do not start before it
+	trace   []byte    // River metadata linking the delivery to its run's or parent's span
 }
 
 // createTaskRuns inserts a run's task runs: with one INSERT when there are
@@ -194,7 +210,7 @@ func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, att
 			TaskRunID: taskRunID, AttemptBase: attemptBase, Round: round, Host: host,
 			JobID: target.jobID, Flow: target.flow, Solo: target.solo, NotBefore: notBefore,
 		},
-		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack, ScheduledAt: at},
+		InsertOpts: &river.InsertOpts{MaxAttempts: t.Retry.MaxAttempts + crashSlack, ScheduledAt: at, Metadata: target.trace},
 	}
 }
 
@@ -240,6 +256,8 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 		return fmt.Errorf("start queued run: %w", err)
 	}
 	queued.State = RunRunning
+	ctx, span := startRunSpan(ctx, tracerOf(ins), hj.ID, queued.ID, queued.Trigger, queued.ScheduledFor)
+	defer span.End()
 	return beginRun(ctx, tx, ins, &queued, &hj)
 }
 

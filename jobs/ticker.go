@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -29,6 +30,7 @@ import (
 type ticker struct {
 	pool    *pgxpool.Pool
 	ins     Inserter
+	tracer  trace.TracerProvider
 	logger  *slog.Logger
 	metrics *metrics.Metrics
 	cache   *schedule.Cache
@@ -95,7 +97,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			}
 			skipped := 0
 			for _, at := range plan.fire {
-				if hj.Overlap == jobspec.OverlapAllow && solo.add(hj, at) {
+				if hj.Overlap == jobspec.OverlapAllow && solo.add(t.tracer, hj, at) {
 					continue
 				}
 				wasSkipped, err := t.startIsolated(ctx, tx, hj, at)
@@ -175,7 +177,7 @@ type soloRuns struct {
 
 // add collects the run of hj's tick at, if hj has a single task; it reports
 // whether it did.
-func (s *soloRuns) add(hj *store.Job, at time.Time) bool {
+func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time) bool {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
 		return false
@@ -191,7 +193,9 @@ func (s *soloRuns) add(hj *store.Job, at time.Time) bool {
 	s.tasks = append(s.tasks, store.CreateSoloTaskRunsParams{
 		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{task.ID}, Specs: [][]byte{raw[0]},
 	})
-	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at}
+	_, span := startRunSpan(context.Background(), tp, hj.ID, runID, TriggerSchedule, at)
+	span.End()
+	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, trace: traceMetadata(span.SpanContext())}
 	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
 	return true
 }
@@ -260,6 +264,8 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		return false, err
 	}
 	if state == RunRunning {
+		ctx, span := startRunSpan(ctx, tracerOf(ins), hj.ID, run.ID, TriggerSchedule, t)
+		defer span.End()
 		return false, beginRun(ctx, tx, ins, run, hj)
 	}
 	return state == RunSkipped, nil

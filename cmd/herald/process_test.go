@@ -50,12 +50,13 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// baseEnv is this process's environment without herald's and the database's
-// variables, so that each child gets exactly what a test gives it.
+// baseEnv is this process's environment without herald's, OpenTelemetry's
+// and the database's variables, so that each child gets exactly what a test
+// gives it.
 func baseEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "HERALD_") || strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "TEST_DATABASE_URL=") {
+		if strings.HasPrefix(kv, "HERALD_") || strings.HasPrefix(kv, "OTEL_") || strings.HasPrefix(kv, "DATABASE_URL=") || strings.HasPrefix(kv, "TEST_DATABASE_URL=") {
 			continue
 		}
 		env = append(env, kv)
@@ -298,4 +299,38 @@ func TestKilledReplicaIsRescued(t *testing.T) {
 	require.Len(t, reqs, 2)
 	require.Equal(t, reqs[0].Header.Get("Webhook-Id"), reqs[1].Header.Get("Webhook-Id"), "the retry keeps the webhook-id")
 	require.Equal(t, "2", reqs[1].Header.Get("Herald-Attempt"))
+}
+
+// With an OTLP endpoint in the standard variable, serve exports its spans
+// there, and the webhook carries the trace context of its request.
+func TestServeExportsTracesOverOTLP(t *testing.T) {
+	t.Parallel()
+	collector := heraldtest.NewReceiver(t, nil)
+	rc := heraldtest.NewReceiver(t, nil)
+	p := startServe(t, []string{
+		"DATABASE_URL=" + dbtest.NewURL(t),
+		"OTEL_EXPORTER_OTLP_ENDPOINT=" + collector.URL,
+		"OTEL_SERVICE_NAME=herald-under-test",
+		"OTEL_BSP_SCHEDULE_DELAY=100",
+	})
+	code, body := p.call(t, http.MethodPost, "/v1/jobs", map[string]any{
+		"name":  "traced",
+		"tasks": []any{map[string]any{"request": map[string]any{"url": rc.URL}}},
+	})
+	require.Equal(t, http.StatusCreated, code, "body: %s", body)
+	var j struct{ ID string }
+	require.NoError(t, json.Unmarshal(body, &j))
+	code, body = p.call(t, http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, code, "body: %s", body)
+
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return rc.Count() == 1 }, "no webhook")
+	require.Regexp(t, `^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$`, rc.Requests()[0].Header.Get("Traceparent"))
+	heraldtest.Eventually(t, 10*time.Second, func() bool {
+		for _, r := range collector.Requests() {
+			if r.Method == http.MethodPost && r.Path == "/v1/traces" && bytes.Contains(r.Body, []byte("herald-under-test")) {
+				return true
+			}
+		}
+		return false
+	}, "no spans exported to the collector")
 }

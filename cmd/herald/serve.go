@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -16,11 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/tracing"
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/migrations"
 )
@@ -97,6 +101,7 @@ func parseNetworks(s string) ([]netip.Prefix, error) {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c serveSettings
 	s := newSettings("serve", stderr)
+	s.footer = tracingHelp
 	c.register(s)
 	if err := s.parse(args, nil); err != nil {
 		return err
@@ -116,6 +121,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	networks, err := parseNetworks(c.allowedNetworks)
 	if err != nil {
 		return err
+	}
+	traces, err := tracing.Setup(ctx, os.Getenv, revision())
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := traces.Shutdown(ctx); err != nil {
+			logger.Warn("traces not flushed", slog.Any("error", err))
+		}
+	}()
+	var tp trace.TracerProvider // nil: no tracing, no instrumentation cost
+	if traces.Enabled {
+		tp = traces
+		logger.Info("tracing on: OpenTelemetry spans are exported over OTLP")
 	}
 
 	pool, closeDB, err := c.db.open(ctx, logger)
@@ -140,6 +161,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// As many idle connections per host as deliveries in flight to it:
 		// a burst of ticks to one host reuses them instead of dialling.
 		MaxIdleConnsPerHost: c.maxPerHost,
+		TracerProvider:      tp,
 	})
 	client, err := jobs.NewClient(pool, jobs.Config{
 		Work:               runWorker,
@@ -155,6 +177,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Dispatcher:         dispatcher,
 		Metrics:            m,
 		Logger:             logger,
+		TracerProvider:     tp,
 	})
 	if err != nil {
 		return err
@@ -191,6 +214,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
 			Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 			Logger:   logger,
+
+			TracerProvider: tp,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
@@ -241,3 +266,25 @@ func ready(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	return migrations.Check(ctx, pool)
 }
+
+// revision is the VCS revision the binary was built from, for traces'
+// service.version; "devel" when unknown.
+func revision() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "devel"
+}
+
+// tracingHelp ends `herald serve --help`.
+const tracingHelp = `Traces (OpenTelemetry) are configured by the standard OTEL_* variables and are
+off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set
+or OTEL_TRACES_EXPORTER=otlp: OTLP over HTTP (http/protobuf), OTEL_SERVICE_NAME
+(default herald), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG),
+OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED=true. Spans: each API request, each
+run's start, each delivery attempt (River's work span) and its outgoing request,
+whose trace context (traceparent) the webhook carries.`

@@ -25,6 +25,8 @@ type setting struct {
 type settings struct {
 	fs   *flag.FlagSet
 	list []*setting
+	// footer ends the usage text.
+	footer string
 }
 
 func newSettings(name string, out io.Writer) *settings {
@@ -125,4 +127,7 @@ func (s *settings) usage(w io.Writer) {
 		fmt.Fprintf(tw, "  --%s\t%s\tdefault %s\n\t\t%s\n", st.flag, st.env, def, strings.ReplaceAll(st.usage, "\n", "\n\t\t"))
 	}
 	tw.Flush()
+	if s.footer != "" {
+		fmt.Fprintf(w, "\n%s\n", s.footer)
+	}
 }

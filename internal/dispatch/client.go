@@ -12,6 +12,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // Transport settings that are not worth configuring.
@@ -33,6 +36,8 @@ type Client struct {
 
 	tlsMu      sync.Mutex
 	tlsClients map[[32]byte]*http.Client // see clientFor
+	// wrap wraps each transport: tracing, or nothing.
+	wrap func(http.RoundTripper) http.RoundTripper
 
 	// Header values set on every request. They are shared, read-only, by all
 	// requests, which saves allocating them per request.
@@ -67,9 +72,19 @@ func New(cfg Config) *Client {
 		// The response header wait is bounded by Request.Timeout, through
 		// the request's context.
 	}
+	wrap := func(rt http.RoundTripper) http.RoundTripper { return rt }
+	if cfg.TracerProvider != nil {
+		wrap = func(rt http.RoundTripper) http.RoundTripper {
+			return otelhttp.NewTransport(rt,
+				otelhttp.WithTracerProvider(cfg.TracerProvider),
+				otelhttp.WithPropagators(propagation.TraceContext{}),
+				otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "webhook " + r.Method }))
+		}
+	}
 	return &Client{
+		wrap: wrap,
 		http: &http.Client{
-			Transport: transport,
+			Transport: wrap(transport),
 			// A 3xx is the receiver's answer, a permanent failure: following
 			// it could lead anywhere.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"net/netip"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Defaults applied by New to zero (or negative) Config fields, and by Do to a
@@ -38,6 +40,9 @@ type Config struct {
 	// included; default DefaultDialTimeout (5s). Request.Timeout still bounds
 	// the whole exchange.
 	DialTimeout time.Duration
+	// TracerProvider, if set, traces each request (otelhttp: a client span)
+	// and sends its W3C trace context (traceparent) to the receiver.
+	TracerProvider trace.TracerProvider
 }
 
 // withDefaults returns cfg with every unset field set to its default.

@@ -69,7 +69,7 @@ func (c *Client) clientFor(t *TLS) (*http.Client, error) {
 	}
 	tr := c.transport.Clone()
 	tr.TLSClientConfig = cfg
-	hc := &http.Client{Transport: tr, CheckRedirect: c.http.CheckRedirect}
+	hc := &http.Client{Transport: c.wrap(tr), CheckRedirect: c.http.CheckRedirect}
 	if len(c.tlsClients) >= maxTLSClients {
 		for _, old := range c.tlsClients {
 			old.CloseIdleConnections()

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dbtest"
@@ -58,6 +59,8 @@ type Options struct {
 	MisfireGrace time.Duration
 	// Jobs adjusts the River client's configuration.
 	Jobs func(*jobs.Config)
+	// TracerProvider traces the API, runs, River jobs and requests.
+	TracerProvider trace.TracerProvider
 }
 
 // Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
@@ -82,6 +85,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 	dispatcher := dispatch.New(dispatch.Config{
 		AllowedNetworks:  []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		MaxResponseBytes: jobs.MaxResultBytes,
+		TracerProvider:   opts.TracerProvider,
 	})
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(metrics.NewDBCollector(pool, logger))
@@ -92,6 +96,8 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Logger:       logger,
 		MisfireGrace: opts.MisfireGrace,
 		Metrics:      m,
+
+		TracerProvider: opts.TracerProvider,
 	}
 	if opts.Jobs != nil {
 		opts.Jobs(&cfg)
@@ -121,6 +127,8 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Ready:   func(ctx context.Context) error { return pool.Ping(ctx) },
 		Metrics: promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 		Logger:  logger,
+
+		TracerProvider: opts.TracerProvider,
 	})
 	h := routes
 	if opts.Wrap != nil {
