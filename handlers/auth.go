@@ -35,7 +35,18 @@ func principal(ctx context.Context) string {
 // constant time for the bootstrap key, by an indexed lookup for the others.
 // Revocation takes effect at once: nothing is cached.
 func (a *API) requireKey(bootstrap string, insecure bool) func(http.Handler) http.Handler {
+	return a.requireKeyAs(bootstrap, insecure, false)
+}
+
+// requireKeyAs is requireKey; with basic, for pages a browser opens, the
+// key may also come as the password of HTTP Basic authentication (any user
+// name), and a missing key asks the browser for it.
+func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(bootstrap))
+	challenge := `Bearer realm="herald"`
+	if basic {
+		challenge = `Basic realm="herald", charset="UTF-8"`
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if insecure {
@@ -43,8 +54,12 @@ func (a *API) requireKey(bootstrap string, insecure bool) func(http.Handler) htt
 				return
 			}
 			scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+			if basic && strings.EqualFold(scheme, "Basic") {
+				_, token, ok = r.BasicAuth()
+				scheme = "Bearer"
+			}
 			if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+				w.Header().Set("WWW-Authenticate", challenge)
 				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "missing API key: send Authorization: Bearer <key>"})
 				return
 			}
@@ -63,7 +78,11 @@ func (a *API) requireKey(bootstrap string, insecure bool) func(http.Handler) htt
 				}
 			}
 			if who == "" {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+				if basic {
+					w.Header().Set("WWW-Authenticate", challenge)
+				} else {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="herald", error="invalid_token"`)
+				}
 				writeProblem(w, &apiError{status: http.StatusUnauthorized, kind: "unauthorized", detail: "invalid or revoked API key"})
 				return
 			}

@@ -30,6 +30,11 @@ type RouterConfig struct {
 	Ready func(context.Context) error
 	// Metrics serves /metrics (Prometheus); nil leaves the route out.
 	Metrics http.Handler
+	// RiverUI, River's own UI (riverqueue.com/riverui, prefix /riverui), is
+	// mounted at /riverui behind the API key (Bearer, or the password of
+	// HTTP Basic authentication for a browser) and cross-origin protection;
+	// nil leaves it out. It needs the API (for the keys).
+	RiverUI http.Handler
 	// Logger receives request errors. Default discards.
 	Logger *slog.Logger
 	// TracerProvider, if set, traces each request (otelhttp: a server span
@@ -69,6 +74,11 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	}
 	if a != nil {
 		r.Route("/v1", a.routes(cfg.APIKey, cfg.Insecure))
+		if cfg.RiverUI != nil {
+			ui := a.requireKeyAs(cfg.APIKey, cfg.Insecure, true)(http.NewCrossOriginProtection().Handler(cfg.RiverUI))
+			r.Handle("/riverui", ui)
+			r.Handle("/riverui/*", ui)
+		}
 	}
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, &apiError{status: http.StatusNotFound, kind: "not-found", detail: "no such route"})

@@ -334,3 +334,51 @@ func TestServeExportsTracesOverOTLP(t *testing.T) {
 		return false
 	}, "no spans exported to the collector")
 }
+
+// River's UI is served at /riverui behind the API key: a browser is asked
+// for it (HTTP Basic, the key as password), its API answers with it, and a
+// cross-site request is refused.
+func TestRiverUIIsMountedBehindTheKey(t *testing.T) {
+	t.Parallel()
+	p := startServe(t, []string{"DATABASE_URL=" + dbtest.NewURL(t)})
+	get := func(path string, auth func(*http.Request)) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, p.url+path, nil)
+		require.NoError(t, err)
+		if auth != nil {
+			auth(req)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = resp.Body.Close() })
+		return resp
+	}
+	basic := func(key string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth("operator", key) }
+	}
+
+	resp := get("/riverui/", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
+	require.Equal(t, http.StatusUnauthorized, get("/riverui/", basic("wrong")).StatusCode)
+
+	resp = get("/riverui/", basic(testKey))
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	page, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(page), "<html")
+
+	resp = get("/riverui/api/queues", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+testKey) })
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Contains(t, string(body), "herald_deliver", "the UI sees herald's queue")
+
+	req, err := http.NewRequest(http.MethodPost, p.url+"/riverui/api/jobs/cancel", strings.NewReader(`{"job_ids":["1"]}`))
+	require.NoError(t, err)
+	req.SetBasicAuth("operator", testKey)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a cross-site request is refused")
+}

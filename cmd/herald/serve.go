@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel/trace"
+	"riverqueue.com/riverui"
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dispatch"
@@ -191,7 +192,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var api *handlers.API
+	var riverUI http.Handler
 	if runAPI {
+		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
+			Endpoints: riverui.NewEndpoints(client.Client, nil),
+			Logger:    logger,
+			Prefix:    "/riverui",
+		})
+		if err != nil {
+			return fmt.Errorf("river ui: %w", err)
+		}
+		// Not ctx: it stops with the process.
+		if err := ui.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start river ui: %w", err)
+		}
+		riverUI = ui
 		if c.insecure {
 			logger.Warn("!!! /v1 IS SERVED WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach " + c.addr + " can register webhooks !!!")
 		}
@@ -214,6 +229,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
 			Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
 			Logger:   logger,
+			RiverUI:  riverUI,
 
 			TracerProvider: tp,
 		}),
