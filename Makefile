@@ -9,6 +9,7 @@ HERALD_ALLOWED_TARGET_NETWORKS ?= 127.0.0.0/8,::1/128
 export HERALD_API_KEY HERALD_ALLOWED_TARGET_NETWORKS
 
 SQLC := cd tools && $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc
+TEMPL := cd tools && $(GO) run github.com/a-h/templ/cmd/templ
 
 .PHONY: build run test generate check-generated vet bench
 
@@ -32,10 +33,15 @@ vet:
 bench:
 	$(GO) run ./cmd/herald-bench -size full
 
-## generate: regenerate sqlc code after changing queries or migrations.
+## generate: regenerate sqlc code (queries, migrations) and templ code (views).
 generate:
 	$(SQLC) generate -f ../sqlc.yaml
+	$(TEMPL) generate -path ../views
 
-## check-generated: fails when the committed sqlc code is stale.
+## check-generated: fails when the committed sqlc or templ code is stale.
 check-generated:
 	$(SQLC) diff -f ../sqlc.yaml
+	@before=$$(cat views/*_templ.go 2>/dev/null | sha256sum); \
+	  ($(TEMPL) generate -path ../views >/dev/null); \
+	  after=$$(cat views/*_templ.go | sha256sum); \
+	  if [ "$$before" != "$$after" ]; then echo "templ output was stale: regenerated, commit views/*_templ.go (make generate)"; exit 1; fi

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -93,26 +94,32 @@ func (a *API) runGraph(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", nil, err
 		}
-		taskRuns, err := store.New(a.pool).ListTaskRuns(ctx, id)
-		if err != nil {
-			return "", nil, err
-		}
-		if len(taskRuns) == 0 {
-			if _, err := store.New(a.pool).GetRun(ctx, id); errors.Is(err, pgx.ErrNoRows) {
-				return "", nil, notFound("run " + id.String())
-			}
-		}
-		tasks := make([]jobspec.Task, len(taskRuns))
-		states := make(map[string]string, len(taskRuns))
-		for i, tr := range taskRuns {
-			if err := json.Unmarshal(tr.Spec, &tasks[i]); err != nil {
-				return "", nil, err
-			}
-			states[tr.TaskID] = tr.State
-		}
-		g, err := buildGraph(tasks, states)
+		g, err := a.runGraphOf(ctx, id)
 		return "run " + id.String(), g, err
 	})
+}
+
+// runGraphOf is a run's topology, as its tasks were when it started, with
+// their states now.
+func (a *API) runGraphOf(ctx context.Context, id uuid.UUID) (*graphResponse, error) {
+	taskRuns, err := store.New(a.pool).ListTaskRuns(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(taskRuns) == 0 {
+		if _, err := store.New(a.pool).GetRun(ctx, id); errors.Is(err, pgx.ErrNoRows) {
+			return nil, notFound("run " + id.String())
+		}
+	}
+	tasks := make([]jobspec.Task, len(taskRuns))
+	states := make(map[string]string, len(taskRuns))
+	for i, tr := range taskRuns {
+		if err := json.Unmarshal(tr.Spec, &tasks[i]); err != nil {
+			return nil, err
+		}
+		states[tr.TaskID] = tr.State
+	}
+	return buildGraph(tasks, states)
 }
 
 func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, load func(context.Context) (string, *graphResponse, error)) {

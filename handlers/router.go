@@ -16,6 +16,7 @@ import (
 
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/openapi"
+	"github.com/herald-sched/herald/views"
 )
 
 // RouterConfig configures the HTTP handler.
@@ -64,6 +65,7 @@ func NewRouter(cfg RouterConfig) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
+	r.Handle("/static/*", http.FileServerFS(views.Static))
 	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(openapi.Document)
@@ -74,6 +76,7 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	}
 	if a != nil {
 		r.Route("/v1", a.routes(cfg.APIKey, cfg.Insecure))
+		r.Group(a.pageRoutes(cfg.APIKey, cfg.Insecure))
 		if cfg.RiverUI != nil {
 			ui := a.requireKeyAs(cfg.APIKey, cfg.Insecure, true)(http.NewCrossOriginProtection().Handler(cfg.RiverUI))
 			r.Handle("/riverui", ui)

@@ -5,5 +5,6 @@
 package tools
 
 import (
+	_ "github.com/a-h/templ/cmd/templ"
 	_ "github.com/sqlc-dev/sqlc/cmd/sqlc"
 )

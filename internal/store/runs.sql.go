@@ -335,6 +335,41 @@ func (q *Queries) JobsWithQueuedRuns(ctx context.Context, jobIds []uuid.UUID) ([
 	return items, nil
 }
 
+const latestRuns = `-- name: LatestRuns :many
+SELECT DISTINCT ON (job_id) id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs
+WHERE job_id = ANY($1::uuid[])
+ORDER BY job_id, id DESC
+`
+
+// Each given job's most recent run (the job list page).
+func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, error) {
+	rows, err := q.db.Query(ctx, latestRuns, jobIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.Trigger,
+			&i.State,
+			&i.ScheduledFor,
+			&i.CreatedAt,
+			&i.FinishedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRunAttempts = `-- name: ListRunAttempts :many
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id

@@ -139,3 +139,9 @@ RETURNING runs.*;
 -- name: JobsWithQueuedRuns :many
 -- Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
 SELECT DISTINCT job_id FROM runs WHERE job_id = ANY(@job_ids::uuid[]) AND state = 'queued' ORDER BY job_id;
+
+-- name: LatestRuns :many
+-- Each given job's most recent run (the job list page).
+SELECT DISTINCT ON (job_id) * FROM runs
+WHERE job_id = ANY(@job_ids::uuid[])
+ORDER BY job_id, id DESC;

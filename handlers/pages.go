@@ -1,0 +1,379 @@
+package handlers
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/store"
+	"github.com/herald-sched/herald/jobs"
+	"github.com/herald-sched/herald/views"
+)
+
+// Pages (SPEC section 6): the job list, a job's topology and runs, a run's
+// tasks and attempts followed live, and the actions of the API (trigger,
+// pause, resume, cancel, retry) as forms. They read through the same typed
+// cores as the REST API and take the same API key: a browser gives it as the
+// password of HTTP Basic authentication. Form posts are refused cross-site.
+
+const (
+	// pageRuns is how many runs a job's page lists.
+	pageRuns = 20
+	// pageJobs is how many jobs the list shows at a time.
+	pageJobs = 100
+	// livePoll is how often a live run view reads the run.
+	livePoll = 500 * time.Millisecond
+	// liveHeartbeat keeps an idle live view's connection open through
+	// proxies.
+	liveHeartbeat = 15 * time.Second
+)
+
+// pageRoutes mounts the pages behind the key (Bearer or Basic).
+func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
+	return func(r chi.Router) {
+		r.Use(a.requireKeyAs(apiKey, insecure, true))
+		r.Use(http.NewCrossOriginProtection().Handler)
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "/jobs", http.StatusSeeOther)
+		})
+		r.Get("/jobs", a.page(a.jobsPage))
+		r.Get("/jobs/{jobID}", a.page(a.jobPage))
+		r.Post("/jobs/{jobID}/trigger", a.action(a.triggerAction))
+		r.Post("/jobs/{jobID}/pause", a.action(a.pauseAction(true)))
+		r.Post("/jobs/{jobID}/resume", a.action(a.pauseAction(false)))
+		r.Get("/runs/{runID}", a.page(a.runPage))
+		r.Get("/runs/{runID}/events", a.runEvents)
+		r.Post("/runs/{runID}/cancel", a.action(a.runAction(jobs.CancelRun)))
+		r.Post("/runs/{runID}/retry", a.action(a.runAction(jobs.RetryRun)))
+	}
+}
+
+// page renders what load returns, or an error page.
+func (a *API) page(load func(*http.Request) (templ.Component, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := load(r)
+		if err != nil {
+			a.errorPage(w, r, err, "/jobs")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := c.Render(r.Context(), w); err != nil && !errors.Is(err, context.Canceled) {
+			a.logger.WarnContext(r.Context(), "page not rendered", slog.Any("error", err))
+		}
+	}
+}
+
+// action runs a form's action and sends the browser where it says (303).
+func (a *API) action(do func(*http.Request) (string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		to, err := do(r)
+		if err != nil {
+			a.errorPage(w, r, err, r.Referer())
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+	}
+}
+
+// errorPage shows err: an API error's status and public detail, or a 500
+// whose cause goes to the log only.
+func (a *API) errorPage(w http.ResponseWriter, r *http.Request, err error, back string) {
+	p := views.ErrorPage{Status: http.StatusInternalServerError, Detail: "internal error; the server log has the cause", Back: back}
+	var ae *apiError
+	if errors.As(err, &ae) {
+		p.Status, p.Detail = ae.status, ae.detail
+		for _, f := range ae.fields {
+			p.Detail += "; " + f.Field + ": " + f.Message
+		}
+	} else {
+		a.logger.ErrorContext(r.Context(), "page failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	p.Title = strconv.Itoa(p.Status) + " " + http.StatusText(p.Status)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(p.Status)
+	_ = views.ErrorView(p).Render(r.Context(), w)
+}
+
+func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
+	req := listJobsRequest{page: pageRequest{limit: pageJobs}}
+	list, err := a.listJobs(r.Context(), &req)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(list.Data))
+	for i, j := range list.Data {
+		ids[i] = j.ID
+	}
+	latest, err := store.New(a.pool).LatestRuns(r.Context(), ids)
+	if err != nil {
+		return nil, err
+	}
+	byJob := make(map[uuid.UUID]*views.RunSummary, len(latest))
+	for i := range latest {
+		byJob[latest[i].JobID] = runSummary(toRunResponse(&latest[i]))
+	}
+	rows := make([]views.JobRow, len(list.Data))
+	for i, j := range list.Data {
+		rows[i] = views.JobRow{
+			ID: j.ID.String(), Name: j.Name, Schedule: describeSchedule(j.Schedule),
+			NextFire: j.NextFireAt, Paused: j.Paused, LatestRun: byJob[j.ID],
+		}
+	}
+	return views.JobsList(rows), nil
+}
+
+func (a *API) jobPage(r *http.Request) (templ.Component, error) {
+	var req jobIDRequest
+	if err := parseJobID(nil, r, &req); err != nil {
+		return nil, err
+	}
+	j, err := a.getJob(r.Context(), &req)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := a.listRuns(r.Context(), &listRunsRequest{page: pageRequest{limit: pageRuns}, jobID: &j.ID})
+	if err != nil {
+		return nil, err
+	}
+	states := map[string]string{}
+	if len(runs.Data) > 0 {
+		taskRuns, err := store.New(a.pool).ListTaskRuns(r.Context(), runs.Data[0].ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, tr := range taskRuns {
+			states[tr.TaskID] = tr.State
+		}
+	}
+	g, err := buildGraph(j.Tasks, states)
+	if err != nil {
+		return nil, err
+	}
+	p := views.JobPage{
+		ID: j.ID.String(), Name: j.Name, Schedule: describeSchedule(j.Schedule),
+		Misfire: j.Misfire, Overlap: j.Overlap, Paused: j.Paused, NextFireTimes: j.NextFireTimes,
+		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks, Graph: layout(g),
+	}
+	for _, run := range runs.Data {
+		p.Runs = append(p.Runs, *runSummary(run))
+	}
+	return views.JobView(p), nil
+}
+
+func (a *API) runPage(r *http.Request) (templ.Component, error) {
+	var req runIDRequest
+	if err := parseRunID(nil, r, &req); err != nil {
+		return nil, err
+	}
+	body, jobID, err := a.runBody(r.Context(), req.id)
+	if err != nil {
+		return nil, err
+	}
+	j, err := store.New(a.pool).GetJobAny(r.Context(), jobID)
+	if err != nil {
+		return nil, err
+	}
+	return views.RunView(views.RunPage{JobID: jobID.String(), JobName: j.Name, Body: *body}), nil
+}
+
+// runBody reads the live part of a run's page, and the run's job.
+func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.UUID, error) {
+	run, err := a.getRun(ctx, &runIDRequest{id: id})
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	g, err := a.runGraphOf(ctx, id)
+	if err != nil {
+		return nil, uuid.Nil, err
+	}
+	b := &views.RunBody{Run: *runSummary(run), Graph: layout(g)}
+	for _, t := range run.Tasks {
+		row := views.TaskRow{TaskID: t.TaskID, State: t.State, WebhookID: t.WebhookID}
+		if t.LastError != nil {
+			row.LastError = *t.LastError
+		}
+		for _, at := range t.Attempts {
+			ar := views.AttemptRow{
+				Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
+				Outcome: at.Outcome, Truncated: at.ResponseTruncated, NextRetry: at.NextRetryAt,
+			}
+			if at.StatusCode != nil {
+				ar.Status = strconv.Itoa(int(*at.StatusCode))
+			}
+			if at.Error != nil {
+				ar.Error = *at.Error
+			}
+			if at.ResponseBody != nil {
+				ar.Response = *at.ResponseBody
+			}
+			row.Attempts = append(row.Attempts, ar)
+		}
+		b.Tasks = append(b.Tasks, row)
+	}
+	return b, run.JobID, nil
+}
+
+// runEvents follows a run for its page (Server-Sent Events): the live part
+// of the page as HTML (event "run") whenever it changes, read every livePoll
+// from the database (so any replica can serve it), then "done" once the run
+// has ended.
+func (a *API) runEvents(w http.ResponseWriter, r *http.Request) {
+	var req runIDRequest
+	if err := parseRunID(nil, r, &req); err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeError(w, r, a.logger, errors.New("streaming unsupported by the connection"))
+		return
+	}
+	ctx := r.Context()
+	if _, _, err := a.runBody(ctx, req.id); err != nil {
+		writeError(w, r, a.logger, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+
+	var last []byte
+	poll := time.NewTicker(livePoll)
+	defer poll.Stop()
+	quiet := time.Now()
+	for {
+		body, _, err := a.runBody(ctx, req.id)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.logger.WarnContext(ctx, "live run view", slog.String("run_id", req.id.String()), slog.Any("error", err))
+			}
+			return
+		}
+		var buf bytes.Buffer
+		if err := views.RunBodyView(*body).Render(ctx, &buf); err != nil {
+			return
+		}
+		switch {
+		case !bytes.Equal(buf.Bytes(), last):
+			writeEvent(w, "run", buf.Bytes())
+			last, quiet = buf.Bytes(), time.Now()
+		case time.Since(quiet) > liveHeartbeat:
+			_, _ = w.Write([]byte(": still here\n\n"))
+			quiet = time.Now()
+		}
+		if body.Ended() {
+			writeEvent(w, "done", nil)
+		}
+		flusher.Flush()
+		if body.Ended() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-poll.C:
+		}
+	}
+}
+
+// writeEvent writes one Server-Sent Event; each line of data is a data:
+// field.
+func writeEvent(w http.ResponseWriter, name string, data []byte) {
+	var b strings.Builder
+	b.WriteString("event: " + name + "\n")
+	for line := range strings.SplitSeq(string(data), "\n") {
+		b.WriteString("data: " + line + "\n")
+	}
+	b.WriteString("\n")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func (a *API) triggerAction(r *http.Request) (string, error) {
+	var req jobIDRequest
+	if err := parseJobID(nil, r, &req); err != nil {
+		return "", err
+	}
+	run, err := a.triggerRun(r.Context(), &req)
+	if err != nil {
+		return "", err
+	}
+	return "/runs/" + run.ID.String(), nil
+}
+
+func (a *API) pauseAction(paused bool) func(*http.Request) (string, error) {
+	set := a.setPaused(paused)
+	return func(r *http.Request) (string, error) {
+		var req jobIDRequest
+		if err := parseJobID(nil, r, &req); err != nil {
+			return "", err
+		}
+		if _, err := set(r.Context(), &req); err != nil {
+			return "", err
+		}
+		return "/jobs/" + req.id.String(), nil
+	}
+}
+
+func (a *API) runAction(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error)) func(*http.Request) (string, error) {
+	do := a.runControl(op)
+	return func(r *http.Request) (string, error) {
+		var req runIDRequest
+		if err := parseRunID(nil, r, &req); err != nil {
+			return "", err
+		}
+		if _, err := do(r.Context(), &req); err != nil {
+			return "", err
+		}
+		return "/runs/" + req.id.String(), nil
+	}
+}
+
+func runSummary(r *runResponse) *views.RunSummary {
+	return &views.RunSummary{
+		ID: r.ID.String(), State: r.State, Trigger: r.Trigger,
+		ScheduledFor: r.ScheduledFor, FinishedAt: r.FinishedAt,
+	}
+}
+
+func layout(g *graphResponse) views.Graph {
+	nodes := make([]views.GraphNode, len(g.Nodes))
+	for i, n := range g.Nodes {
+		nodes[i] = views.GraphNode{ID: n.ID, Level: n.Level, State: n.State}
+	}
+	edges := make([]views.GraphEdge, len(g.Edges))
+	for i, e := range g.Edges {
+		edges[i] = views.GraphEdge{From: e.From, To: e.To}
+	}
+	return views.LayoutGraph(nodes, edges)
+}
+
+// describeSchedule is a schedule in a few words.
+func describeSchedule(s *jobspec.Schedule) string {
+	switch {
+	case s == nil:
+		return "on demand"
+	case s.Cron != "":
+		return fmt.Sprintf("cron %s (%s)", s.Cron, cmp.Or(s.Timezone, "UTC"))
+	case s.Every != nil:
+		return "every " + s.Every.Std().String()
+	case s.At != nil:
+		return "at " + s.At.UTC().Format(time.RFC3339)
+	case s.Delay != nil:
+		return "once, " + s.Delay.Std().String() + " after registration"
+	}
+	return "—"
+}

@@ -1,0 +1,156 @@
+package handlers_test
+
+import (
+	"context"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/internal/heraldtest"
+)
+
+// browser starts headless Chromium (Debian's chromium package) for a test;
+// every request it makes carries the API key.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("chromium not found (apt-get install chromium): %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true))
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	require.NoError(t, chromedp.Run(ctx,
+		network.Enable(),
+		network.SetExtraHTTPHeaders(network.Headers{"Authorization": "Bearer " + heraldtest.APIKey}),
+	))
+	return ctx
+}
+
+// A run followed on its page in a real browser: the job list links to the
+// job, "Run now" starts a run and shows it, and the run's tasks change state
+// on the page as they progress, without a reload, until the run succeeds.
+func TestRunPageFollowsTheRunLive(t *testing.T) {
+	t.Parallel()
+	h := heraldtest.Start(t, heraldtest.Options{})
+	release := make(chan struct{})
+	rc := heraldtest.NewReceiver(t, func(_ int, r *heraldtest.Request, w http.ResponseWriter) {
+		if r.Path == "/b" {
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{
+		"name": "gateway firmware",
+		"tasks": []any{
+			map[string]any{"id": "a", "request": map[string]any{"url": rc.URL + "/a"}},
+			map[string]any{"id": "b", "depends_on": []string{"a"}, "request": map[string]any{"url": rc.URL + "/b"}},
+		},
+	})
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+
+	ctx := browser(t)
+	var url string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(h.Server.URL+"/"),
+		chromedp.WaitVisible(`[data-testid="job-`+j.ID+`"] a`),
+		chromedp.Click(`[data-testid="job-`+j.ID+`"] a`),
+		chromedp.WaitVisible(`[data-testid="topology"] [data-testid="node-b"]`),
+		chromedp.Click(`[data-testid="trigger"]`),
+		// The run's page, following it: b is running (held by the receiver).
+		chromedp.WaitVisible(`[data-testid="task-b"][data-state="running"]`),
+		chromedp.Location(&url),
+		chromedp.Evaluate(`window.notReloaded = true`, nil),
+	))
+	require.Contains(t, url, "/runs/")
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`[data-testid="task-a"][data-state="succeeded"]`)))
+
+	close(release)
+	var notReloaded bool
+	var bState string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.WaitVisible(`[data-testid="run-state"][data-state="succeeded"]`),
+		chromedp.AttributeValue(`[data-testid="topology"] [data-testid="node-b"]`, "data-state", &bState, nil),
+		chromedp.WaitVisible(`[data-testid="attempts-b"]`),
+		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
+	))
+	require.True(t, notReloaded, "the page was reloaded instead of updated")
+	require.Equal(t, "succeeded", bState)
+
+	// Pause from the job's page.
+	jobURL := h.Server.URL + "/jobs/" + j.ID
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(jobURL),
+		chromedp.Click(`[data-testid="pause"]`),
+		chromedp.WaitVisible(`[data-testid="paused"]`),
+		chromedp.WaitVisible(`[data-testid="resume"]`),
+	))
+	got := h.Do(http.MethodGet, "/v1/jobs/"+j.ID, nil)
+	require.Contains(t, string(got.Body), `"paused":true`)
+}
+
+// Pages take the API key, a browser's way (HTTP Basic), and refuse a form
+// posted from another site.
+func TestPagesNeedTheKeyAndRefuseCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	h := heraldtest.Start(t, heraldtest.Options{NoWork: true})
+	do := func(method, path string, header http.Header) *http.Response {
+		req, err := http.NewRequest(method, h.Server.URL+path, strings.NewReader(""))
+		require.NoError(t, err)
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp
+	}
+	resp := do(http.MethodGet, "/jobs", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
+
+	basic := func(key string) http.Header {
+		req, _ := http.NewRequest(http.MethodGet, "/", nil)
+		req.SetBasicAuth("operator", key)
+		return req.Header
+	}
+	require.Equal(t, http.StatusUnauthorized, do(http.MethodGet, "/jobs", basic("wrong")).StatusCode)
+	require.Equal(t, http.StatusOK, do(http.MethodGet, "/jobs", basic(heraldtest.APIKey)).StatusCode)
+	require.Equal(t, http.StatusOK, do(http.MethodGet, "/static/htmx.min.js", nil).StatusCode, "assets are public")
+
+	j := h.Do(http.MethodPost, "/v1/jobs", map[string]any{
+		"name": "x", "tasks": []any{map[string]any{"request": map[string]any{"url": "https://device.example/hook"}}},
+	})
+	require.Equal(t, http.StatusCreated, j.Status)
+	var job struct{ ID string }
+	j.JSON(t, &job)
+	cross := basic(heraldtest.APIKey)
+	cross.Set("Sec-Fetch-Site", "cross-site")
+	require.Equal(t, http.StatusForbidden, do(http.MethodPost, "/jobs/"+job.ID+"/pause", cross).StatusCode)
+	same := basic(heraldtest.APIKey)
+	same.Set("Sec-Fetch-Site", "same-origin")
+	resp = do(http.MethodPost, "/jobs/"+job.ID+"/pause", same)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/jobs/"+job.ID, resp.Header.Get("Location"))
+
+	require.Equal(t, http.StatusNotFound, do(http.MethodGet, "/runs/"+job.ID, basic(heraldtest.APIKey)).StatusCode, "an unknown run")
+}

@@ -1,0 +1,115 @@
+// Package views is herald's pages: templ components, the view models they
+// show, the layout of a job's topology, and the static assets (htmx and its
+// SSE extension, vendored from npm), all embedded in the binary.
+package views
+
+import (
+	"embed"
+	"fmt"
+	"time"
+)
+
+// Static holds /static/: htmx.min.js (htmx 2.0.11) and htmx-ext-sse.js
+// (htmx-ext-sse 2.2.4), both under the 0BSD licence.
+//
+//go:embed static
+var Static embed.FS
+
+// RunSummary is a run in a list.
+type RunSummary struct {
+	ID           string
+	State        string
+	Trigger      string
+	ScheduledFor time.Time
+	FinishedAt   *time.Time
+}
+
+// JobRow is a job in the job list.
+type JobRow struct {
+	ID        string
+	Name      string
+	Schedule  string
+	NextFire  *time.Time
+	Paused    bool
+	LatestRun *RunSummary
+}
+
+// JobPage is a job's page.
+type JobPage struct {
+	ID            string
+	Name          string
+	Schedule      string
+	Misfire       string
+	Overlap       string
+	Paused        bool
+	NextFireTimes []time.Time
+	MissedTicks   int64
+	SkippedTicks  int64
+	// Graph is the topology, nodes coloured by the latest run's task states.
+	Graph Graph
+	Runs  []RunSummary
+}
+
+// RunPage is a run's page; Body is what its live updates replace.
+type RunPage struct {
+	JobID   string
+	JobName string
+	Body    RunBody
+}
+
+// RunBody is the part of a run's page that changes while it runs.
+type RunBody struct {
+	Run   RunSummary
+	Graph Graph
+	Tasks []TaskRow
+}
+
+// Ended says the run will not change any more (the live view stops).
+func (b RunBody) Ended() bool {
+	switch b.Run.State {
+	case "succeeded", "failed", "cancelled", "skipped":
+		return true
+	}
+	return false
+}
+
+// TaskRow is a task of a run, with its attempts.
+type TaskRow struct {
+	TaskID    string
+	State     string
+	LastError string
+	WebhookID string
+	Attempts  []AttemptRow
+}
+
+// AttemptRow is one HTTP request of a task.
+type AttemptRow struct {
+	Attempt    int32
+	StartedAt  time.Time
+	DurationMs float64
+	Status     string // the HTTP status, "" when no response came
+	Outcome    string
+	Error      string
+	Response   string
+	Truncated  bool
+	NextRetry  *time.Time
+}
+
+// ErrorPage is a failed action or a missing page.
+type ErrorPage struct {
+	Status int
+	Title  string
+	Detail string
+	Back   string
+}
+
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 UTC") }
+
+func whenPtr(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return when(*t)
+}
+
+func ms(d float64) string { return fmt.Sprintf("%.1f ms", d) }
