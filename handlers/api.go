@@ -5,10 +5,12 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/schedule"
@@ -48,6 +50,10 @@ type API struct {
 	metrics  *metrics.Metrics
 	// schedules keeps parsed cron expressions for showing next fire times.
 	schedules schedule.Cache
+	// starts creates the runs of concurrent triggers together (startRuns);
+	// its flushers start with the first trigger and live with the process.
+	starts     *batch.Batcher[triggerItem, triggerResult]
+	startsOnce sync.Once
 }
 
 // NewAPI returns the REST API.
@@ -65,6 +71,7 @@ func NewAPI(cfg APIConfig) *API {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.starts = batch.New(500, 2, a.startRuns)
 	return a
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/schedule"
@@ -217,8 +218,21 @@ func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResp
 	return out, nil
 }
 
-// triggerRun starts a run of the job now, outside its schedule.
+// triggerRun starts a run of the job now, outside its schedule. Concurrent
+// triggers share a transaction (startRuns); one with an Idempotency-Key runs
+// in its request's own, which also stores the response.
 func (a *API) triggerRun(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
+	if _, keyed := ctx.Value(txKey{}).(pgx.Tx); !keyed {
+		a.startsOnce.Do(func() { a.starts.Start(context.Background()) })
+		res, err := a.starts.Submit(ctx, triggerItem{jobID: req.id, at: a.now(), parent: trace.SpanContextFromContext(ctx)})
+		if err == nil {
+			err = res.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		return toRunResponse(res.run), nil
+	}
 	var run *store.Run
 	err := a.inTx(ctx, func(tx pgx.Tx) error {
 		j, err := store.New(tx).GetJob(ctx, req.id)
@@ -235,6 +249,62 @@ func (a *API) triggerRun(ctx context.Context, req *jobIDRequest) (*runResponse, 
 		return nil, err
 	}
 	return toRunResponse(run), nil
+}
+
+// triggerItem is a manual trigger waiting for its run (startRuns).
+type triggerItem struct {
+	jobID  uuid.UUID
+	at     time.Time
+	parent trace.SpanContext // the request's span, the run's parent
+}
+
+// triggerResult is a trigger's run, or why it has none.
+type triggerResult struct {
+	run *store.Run
+	err error
+}
+
+// startRuns starts the runs of concurrent triggers in one transaction (see
+// jobs.StartRuns): one read of their jobs, one insert of their runs, one of
+// their task runs and one River insert of their deliveries, then one commit,
+// instead of all of that per trigger. A trigger of a job that does not exist
+// gets its 404 alone.
+func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResult, error) {
+	out := make([]triggerResult, len(items))
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+		ids := make([]uuid.UUID, len(items))
+		for i, it := range items {
+			ids[i] = it.jobID
+		}
+		found, err := store.New(tx).GetJobs(ctx, ids)
+		if err != nil {
+			return err
+		}
+		byID := make(map[uuid.UUID]*store.Job, len(found))
+		for i := range found {
+			byID[found[i].ID] = &found[i]
+		}
+		var reqs []jobs.RunRequest
+		var of []int // the item of each request
+		for i, it := range items {
+			j, ok := byID[it.jobID]
+			if !ok {
+				out[i].err = notFound("job " + it.jobID.String())
+				continue
+			}
+			reqs = append(reqs, jobs.RunRequest{Job: j, ScheduledFor: it.at, Parent: it.parent})
+			of = append(of, i)
+		}
+		runs, err := jobs.StartRuns(ctx, tx, a.inserter, reqs)
+		if err != nil {
+			return err
+		}
+		for k, run := range runs {
+			out[of[k]].run = run
+		}
+		return nil
+	})
+	return out, err
 }
 
 // previewCount is how many upcoming ticks a job shows.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/heraldtest"
@@ -419,4 +421,73 @@ func isPage(route string) bool {
 		}
 	}
 	return route == ""
+}
+
+// Concurrent triggers share transactions: each still gets its own run of
+// its own job (single-task and DAG alike), with its deliveries enqueued, and
+// a trigger of a job that does not exist gets its 404 alone.
+func TestConcurrentTriggersEachGetTheirRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var ids []string
+	for i := range 4 {
+		j := validJob()
+		if i == 3 {
+			j["tasks"] = []any{
+				map[string]any{"id": "a", "request": map[string]any{"url": "https://gw.example/a"}},
+				map[string]any{"id": "b", "depends_on": []string{"a"}, "request": map[string]any{"url": "https://gw.example/b"}},
+			}
+		}
+		delete(j, "schedule")
+		resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+		require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+		var created struct{ ID string }
+		resp.JSON(t, &created)
+		ids = append(ids, created.ID)
+	}
+	const perJob = 10
+	missing := uuid.Must(uuid.NewV7()).String()
+	type answer struct {
+		job    string
+		status int
+		run    struct {
+			ID    string `json:"id"`
+			JobID string `json:"job_id"`
+		}
+	}
+	var targets []string
+	for _, id := range ids {
+		for range perJob {
+			targets = append(targets, id)
+		}
+	}
+	targets = append(targets, missing, missing)
+	answers := make([]answer, len(targets))
+	var wg sync.WaitGroup
+	for i, id := range targets {
+		wg.Go(func() {
+			resp := b.h.Do(http.MethodPost, "/v1/jobs/"+id+"/runs", nil)
+			answers[i].job, answers[i].status = id, resp.Status
+			if resp.Status == http.StatusAccepted {
+				resp.JSON(t, &answers[i].run)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, a := range answers {
+		if a.job == missing {
+			require.Equal(t, http.StatusNotFound, a.status)
+			continue
+		}
+		require.Equal(t, http.StatusAccepted, a.status)
+		require.Equal(t, a.job, a.run.JobID)
+		require.False(t, seen[a.run.ID], "run %s given twice", a.run.ID)
+		seen[a.run.ID] = true
+	}
+	var runs, deliveries int
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT count(*) FROM runs WHERE trigger = 'manual'").Scan(&runs))
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT count(*) FROM river_job WHERE kind = 'herald.deliver'").Scan(&deliveries))
+	require.Equal(t, 4*perJob, runs)
+	require.Equal(t, 4*perJob, deliveries, "one first delivery per run (the DAG's b waits for a)")
 }

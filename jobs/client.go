@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/rivercontrib/otelriver"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/schedule"
@@ -103,8 +104,8 @@ type Client struct {
 
 	ticker  *ticker
 	tracer  trace.TracerProvider
-	begins  *batcher[beginItem, *store.BeginAttemptsRow]
-	records *batcher[*finishItem, struct{}]
+	begins  *batch.Batcher[beginItem, *store.BeginAttemptsRow]
+	records *batch.Batcher[*finishItem, struct{}]
 
 	mu          sync.Mutex
 	stopTicker  context.CancelFunc
@@ -124,8 +125,8 @@ func (c *Client) Start(ctx context.Context) error {
 	defer c.mu.Unlock()
 	bctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.stopBatches = cancel
-	c.begins.start(bctx)
-	c.records.start(bctx)
+	c.begins.Start(bctx)
+	c.records.Start(bctx)
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.stopTicker, c.tickerDone = cancel, make(chan struct{})
 	go func() {
@@ -166,8 +167,8 @@ func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error
 	defer c.mu.Unlock()
 	if c.stopBatches != nil {
 		c.stopBatches()
-		c.begins.wait()
-		c.records.wait()
+		c.begins.Wait()
+		c.records.Wait()
 		c.stopBatches = nil
 	}
 	return nil
@@ -204,10 +205,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
 		}
 		rec := &recorder{pool: pool, client: c, metrics: cfg.Metrics}
-		c.begins = newBatcher(batchMax, batchFlushers, func(ctx context.Context, items []beginItem) ([]*store.BeginAttemptsRow, error) {
+		c.begins = batch.New(batchMax, batchFlushers, func(ctx context.Context, items []beginItem) ([]*store.BeginAttemptsRow, error) {
 			return beginAttempts(ctx, pool, items)
 		})
-		c.records = newBatcher(batchMax, batchFlushers, rec.record)
+		c.records = batch.New(batchMax, batchFlushers, rec.record)
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
 			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache,

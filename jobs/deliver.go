@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -86,8 +87,8 @@ type DeliverWorker struct {
 	leaseFor   time.Duration // a max_in_flight lease: the longest attempt
 	metrics    *metrics.Metrics
 	signers    signerCache
-	begins     *batcher[beginItem, *store.BeginAttemptsRow]
-	records    *batcher[*finishItem, struct{}]
+	begins     *batch.Batcher[beginItem, *store.BeginAttemptsRow]
+	records    *batch.Batcher[*finishItem, struct{}]
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -115,7 +116,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	round := job.Attempt // attempts of this job, counted against max_attempts
 	attempt := job.Args.AttemptBase + round
-	tr, err := w.begins.submit(ctx, beginItem{id: job.Args.TaskRunID, round: int32(job.Args.Round), attempt: int32(attempt)})
+	tr, err := w.begins.Submit(ctx, beginItem{id: job.Args.TaskRunID, round: int32(job.Args.Round), attempt: int32(attempt)})
 	if err != nil {
 		return fmt.Errorf("begin attempt: %w", err)
 	}
@@ -196,7 +197,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 
 // finish records the attempt through the batched recorder.
 func (w *DeliverWorker) finish(ctx context.Context, item *finishItem) error {
-	if _, err := w.records.submit(ctx, item); err != nil {
+	if _, err := w.records.Submit(ctx, item); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
 	return nil

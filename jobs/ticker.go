@@ -2,16 +2,13 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -84,7 +81,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		if claimed == 0 {
 			return nil
 		}
-		var solo soloRuns
+		solo := soloRuns{trigger: TriggerSchedule}
 		adv := store.AdvanceJobsParams{}
 		for i := range due {
 			hj := &due[i]
@@ -97,7 +94,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			}
 			skipped := 0
 			for _, at := range plan.fire {
-				if hj.Overlap == jobspec.OverlapAllow && solo.add(t.tracer, hj, at) {
+				if hj.Overlap == jobspec.OverlapAllow && solo.add(t.tracer, hj, at, trace.SpanContext{}) {
 					continue
 				}
 				wasSkipped, err := t.startIsolated(ctx, tx, hj, at)
@@ -123,7 +120,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			adv.Missed = append(adv.Missed, int64(plan.missed))
 			adv.Skipped = append(adv.Skipped, int64(skipped))
 		}
-		if err := solo.create(ctx, tx, t.ins); err != nil {
+		if _, err := solo.create(ctx, tx, t.ins); err != nil {
 			return err
 		}
 		if err := q.AdvanceJobs(ctx, adv); err != nil {
@@ -165,77 +162,6 @@ func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at
 	t.logger.ErrorContext(ctx, "tick not started", slog.String("job_id", hj.ID.String()),
 		slog.Time("scheduled_for", at), slog.Any("error", err))
 	return false, nil
-}
-
-// soloRuns collects the runs of single-task jobs that a claim starts, to
-// create them all with three statements.
-type soloRuns struct {
-	runs       store.CreateScheduledRunsParams
-	tasks      []store.CreateSoloTaskRunsParams // one row each, by run
-	deliveries []river.InsertManyParams         // by run
-}
-
-// add collects the run of hj's tick at, if hj has a single task; it reports
-// whether it did.
-func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time) bool {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
-		return false
-	}
-	var task jobspec.Task
-	if err := json.Unmarshal(raw[0], &task); err != nil {
-		return false
-	}
-	runID, taskRunID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
-	s.runs.Ids = append(s.runs.Ids, runID)
-	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
-	s.runs.ScheduledFors = append(s.runs.ScheduledFors, at.UTC())
-	s.tasks = append(s.tasks, store.CreateSoloTaskRunsParams{
-		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{task.ID}, Specs: [][]byte{raw[0]},
-	})
-	_, span := startRunSpan(context.Background(), tp, hj.ID, runID, TriggerSchedule, at)
-	span.End()
-	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, trace: traceMetadata(span.SpanContext())}
-	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
-	return true
-}
-
-// create inserts the collected runs; a tick that already has its run (it
-// cannot, under the job lock, but the index has the last word) gets neither
-// tasks nor deliveries.
-func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) error {
-	if len(s.runs.Ids) == 0 {
-		return nil
-	}
-	q := store.New(tx)
-	created, err := q.CreateScheduledRuns(ctx, s.runs)
-	if err != nil {
-		return fmt.Errorf("create runs: %w", err)
-	}
-	isNew := make(map[uuid.UUID]bool, len(created))
-	for _, id := range created {
-		isNew[id] = true
-	}
-	var tasks store.CreateSoloTaskRunsParams
-	deliveries := make([]river.InsertManyParams, 0, len(created))
-	for i, id := range s.runs.Ids {
-		if !isNew[id] {
-			continue
-		}
-		t := &s.tasks[i]
-		tasks.Ids = append(tasks.Ids, t.Ids...)
-		tasks.RunIds = append(tasks.RunIds, t.RunIds...)
-		tasks.TaskIds = append(tasks.TaskIds, t.TaskIds...)
-		tasks.Specs = append(tasks.Specs, t.Specs...)
-		deliveries = append(deliveries, s.deliveries[i])
-	}
-	if len(deliveries) == 0 {
-		return nil
-	}
-	if err := q.CreateSoloTaskRuns(ctx, tasks); err != nil {
-		return fmt.Errorf("create task runs: %w", err)
-	}
-	return enqueueDeliveries(ctx, tx, ins, deliveries)
 }
 
 // startTick starts the run of the tick at t, or, when an earlier run of the

@@ -56,10 +56,10 @@ func (f *apiFeed) start(ctx context.Context) (int64, error) {
 	return 1, nil
 }
 
-// dbFeed starts runs the way the API's trigger does (jobs.StartRun: the run,
-// its task run and its delivery job, in one transaction), feedBatch runs per
-// transaction, without HTTP: it feeds herald's delivery workers as
-// InsertMany feeds River's in the baseline.
+// dbFeed starts runs the way the API's trigger does (jobs.StartRuns: the
+// runs, their task runs and their delivery jobs of concurrent triggers in one
+// transaction), feedBatch runs per transaction, without HTTP: it feeds
+// herald's delivery workers as InsertMany feeds River's in the baseline.
 type dbFeed struct {
 	pool  *pgxpool.Pool
 	river *jobs.Client
@@ -98,11 +98,12 @@ func newDBFeed(ctx context.Context, url string, jobIDs []string) (_ *dbFeed, err
 // start starts feedBatch runs, of the next jobs, in one transaction.
 func (f *dbFeed) start(ctx context.Context) (int64, error) {
 	err := pgx.BeginFunc(ctx, f.pool, func(tx pgx.Tx) error {
-		for range feedBatch {
-			job := &f.jobs[f.turn.take()]
-			if _, err := jobs.StartRun(ctx, tx, f.river, job, jobs.TriggerManual, time.Now()); err != nil {
-				return fmt.Errorf("start run: %w", err)
-			}
+		reqs := make([]jobs.RunRequest, feedBatch)
+		for i := range reqs {
+			reqs[i] = jobs.RunRequest{Job: &f.jobs[f.turn.take()], ScheduledFor: time.Now()}
+		}
+		if _, err := jobs.StartRuns(ctx, tx, f.river, reqs); err != nil {
+			return fmt.Errorf("start runs: %w", err)
 		}
 		return nil
 	})

@@ -249,6 +249,52 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 	return i, err
 }
 
+const getJobs = `-- name: GetJobs :many
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+`
+
+// The given jobs that exist and are not deleted.
+func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
+	rows, err := q.db.Query(ctx, getJobs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Job{}
+	for rows.Next() {
+		var i Job
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Schedule,
+			&i.Tasks,
+			&i.Paused,
+			&i.Misfire,
+			&i.Overlap,
+			&i.Labels,
+			&i.Secret,
+			&i.NextFireAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.DeletedAt,
+			&i.ScheduleAnchor,
+			&i.MissedTicks,
+			&i.SkippedTicks,
+			&i.PreviousSecret,
+			&i.PreviousSecretExpiresAt,
+			&i.Rate,
+			&i.MaxInFlight,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listJobs = `-- name: ListJobs :many
 SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
 WHERE deleted_at IS NULL

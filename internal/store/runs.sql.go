@@ -81,34 +81,49 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 	return i, err
 }
 
-const createScheduledRuns = `-- name: CreateScheduledRuns :many
+const createRuns = `-- name: CreateRuns :many
 INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-SELECT unnest($1::uuid[]), unnest($2::uuid[]), 'schedule', 'running', unnest($3::timestamptz[])
+SELECT unnest($1::uuid[]), unnest($2::uuid[]), $3::text, 'running', unnest($4::timestamptz[])
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
 `
 
-type CreateScheduledRunsParams struct {
+type CreateRunsParams struct {
 	Ids           []uuid.UUID
 	JobIds        []uuid.UUID
+	Trigger       string
 	ScheduledFors []time.Time
 }
 
-// Many ticks' runs at once (the ticker). A tick that already has its run
-// gets no second one: only the runs created are returned.
-func (q *Queries) CreateScheduledRuns(ctx context.Context, arg CreateScheduledRunsParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, createScheduledRuns, arg.Ids, arg.JobIds, arg.ScheduledFors)
+// Many runs at once, running (the ticker's ticks, concurrent manual
+// triggers). A tick that already has its run gets no second one: only the
+// runs created are returned.
+func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, error) {
+	rows, err := q.db.Query(ctx, createRuns,
+		arg.Ids,
+		arg.JobIds,
+		arg.Trigger,
+		arg.ScheduledFors,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []uuid.UUID{}
+	items := []Run{}
 	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.Trigger,
+			&i.State,
+			&i.ScheduledFor,
+			&i.CreatedAt,
+			&i.FinishedAt,
+		); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -8,6 +8,10 @@ RETURNING *;
 -- name: GetJob :one
 SELECT * FROM jobs WHERE id = @id AND deleted_at IS NULL;
 
+-- name: GetJobs :many
+-- The given jobs that exist and are not deleted.
+SELECT * FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
+
 -- name: ListJobs :many
 -- Newest first; ids are UUIDv7, so id order is creation order.
 SELECT * FROM jobs

@@ -92,13 +92,14 @@ FOR UPDATE SKIP LOCKED;
 SELECT id FROM runs
 WHERE job_id = @job_id AND trigger = 'schedule' AND state IN ('running', 'queued') AND scheduled_for > now();
 
--- name: CreateScheduledRuns :many
--- Many ticks' runs at once (the ticker). A tick that already has its run
--- gets no second one: only the runs created are returned.
+-- name: CreateRuns :many
+-- Many runs at once, running (the ticker's ticks, concurrent manual
+-- triggers). A tick that already has its run gets no second one: only the
+-- runs created are returned.
 INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-SELECT unnest(@ids::uuid[]), unnest(@job_ids::uuid[]), 'schedule', 'running', unnest(@scheduled_fors::timestamptz[])
+SELECT unnest(@ids::uuid[]), unnest(@job_ids::uuid[]), @trigger::text, 'running', unnest(@scheduled_fors::timestamptz[])
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id;
+RETURNING *;
 
 -- name: CreateSoloTaskRuns :exec
 -- The task runs of many single-task runs, pending.

@@ -1,4 +1,4 @@
-package jobs
+package batch
 
 import (
 	"context"
@@ -15,7 +15,7 @@ func TestBatcherGroupsCallsAndIsolatesFailures(t *testing.T) {
 	t.Parallel()
 	var calls, biggest atomic.Int64
 	release := make(chan struct{})
-	b := newBatcher(50, 1, func(_ context.Context, items []int) ([]int, error) {
+	b := New(50, 1, func(_ context.Context, items []int) ([]int, error) {
 		if calls.Add(1) == 1 {
 			<-release // hold the first batch so that the others queue up
 		}
@@ -30,15 +30,15 @@ func TestBatcherGroupsCallsAndIsolatesFailures(t *testing.T) {
 		return out, nil
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	b.start(ctx)
-	t.Cleanup(func() { cancel(); b.wait() })
+	b.Start(ctx)
+	t.Cleanup(func() { cancel(); b.Wait() })
 
 	var wg sync.WaitGroup
 	results := make([]int, 40)
 	errs := make([]error, 40)
 	submit := func(i int) {
 		defer wg.Done()
-		results[i], errs[i] = b.submit(context.Background(), i)
+		results[i], errs[i] = b.Submit(context.Background(), i)
 	}
 	wg.Add(1)
 	go submit(0)
@@ -66,43 +66,10 @@ func TestBatcherGroupsCallsAndIsolatesFailures(t *testing.T) {
 
 func TestBatcherSubmitEndsWithCallerContext(t *testing.T) {
 	t.Parallel()
-	b := newBatcher(10, 1, func(_ context.Context, items []int) ([]int, error) { return items, nil })
+	b := New(10, 1, func(_ context.Context, items []int) ([]int, error) { return items, nil })
 	// No flusher runs: the call waits until its context ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	_, err := b.submit(ctx, 1)
+	_, err := b.Submit(ctx, 1)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-}
-
-func TestHostLimiterHandsSlotsToWaiters(t *testing.T) {
-	t.Parallel()
-	l := newHostLimiter(2)
-	ctx := context.Background()
-	require.True(t, l.acquire(ctx, "a:1", 0))
-	require.True(t, l.acquire(ctx, "a:1", 0))
-	require.False(t, l.acquire(ctx, "a:1", 0), "a third without waiting")
-	require.True(t, l.acquire(ctx, "b:1", 0), "another host has its own slots")
-
-	got := make(chan bool, 1)
-	go func() { got <- l.acquire(ctx, "a:1", time.Minute) }()
-	require.Eventually(t, func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return len(l.hosts["a:1"].waiters) == 1
-	}, 5*time.Second, time.Millisecond)
-	l.release("a:1")
-	require.True(t, <-got, "the waiter gets the released slot")
-
-	require.False(t, l.acquire(ctx, "a:1", 10*time.Millisecond), "no slot frees within the wait")
-	l.mu.Lock()
-	require.Empty(t, l.hosts["a:1"].waiters, "a waiter that gave up is gone")
-	require.Equal(t, 2, l.hosts["a:1"].inFlight)
-	l.mu.Unlock()
-
-	l.release("a:1")
-	l.release("a:1")
-	l.release("b:1")
-	l.mu.Lock()
-	require.Empty(t, l.hosts)
-	l.mu.Unlock()
 }

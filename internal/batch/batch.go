@@ -1,11 +1,12 @@
-package jobs
+// Package batch groups concurrent calls into batched work (group commit).
+package batch
 
 import (
 	"context"
 	"sync"
 )
 
-// batcher turns concurrent calls into batched database work (group commit):
+// Batcher turns concurrent calls into batched database work (group commit):
 // each caller submits an item and waits; a flusher takes every item waiting,
 // up to max, and handles them with one do call. There is no timer: a batch is
 // what arrived while the previous one was being written, so a lone call
@@ -14,7 +15,7 @@ import (
 // do returns one result per item, in order. When do fails for a batch of
 // several items, each is retried alone, so that one bad item (or a deadlock
 // between batches) fails only its own caller.
-type batcher[T, R any] struct {
+type Batcher[T, R any] struct {
 	max      int
 	flushers int
 	do       func(ctx context.Context, items []T) ([]R, error)
@@ -33,23 +34,25 @@ type batchResult[R any] struct {
 	err error
 }
 
-func newBatcher[T, R any](max, flushers int, do func(ctx context.Context, items []T) ([]R, error)) *batcher[T, R] {
-	return &batcher[T, R]{max: max, flushers: flushers, do: do, queue: make(chan batchCall[T, R], max*flushers)}
+// New returns a Batcher of at most max items a call of do, with flushers
+// calls of do at once.
+func New[T, R any](max, flushers int, do func(ctx context.Context, items []T) ([]R, error)) *Batcher[T, R] {
+	return &Batcher[T, R]{max: max, flushers: flushers, do: do, queue: make(chan batchCall[T, R], max*flushers)}
 }
 
-// start runs the flushers until ctx ends.
-func (b *batcher[T, R]) start(ctx context.Context) {
+// Start runs the flushers until ctx ends.
+func (b *Batcher[T, R]) Start(ctx context.Context) {
 	for range b.flushers {
 		b.wg.Go(func() { b.flush(ctx) })
 	}
 }
 
-// wait returns when the flushers have stopped.
-func (b *batcher[T, R]) wait() { b.wg.Wait() }
+// Wait returns when the flushers have stopped.
+func (b *Batcher[T, R]) Wait() { b.wg.Wait() }
 
-// submit hands item to a flusher and waits for its result. The item may
+// Submit hands item to a flusher and waits for its result. The item may
 // still be written after ctx ends; the caller just stops waiting.
-func (b *batcher[T, R]) submit(ctx context.Context, item T) (R, error) {
+func (b *Batcher[T, R]) Submit(ctx context.Context, item T) (R, error) {
 	call := batchCall[T, R]{item: item, done: make(chan batchResult[R], 1)}
 	var zero R
 	select {
@@ -65,7 +68,7 @@ func (b *batcher[T, R]) submit(ctx context.Context, item T) (R, error) {
 	}
 }
 
-func (b *batcher[T, R]) flush(ctx context.Context) {
+func (b *Batcher[T, R]) flush(ctx context.Context) {
 	calls := make([]batchCall[T, R], 0, b.max)
 	items := make([]T, 0, b.max)
 	for {

@@ -1,0 +1,139 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// RunRequest is a run to start now (StartRuns).
+type RunRequest struct {
+	// Job is the job to run, as read in the transaction.
+	Job *store.Job
+	// ScheduledFor is the run's nominal time: now, for a manual run.
+	ScheduledFor time.Time
+	// Parent is the span the run's span is a child of (the API request
+	// that asked for it); none for a root.
+	Parent trace.SpanContext
+}
+
+// StartRuns starts a manual run of each request in tx, as StartRun does:
+// the runs of single-task jobs with three statements for all of them (runs,
+// task runs, River's insert of the deliveries), those of DAGs one by one.
+// It returns the runs in the requests' order.
+func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) ([]*store.Run, error) {
+	out := make([]*store.Run, len(reqs))
+	solo := soloRuns{trigger: TriggerManual}
+	index := map[uuid.UUID]int{} // run id to request
+	for i, req := range reqs {
+		if id, ok := solo.addRun(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent); ok {
+			index[id] = i
+			continue
+		}
+		run, err := StartRun(trace.ContextWithSpanContext(ctx, req.Parent), tx, ins, req.Job, TriggerManual, req.ScheduledFor)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = run
+	}
+	created, err := solo.create(ctx, tx, ins)
+	if err != nil {
+		return nil, err
+	}
+	for i := range created {
+		out[index[created[i].ID]] = &created[i]
+	}
+	for i, run := range out {
+		if run == nil {
+			return nil, fmt.Errorf("run of job %s not created", reqs[i].Job.ID)
+		}
+	}
+	return out, nil
+}
+
+// soloRuns collects runs of single-task jobs, to create them all with three
+// statements: the ticker's ticks, concurrent manual triggers.
+type soloRuns struct {
+	trigger    string
+	runs       store.CreateRunsParams
+	tasks      []store.CreateSoloTaskRunsParams // one row each, by run
+	deliveries []river.InsertManyParams         // by run
+}
+
+// add collects the run of hj at at, if hj has a single task; it reports
+// whether it did. parent is the span the run's span is a child of.
+func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) bool {
+	_, ok := s.addRun(tp, hj, at, parent)
+	return ok
+}
+
+func (s *soloRuns) addRun(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) (uuid.UUID, bool) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
+		return uuid.Nil, false
+	}
+	var task jobspec.Task
+	if err := json.Unmarshal(raw[0], &task); err != nil {
+		return uuid.Nil, false
+	}
+	runID, taskRunID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
+	s.runs.Ids = append(s.runs.Ids, runID)
+	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
+	s.runs.ScheduledFors = append(s.runs.ScheduledFors, at.UTC())
+	s.tasks = append(s.tasks, store.CreateSoloTaskRunsParams{
+		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{task.ID}, Specs: [][]byte{raw[0]},
+	})
+	_, span := startRunSpan(trace.ContextWithSpanContext(context.Background(), parent), tp, hj.ID, runID, s.trigger, at)
+	span.End()
+	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, trace: traceMetadata(span.SpanContext())}
+	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
+	return runID, true
+}
+
+// create inserts the collected runs and returns those created; a tick that
+// already has its run (it cannot, under the job lock, but the index has the
+// last word) gets neither tasks nor deliveries.
+func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store.Run, error) {
+	if len(s.runs.Ids) == 0 {
+		return nil, nil
+	}
+	q := store.New(tx)
+	s.runs.Trigger = s.trigger
+	created, err := q.CreateRuns(ctx, s.runs)
+	if err != nil {
+		return nil, fmt.Errorf("create runs: %w", err)
+	}
+	isNew := make(map[uuid.UUID]bool, len(created))
+	for _, r := range created {
+		isNew[r.ID] = true
+	}
+	var tasks store.CreateSoloTaskRunsParams
+	deliveries := make([]river.InsertManyParams, 0, len(created))
+	for i, id := range s.runs.Ids {
+		if !isNew[id] {
+			continue
+		}
+		t := &s.tasks[i]
+		tasks.Ids = append(tasks.Ids, t.Ids...)
+		tasks.RunIds = append(tasks.RunIds, t.RunIds...)
+		tasks.TaskIds = append(tasks.TaskIds, t.TaskIds...)
+		tasks.Specs = append(tasks.Specs, t.Specs...)
+		deliveries = append(deliveries, s.deliveries[i])
+	}
+	if len(deliveries) == 0 {
+		return created, nil
+	}
+	if err := q.CreateSoloTaskRuns(ctx, tasks); err != nil {
+		return nil, fmt.Errorf("create task runs: %w", err)
+	}
+	return created, enqueueDeliveries(ctx, tx, ins, deliveries)
+}
