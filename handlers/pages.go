@@ -108,7 +108,11 @@ func (a *API) errorPage(w http.ResponseWriter, r *http.Request, err error, back 
 }
 
 func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
-	req := listJobsRequest{page: pageRequest{limit: pageJobs}}
+	var req listJobsRequest
+	if err := req.page.parse(r); err != nil {
+		return nil, err
+	}
+	req.page.limit = pageJobs
 	list, err := a.listJobs(r.Context(), &req)
 	if err != nil {
 		return nil, err
@@ -132,7 +136,11 @@ func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
 			NextFire: j.NextFireAt, Paused: j.Paused, LatestRun: byJob[j.ID],
 		}
 	}
-	return views.JobsList(rows), nil
+	next := ""
+	if list.NextCursor != nil {
+		next = "/jobs?cursor=" + *list.NextCursor
+	}
+	return views.JobsList(rows, next), nil
 }
 
 func (a *API) jobPage(r *http.Request) (templ.Component, error) {
@@ -199,8 +207,17 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
-	b := &views.RunBody{Run: *runSummary(run), Graph: layout(g)}
+	b := &views.RunBody{Run: *runSummary(run), Graph: layout(g), TaskCount: len(run.Tasks)}
+	counts := map[string]int{}
 	for _, t := range run.Tasks {
+		counts[t.State]++
+	}
+	for _, st := range views.StateOrder {
+		if counts[st] > 0 {
+			b.States = append(b.States, views.StateCount{State: st, Count: counts[st]})
+		}
+	}
+	for _, t := range run.Tasks[:min(len(run.Tasks), views.MaxShownTasks)] {
 		row := views.TaskRow{TaskID: t.TaskID, State: t.State, WebhookID: t.WebhookID}
 		if t.LastError != nil {
 			row.LastError = *t.LastError

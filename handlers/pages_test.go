@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -85,14 +87,17 @@ func TestRunPageFollowsTheRunLive(t *testing.T) {
 
 	close(release)
 	var notReloaded bool
-	var bState string
+	var bState, counts string
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.WaitVisible(`[data-testid="run-state"][data-state="succeeded"]`),
+		chromedp.Text(`[data-testid="task-counts"]`, &counts),
 		chromedp.AttributeValue(`[data-testid="topology"] [data-testid="node-b"]`, "data-state", &bState, nil),
 		chromedp.WaitVisible(`[data-testid="attempts-b"]`),
 		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
 	))
 	require.True(t, notReloaded, "the page was reloaded instead of updated")
+	require.Contains(t, counts, "2 tasks")
+	require.Contains(t, counts, "succeeded 2")
 	require.Equal(t, "succeeded", bState)
 
 	// Pause from the job's page.
@@ -153,4 +158,42 @@ func TestPagesNeedTheKeyAndRefuseCrossSitePosts(t *testing.T) {
 	require.Equal(t, "/jobs/"+job.ID, resp.Header.Get("Location"))
 
 	require.Equal(t, http.StatusNotFound, do(http.MethodGet, "/runs/"+job.ID, basic(heraldtest.APIKey)).StatusCode, "an unknown run")
+}
+
+// The job list shows 100 jobs, newest first, and links to the older ones.
+func TestJobListPages(t *testing.T) {
+	t.Parallel()
+	h := heraldtest.Start(t, heraldtest.Options{NoWork: true})
+	var ids []string
+	for i := range 101 {
+		resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{
+			"name": fmt.Sprintf("job-%03d", i), "tasks": []any{map[string]any{"request": map[string]any{"url": "https://device.example/hook"}}},
+		})
+		require.Equal(t, http.StatusCreated, resp.Status)
+		var j struct{ ID string }
+		resp.JSON(t, &j)
+		ids = append(ids, j.ID)
+	}
+	get := func(path string) string {
+		req, err := http.NewRequest(http.MethodGet, h.Server.URL+path, nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("operator", heraldtest.APIKey)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return string(body)
+	}
+	first := get("/jobs")
+	require.Contains(t, first, `data-testid="job-`+ids[100]+`"`, "the newest is on the first page")
+	require.NotContains(t, first, `data-testid="job-`+ids[0]+`"`, "the oldest is not")
+	i := strings.Index(first, `href="/jobs?cursor=`)
+	require.Positive(t, i, "no link to older jobs")
+	link := first[i+len(`href="`):]
+	link = link[:strings.IndexByte(link, '"')]
+	second := get(strings.ReplaceAll(link, "&amp;", "&"))
+	require.Contains(t, second, `data-testid="job-`+ids[0]+`"`)
+	require.NotContains(t, second, "older-jobs")
 }

@@ -57,12 +57,30 @@ type RunPage struct {
 	Body    RunBody
 }
 
+// MaxShownTasks is how many of a run's tasks its page lists; the counts by
+// state cover all of them, and the API lists every one.
+const MaxShownTasks = 200
+
 // RunBody is the part of a run's page that changes while it runs.
 type RunBody struct {
 	Run   RunSummary
 	Graph Graph
+	// Tasks are the first MaxShownTasks tasks, by id.
 	Tasks []TaskRow
+	// TaskCount is the run's task count; States counts them by state, in
+	// StateOrder.
+	TaskCount int
+	States    []StateCount
 }
+
+// StateCount is how many tasks are in a state.
+type StateCount struct {
+	State string
+	Count int
+}
+
+// StateOrder is the order task states are counted in.
+var StateOrder = []string{"waiting", "pending", "running", "retrying", "succeeded", "failed", "upstream_failed", "cancelled"}
 
 // Ended says the run will not change any more (the live view stops).
 func (b RunBody) Ended() bool {
