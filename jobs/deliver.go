@@ -250,6 +250,7 @@ func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttempt
 	h["Herald-Task"] = []string{tr.TaskID}
 	h["Herald-Attempt"] = []string{strconv.Itoa(attempt)}
 	h["Herald-Scheduled-For"] = []string{tr.ScheduledFor.UTC().Format(time.RFC3339Nano)}
+	h["Traceparent"] = []string{traceparent(tr.RunID)}
 	return dispatch.Request{
 		Method:  r.Method,
 		URL:     r.URL,

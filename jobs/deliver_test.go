@@ -154,6 +154,8 @@ func TestDelayedJobArrivesOnceOnTimeSigned(t *testing.T) {
 	require.Equal(t, "main", got.Header.Get("Herald-Task"))
 	require.Equal(t, "1", got.Header.Get("Herald-Attempt"))
 	require.Equal(t, r.Tasks[0].WebhookID, got.Header.Get("Webhook-Id"))
+	// W3C trace context even without tracing: the run's id as trace id.
+	require.Regexp(t, `^00-`+strings.ReplaceAll(r.ID, "-", "")+`-[0-9a-f]{16}-00$`, got.Header.Get("Traceparent"))
 }
 
 func TestRetriesKeepWebhookIDAndBackOff(t *testing.T) {

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 
@@ -74,6 +76,18 @@ func describeAttempt(ctx context.Context, metadata []byte, tr taskRunRef, attemp
 		attribute.Int("herald.attempt", attempt),
 		attribute.String("herald.webhook_id", WebhookID(tr.id)),
 	)
+}
+
+// traceparent is the W3C trace context a webhook carries when herald does
+// not trace: the run's id as trace id, so that the receiver can tell the
+// requests of one run together, a random parent id, not sampled. When herald
+// traces, the outgoing request's span replaces it (otelhttp).
+func traceparent(runID uuid.UUID) string {
+	var parent [8]byte
+	for parent == [8]byte{} {
+		_, _ = rand.Read(parent[:])
+	}
+	return "00-" + hex.EncodeToString(runID[:]) + "-" + hex.EncodeToString(parent[:]) + "-00"
 }
 
 // taskRunRef identifies a task run for describeAttempt.
