@@ -14,6 +14,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/store"
+	"github.com/herald-sched/herald/views"
 )
 
 // graphResponse is a job's topology; for a run, each node has its state.
@@ -57,10 +58,10 @@ func graphFormat(r *http.Request) (string, error) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
 		return "json", nil
-	case "dot":
-		return "dot", nil
+	case "dot", "svg":
+		return f, nil
 	default:
-		return "", invalidFields(http.StatusBadRequest, fieldError("format", "must be json or dot (the drawn graph is on the job's page)"))
+		return "", invalidFields(http.StatusBadRequest, fieldError("format", "must be json, dot or svg"))
 	}
 }
 
@@ -133,12 +134,16 @@ func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, load func(conte
 		writeError(w, r, a.logger, err)
 		return
 	}
-	if format == "json" {
+	switch format {
+	case "json":
 		writeJSON(w, http.StatusOK, g)
-		return
+	case "svg":
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_ = views.GraphDocument(layoutAll(g)).Render(r.Context(), w)
+	default:
+		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
+		_, _ = w.Write([]byte(g.dot(name)))
 	}
-	w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
-	_, _ = w.Write([]byte(g.dot(name)))
 }
 
 // stateColors fill a node by its task's state.

@@ -1,8 +1,12 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -401,6 +405,42 @@ func TestGraphExport(t *testing.T) {
 	require.Contains(t, string(resp.Body), `"a" -> "b";`)
 	require.Contains(t, string(resp.Body), `"b" -> "c";`)
 	require.Equal(t, http.StatusBadRequest, b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=png", nil).Status)
+
+	// Drawn: a well-formed SVG document with a box per task and a curve per edge.
+	resp = b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=svg", nil)
+	require.Equal(t, http.StatusOK, resp.Status)
+	require.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
+	dec := xml.NewDecoder(bytes.NewReader(resp.Body))
+	var rects, paths int
+	var texts []string
+	inText := false
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err, "not well-formed: %s", resp.Body)
+		switch el := tok.(type) {
+		case xml.StartElement:
+			switch el.Name.Local {
+			case "rect":
+				rects++
+			case "path":
+				paths++
+			case "text":
+				inText = true
+			}
+		case xml.CharData:
+			if inText {
+				texts = append(texts, string(el))
+			}
+		case xml.EndElement:
+			inText = false
+		}
+	}
+	require.Equal(t, 3+1, rects, "a box per task, and the background")
+	require.Equal(t, 3, paths)
+	require.Equal(t, []string{"a", "b", "c"}, texts)
 
 	resp = b.h.Do(http.MethodPost, "/v1/jobs/"+created.ID+"/runs", nil)
 	require.Equal(t, http.StatusAccepted, resp.Status)

@@ -366,7 +366,17 @@ func runSummary(r *runResponse) *views.RunSummary {
 	}
 }
 
+// layout places a topology for a page (nothing above views.MaxDrawnTasks).
 func layout(g *graphResponse) views.Graph {
+	return views.LayoutGraph(graphInput(g))
+}
+
+// layoutAll places a topology whatever its size (the SVG export).
+func layoutAll(g *graphResponse) views.Graph {
+	return views.LayoutAll(graphInput(g))
+}
+
+func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 	nodes := make([]views.GraphNode, len(g.Nodes))
 	for i, n := range g.Nodes {
 		nodes[i] = views.GraphNode{ID: n.ID, Level: n.Level, State: n.State}
@@ -375,7 +385,7 @@ func layout(g *graphResponse) views.Graph {
 	for i, e := range g.Edges {
 		edges[i] = views.GraphEdge{From: e.From, To: e.To}
 	}
-	return views.LayoutGraph(nodes, edges)
+	return nodes, edges
 }
 
 // describeSchedule is a schedule in a few words.

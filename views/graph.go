@@ -53,10 +53,19 @@ const (
 	margin       = 10
 )
 
-// LayoutGraph places nodes in columns by level, in the order given.
+// LayoutGraph places nodes in columns by level, in the order given; a
+// graph of more than MaxDrawnTasks is left unplaced (a page's drawing).
 func LayoutGraph(nodes []GraphNode, edges []GraphEdge) Graph {
+	if len(nodes) > MaxDrawnTasks {
+		return Graph{Tasks: len(nodes)}
+	}
+	return LayoutAll(nodes, edges)
+}
+
+// LayoutAll is LayoutGraph whatever the size (the SVG export).
+func LayoutAll(nodes []GraphNode, edges []GraphEdge) Graph {
 	g := Graph{Tasks: len(nodes)}
-	if len(nodes) == 0 || len(nodes) > MaxDrawnTasks {
+	if len(nodes) == 0 {
 		return g
 	}
 	rows := map[int]int{}

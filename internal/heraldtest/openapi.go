@@ -39,8 +39,9 @@ var registerDecoders sync.Once
 func ValidateOpenAPI(t testing.TB) func(http.Handler) http.Handler {
 	doc := LoadOpenAPI(t)
 	registerDecoders.Do(func() {
-		// Graphs in DOT are text.
+		// Graphs in DOT and SVG are text.
 		openapi3filter.RegisterBodyDecoder("text/vnd.graphviz", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("image/svg+xml", openapi3filter.PlainBodyDecoder)
 	})
 	router, err := legacy.NewRouter(doc)
 	require.NoError(t, err)
