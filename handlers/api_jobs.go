@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -187,6 +188,11 @@ func (a *API) deleteJob(ctx context.Context, req *jobIDRequest) (*struct{}, erro
 
 type listJobsRequest struct {
 	page pageRequest
+	// Filters, all of which a job must pass: paused or not, these labels
+	// (key=value), a name containing this (case-insensitive).
+	paused *bool
+	labels map[string]string
+	name   *string
 }
 
 type listJobsResponse struct {
@@ -195,11 +201,48 @@ type listJobsResponse struct {
 }
 
 func parseListJobs(_ http.ResponseWriter, r *http.Request, req *listJobsRequest) error {
-	return req.page.parse(r)
+	if err := req.page.parse(r); err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	switch v := q.Get("paused"); v {
+	case "":
+	case "true", "false":
+		req.paused = new(v == "true")
+	default:
+		return invalidFields(http.StatusBadRequest, fieldError("paused", "must be true or false"))
+	}
+	for _, l := range q["label"] {
+		if l == "" {
+			continue // an empty field of the pages' filter form
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || k == "" {
+			return invalidFields(http.StatusBadRequest, fieldError("label", "must be key=value, got "+strconv.Quote(l)))
+		}
+		if req.labels == nil {
+			req.labels = map[string]string{}
+		}
+		req.labels[k] = v
+	}
+	if v := q.Get("name"); v != "" {
+		if len(v) > 200 {
+			return invalidFields(http.StatusBadRequest, fieldError("name", "must be at most 200 bytes"))
+		}
+		req.name = &v
+	}
+	return nil
 }
 
 func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResponse, error) {
-	rows, err := store.New(a.pool).ListJobs(ctx, store.ListJobsParams{Before: req.page.cursor, MaxRows: int32(req.page.limit + 1)})
+	p := store.ListJobsParams{Before: req.page.cursor, Paused: req.paused, Name: req.name, MaxRows: int32(req.page.limit + 1)}
+	if req.labels != nil {
+		var err error
+		if p.Labels, err = json.Marshal(req.labels); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := store.New(a.pool).ListJobs(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -531,3 +531,54 @@ func TestConcurrentTriggersEachGetTheirRun(t *testing.T) {
 	require.Equal(t, 4*perJob, runs)
 	require.Equal(t, 4*perJob, deliveries, "one first delivery per run (the DAG's b waits for a)")
 }
+
+func TestListJobsFilters(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	create := func(name string, labels map[string]string, paused bool) string {
+		j := validJob()
+		j["name"], j["labels"], j["paused"] = name, labels, paused
+		resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+		require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+		var created jobResp
+		resp.JSON(t, &created)
+		return created.ID
+	}
+	berlin := create("Reboot Gateway 17", map[string]string{"site": "berlin", "kind": "gateway"}, false)
+	paris := create("reboot gateway 18", map[string]string{"site": "paris", "kind": "gateway"}, true)
+	meter := create("read meter", map[string]string{"site": "berlin", "kind": "meter"}, false)
+
+	list := func(query string) []string {
+		t.Helper()
+		resp := b.h.Do(http.MethodGet, "/v1/jobs?"+query, nil)
+		require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+		var page struct{ Data []jobResp }
+		resp.JSON(t, &page)
+		var ids []string
+		for _, j := range page.Data {
+			ids = append(ids, j.ID)
+		}
+		return ids
+	}
+	for _, tc := range []struct {
+		name, query string
+		want        []string
+	}{
+		{"none", "", []string{meter, paris, berlin}},
+		{"paused", "paused=true", []string{paris}},
+		{"active", "paused=false", []string{meter, berlin}},
+		{"label", "label=site=berlin", []string{meter, berlin}},
+		{"two labels", "label=site=berlin&label=kind=gateway", []string{berlin}},
+		{"name ignores case", "name=GATEWAY", []string{paris, berlin}},
+		{"all together", "name=gateway&label=kind=gateway&paused=false", []string{berlin}},
+		{"nothing matches", "label=site=rome", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, list(tc.query), "got %v, want %v", list(tc.query), tc.want)
+		})
+	}
+	for _, q := range []string{"paused=maybe", "label=site", "label==berlin"} {
+		resp := b.h.Do(http.MethodGet, "/v1/jobs?"+q, nil)
+		require.Equal(t, http.StatusBadRequest, resp.Status, "query %s", q)
+	}
+}

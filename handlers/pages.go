@@ -109,7 +109,7 @@ func (a *API) errorPage(w http.ResponseWriter, r *http.Request, err error, back 
 
 func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
 	var req listJobsRequest
-	if err := req.page.parse(r); err != nil {
+	if err := parseListJobs(nil, r, &req); err != nil {
 		return nil, err
 	}
 	req.page.limit = pageJobs
@@ -138,9 +138,13 @@ func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
 	}
 	next := ""
 	if list.NextCursor != nil {
-		next = "/jobs?cursor=" + *list.NextCursor
+		q := r.URL.Query()
+		q.Set("cursor", *list.NextCursor)
+		q.Del("limit")
+		next = "/jobs?" + q.Encode()
 	}
-	return views.JobsList(rows, next), nil
+	f := views.JobFilter{Name: r.URL.Query().Get("name"), Label: r.URL.Query().Get("label"), Paused: r.URL.Query().Get("paused")}
+	return views.JobsList(rows, f, next), nil
 }
 
 func (a *API) jobPage(r *http.Request) (templ.Component, error) {

@@ -196,4 +196,10 @@ func TestJobListPages(t *testing.T) {
 	second := get(strings.ReplaceAll(link, "&amp;", "&"))
 	require.Contains(t, second, `data-testid="job-`+ids[0]+`"`)
 	require.NotContains(t, second, "older-jobs")
+
+	// The filter form, as a browser submits it (empty fields included).
+	filtered := get("/jobs?name=JOB-01&label=&paused=")
+	require.Equal(t, 10, strings.Count(filtered, `data-testid="job-`), "job-010 … job-019")
+	require.Contains(t, filtered, `data-testid="job-`+ids[19]+`"`)
+	require.Contains(t, filtered, `value="JOB-01"`, "the form keeps what was asked")
 }

@@ -34,6 +34,13 @@ type JobRow struct {
 	LatestRun *RunSummary
 }
 
+// JobFilter is the job list's filter form, as submitted.
+type JobFilter struct {
+	Name   string
+	Label  string // key=value
+	Paused string // "", "true" or "false"
+}
+
 // JobPage is a job's page.
 type JobPage struct {
 	ID            string

@@ -299,18 +299,30 @@ const listJobs = `-- name: ListJobs :many
 SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
+  AND ($2::bool IS NULL OR paused = $2::bool)
+  AND ($3::jsonb IS NULL OR labels @> $3::jsonb)
+  AND ($4::text IS NULL OR strpos(lower(name), lower($4::text)) > 0)
 ORDER BY id DESC
-LIMIT $2
+LIMIT $5
 `
 
 type ListJobsParams struct {
 	Before  *uuid.UUID
+	Paused  *bool
+	Labels  json.RawMessage
+	Name    *string
 	MaxRows int32
 }
 
 // Newest first; ids are UUIDv7, so id order is creation order.
 func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, error) {
-	rows, err := q.db.Query(ctx, listJobs, arg.Before, arg.MaxRows)
+	rows, err := q.db.Query(ctx, listJobs,
+		arg.Before,
+		arg.Paused,
+		arg.Labels,
+		arg.Name,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}

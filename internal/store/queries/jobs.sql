@@ -17,6 +17,9 @@ SELECT * FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
 SELECT * FROM jobs
 WHERE deleted_at IS NULL
   AND (sqlc.narg('before')::uuid IS NULL OR id < sqlc.narg('before')::uuid)
+  AND (sqlc.narg('paused')::bool IS NULL OR paused = sqlc.narg('paused')::bool)
+  AND (sqlc.narg('labels')::jsonb IS NULL OR labels @> sqlc.narg('labels')::jsonb)
+  AND (sqlc.narg('name')::text IS NULL OR strpos(lower(name), lower(sqlc.narg('name')::text)) > 0)
 ORDER BY id DESC
 LIMIT @max_rows;
 
