@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -81,11 +82,21 @@ func (a *API) action(do func(*http.Request) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		to, err := do(r)
 		if err != nil {
-			a.errorPage(w, r, err, r.Referer())
+			a.errorPage(w, r, err, backTo(r))
 			return
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 	}
+}
+
+// backTo is the page a form was posted from: the path of its Referer,
+// never another site or scheme; the job list when unknown.
+func backTo(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Path == "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/jobs"
+	}
+	return u.Path
 }
 
 // errorPage shows err: an API error's status and public detail, or a 500

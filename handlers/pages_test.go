@@ -158,6 +158,25 @@ func TestPagesNeedTheKeyAndRefuseCrossSitePosts(t *testing.T) {
 	require.Equal(t, "/jobs/"+job.ID, resp.Header.Get("Location"))
 
 	require.Equal(t, http.StatusNotFound, do(http.MethodGet, "/runs/"+job.ID, basic(heraldtest.APIKey)).StatusCode, "an unknown run")
+
+	// A failed action's page links back to where the form was, on this site only.
+	for referer, back := range map[string]string{
+		h.Server.URL + "/jobs/" + job.ID: `href="/jobs/` + job.ID + `"`,
+		"https://elsewhere.example/x":    `href="/x"`,
+		"javascript:alert(1)":            `href="/jobs"`,
+	} {
+		req, err := http.NewRequest(http.MethodPost, h.Server.URL+"/runs/"+job.ID+"/cancel", nil)
+		require.NoError(t, err)
+		req.SetBasicAuth("operator", heraldtest.APIKey)
+		req.Header.Set("Referer", referer)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusNotFound, resp.StatusCode)
+		require.Contains(t, string(body), back, "referer %s", referer)
+	}
 }
 
 // The job list shows 100 jobs, newest first, and links to the older ones.
