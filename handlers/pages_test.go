@@ -222,3 +222,40 @@ func TestJobListPages(t *testing.T) {
 	require.Contains(t, filtered, `data-testid="job-`+ids[19]+`"`)
 	require.Contains(t, filtered, `value="JOB-01"`, "the form keeps what was asked")
 }
+
+// A big run's page counts every task, lists the first 200, and does not
+// draw more than 300.
+func TestBigRunPage(t *testing.T) {
+	t.Parallel()
+	h := heraldtest.Start(t, heraldtest.Options{NoWork: true})
+	tasks := make([]any, 310)
+	for i := range tasks {
+		tasks[i] = map[string]any{"id": fmt.Sprintf("t%03d", i), "request": map[string]any{"url": "https://device.example/hook"}}
+	}
+	resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": "fleet", "tasks": tasks})
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, resp.Status)
+	var run struct{ ID string }
+	resp.JSON(t, &run)
+
+	req, err := http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+run.ID, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("operator", heraldtest.APIKey)
+	page, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer page.Body.Close()
+	require.Equal(t, http.StatusOK, page.StatusCode)
+	body, err := io.ReadAll(page.Body)
+	require.NoError(t, err)
+	html := string(body)
+	require.Contains(t, html, "310 tasks")
+	require.Contains(t, html, `data-state="pending">pending 310`)
+	require.Equal(t, 200, strings.Count(html, `data-testid="task-t`), "tasks listed")
+	require.Contains(t, html, `data-testid="task-t199"`)
+	require.NotContains(t, html, `data-testid="task-t200"`)
+	require.Contains(t, html, "too many to draw")
+	require.NotContains(t, html, `data-testid="topology"`)
+}

@@ -385,6 +385,41 @@ func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, er
 	return items, nil
 }
 
+const listAttemptsOf = `-- name: ListAttemptsOf :many
+SELECT task_run_id, attempt, started_at, duration_ms, status_code, outcome, error, response_body, response_truncated, next_retry_at FROM attempts WHERE task_run_id = ANY($1::uuid[]) ORDER BY task_run_id, attempt
+`
+
+func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([]Attempt, error) {
+	rows, err := q.db.Query(ctx, listAttemptsOf, taskRunIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Attempt{}
+	for rows.Next() {
+		var i Attempt
+		if err := rows.Scan(
+			&i.TaskRunID,
+			&i.Attempt,
+			&i.StartedAt,
+			&i.DurationMs,
+			&i.StatusCode,
+			&i.Outcome,
+			&i.Error,
+			&i.ResponseBody,
+			&i.ResponseTruncated,
+			&i.NextRetryAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listRunAttempts = `-- name: ListRunAttempts :many
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
@@ -484,6 +519,52 @@ SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finis
 
 func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun, error) {
 	rows, err := q.db.Query(ctx, listTaskRuns, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskRun{}
+	for rows.Next() {
+		var i TaskRun
+		if err := rows.Scan(
+			&i.ID,
+			&i.RunID,
+			&i.TaskID,
+			&i.Spec,
+			&i.State,
+			&i.Attempts,
+			&i.LastError,
+			&i.StartedAt,
+			&i.FinishedAt,
+			&i.PendingParents,
+			&i.ChildIds,
+			&i.KeepResult,
+			&i.ResultStatus,
+			&i.ResultBody,
+			&i.Round,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listTaskRunsFirst = `-- name: ListTaskRunsFirst :many
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round FROM task_runs WHERE run_id = $1 ORDER BY task_id LIMIT $2
+`
+
+type ListTaskRunsFirstParams struct {
+	RunID   uuid.UUID
+	MaxRows int32
+}
+
+// The first of a run's task runs by task id (a run's page).
+func (q *Queries) ListTaskRunsFirst(ctx context.Context, arg ListTaskRunsFirstParams) ([]TaskRun, error) {
+	rows, err := q.db.Query(ctx, listTaskRunsFirst, arg.RunID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -672,6 +753,36 @@ func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error
 			&i.CreatedAt,
 			&i.FinishedAt,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const taskStateCounts = `-- name: TaskStateCounts :many
+SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = $1 GROUP BY state
+`
+
+type TaskStateCountsRow struct {
+	State string
+	N     int32
+}
+
+// How many of a run's tasks are in each state (a run's page).
+func (q *Queries) TaskStateCounts(ctx context.Context, runID uuid.UUID) ([]TaskStateCountsRow, error) {
+	rows, err := q.db.Query(ctx, taskStateCounts, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskStateCountsRow{}
+	for rows.Next() {
+		var i TaskStateCountsRow
+		if err := rows.Scan(&i.State, &i.N); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -146,3 +146,14 @@ SELECT DISTINCT job_id FROM runs WHERE job_id = ANY(@job_ids::uuid[]) AND state 
 SELECT DISTINCT ON (job_id) * FROM runs
 WHERE job_id = ANY(@job_ids::uuid[])
 ORDER BY job_id, id DESC;
+
+-- name: TaskStateCounts :many
+-- How many of a run's tasks are in each state (a run's page).
+SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = @run_id GROUP BY state;
+
+-- name: ListTaskRunsFirst :many
+-- The first of a run's task runs by task id (a run's page).
+SELECT * FROM task_runs WHERE run_id = @run_id ORDER BY task_id LIMIT @max_rows;
+
+-- name: ListAttemptsOf :many
+SELECT * FROM attempts WHERE task_run_id = ANY(@task_run_ids::uuid[]) ORDER BY task_run_id, attempt;
