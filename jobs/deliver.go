@@ -124,7 +124,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return nil // finished or cancelled meanwhile: nothing to deliver
 	}
 	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: trace.SpanContextFromContext(ctx)}
-	describeAttempt(ctx, job.Metadata, taskRunRef{id: tr.ID, runID: tr.RunID, jobID: tr.JobID, taskID: tr.TaskID}, attempt)
+	describeAttempt(ctx, job.Metadata, tr, attempt)
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {
 		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()}
@@ -237,7 +237,7 @@ func (w *DeliverWorker) buildRequest(ctx context.Context, tr *store.BeginAttempt
 		return dispatch.Request{}, nil, err
 	}
 	body, contentType := r.BodyBytes()
-	h := make(http.Header, len(r.Headers)+10)
+	h := make(http.Header, len(r.Headers)+11)
 	for k, v := range r.Headers {
 		h.Set(k, v)
 	}

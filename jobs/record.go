@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -272,11 +273,4 @@ func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run
 	return nil
 }
 
-func compareUUID(a, b uuid.UUID) int {
-	for i := range a {
-		if a[i] != b[i] {
-			return int(a[i]) - int(b[i])
-		}
-	}
-	return 0
-}
+func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }

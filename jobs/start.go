@@ -35,7 +35,7 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 	solo := soloRuns{trigger: TriggerManual}
 	index := map[uuid.UUID]int{} // run id to request
 	for i, req := range reqs {
-		if id, ok := solo.addRun(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent); ok {
+		if id, ok := solo.add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent); ok {
 			index[id] = i
 			continue
 		}
@@ -65,18 +65,21 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 type soloRuns struct {
 	trigger    string
 	runs       store.CreateRunsParams
-	tasks      []store.CreateSoloTaskRunsParams // one row each, by run
-	deliveries []river.InsertManyParams         // by run
+	tasks      []soloTask               // by run
+	deliveries []river.InsertManyParams // by run
 }
 
-// add collects the run of hj at at, if hj has a single task; it reports
-// whether it did. parent is the span the run's span is a child of.
-func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) bool {
-	_, ok := s.addRun(tp, hj, at, parent)
-	return ok
+// soloTask is the task run of a collected run.
+type soloTask struct {
+	id     uuid.UUID
+	taskID string
+	spec   []byte
 }
 
-func (s *soloRuns) addRun(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) (uuid.UUID, bool) {
+// add collects the run of hj at at, if hj has a single task, and returns
+// the run's id; ok reports whether it did. parent, when valid, is the span
+// the run's span is a child of.
+func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) (runID uuid.UUID, ok bool) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
 		return uuid.Nil, false
@@ -89,10 +92,12 @@ func (s *soloRuns) addRun(tp trace.TracerProvider, hj *store.Job, at time.Time, 
 	s.runs.Ids = append(s.runs.Ids, runID)
 	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
 	s.runs.ScheduledFors = append(s.runs.ScheduledFors, at.UTC())
-	s.tasks = append(s.tasks, store.CreateSoloTaskRunsParams{
-		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{task.ID}, Specs: [][]byte{raw[0]},
-	})
-	_, span := startRunSpan(trace.ContextWithSpanContext(context.Background(), parent), tp, hj.ID, runID, s.trigger, at)
+	s.tasks = append(s.tasks, soloTask{id: taskRunID, taskID: task.ID, spec: raw[0]})
+	ctx := context.Background()
+	if parent.IsValid() {
+		ctx = trace.ContextWithSpanContext(ctx, parent)
+	}
+	_, span := startRunSpan(ctx, tp, hj.ID, runID, s.trigger, at)
 	span.End()
 	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, trace: traceMetadata(span.SpanContext())}
 	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
@@ -123,10 +128,10 @@ func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store
 			continue
 		}
 		t := &s.tasks[i]
-		tasks.Ids = append(tasks.Ids, t.Ids...)
-		tasks.RunIds = append(tasks.RunIds, t.RunIds...)
-		tasks.TaskIds = append(tasks.TaskIds, t.TaskIds...)
-		tasks.Specs = append(tasks.Specs, t.Specs...)
+		tasks.Ids = append(tasks.Ids, t.id)
+		tasks.RunIds = append(tasks.RunIds, id)
+		tasks.TaskIds = append(tasks.TaskIds, t.taskID)
+		tasks.Specs = append(tasks.Specs, t.spec)
 		deliveries = append(deliveries, s.deliveries[i])
 	}
 	if len(deliveries) == 0 {

@@ -94,8 +94,10 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			}
 			skipped := 0
 			for _, at := range plan.fire {
-				if hj.Overlap == jobspec.OverlapAllow && solo.add(t.tracer, hj, at, trace.SpanContext{}) {
-					continue
+				if hj.Overlap == jobspec.OverlapAllow {
+					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}); ok {
+						continue
+					}
 				}
 				wasSkipped, err := t.startIsolated(ctx, tx, hj, at)
 				if err != nil {

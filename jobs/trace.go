@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/herald-sched/herald/internal/store"
 )
 
 // Traces. otelriver gives each River job an insert and a work span (the
@@ -57,7 +59,7 @@ func traceMetadata(sc trace.SpanContext) []byte {
 // describeAttempt adds the delivery's identity, and a link to the span
 // that started it (traceMetadata in the job's metadata), to its attempt's
 // span: the work span otelriver started.
-func describeAttempt(ctx context.Context, metadata []byte, tr taskRunRef, attempt int) {
+func describeAttempt(ctx context.Context, metadata []byte, tr *store.BeginAttemptsRow, attempt int) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
@@ -70,11 +72,11 @@ func describeAttempt(ctx context.Context, metadata []byte, tr taskRunRef, attemp
 		}
 	}
 	span.SetAttributes(
-		attribute.String("herald.job_id", tr.jobID.String()),
-		attribute.String("herald.run_id", tr.runID.String()),
-		attribute.String("herald.task_id", tr.taskID),
+		attribute.String("herald.job_id", tr.JobID.String()),
+		attribute.String("herald.run_id", tr.RunID.String()),
+		attribute.String("herald.task_id", tr.TaskID),
 		attribute.Int("herald.attempt", attempt),
-		attribute.String("herald.webhook_id", WebhookID(tr.id)),
+		attribute.String("herald.webhook_id", WebhookID(tr.ID)),
 	)
 }
 
@@ -88,10 +90,4 @@ func traceparent(runID uuid.UUID) string {
 		_, _ = rand.Read(parent[:])
 	}
 	return "00-" + hex.EncodeToString(runID[:]) + "-" + hex.EncodeToString(parent[:]) + "-00"
-}
-
-// taskRunRef identifies a task run for describeAttempt.
-type taskRunRef struct {
-	id, runID, jobID uuid.UUID
-	taskID           string
 }
