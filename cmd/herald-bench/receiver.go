@@ -16,7 +16,7 @@ import (
 type delivery struct {
 	// At is when the request's headers had arrived (the handler started).
 	At time.Time
-	// Done is when the response had been written to the connection.
+	// Done is when the request had been read, just before the answer.
 	Done time.Time
 	// Job, Run, Task, ScheduledFor and WebhookID are the Herald-Job,
 	// Herald-Run, Herald-Task, Herald-Scheduled-For and Webhook-Id headers.
@@ -66,10 +66,8 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at := time.Now()
 	// Drain the body so that the connection can be reused.
 	_, _ = io.Copy(io.Discard, r.Body)
-	w.WriteHeader(http.StatusNoContent)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
+	// Recorded before answering: a sender that has its answer finds its
+	// request in Deliveries.
 	d := delivery{
 		At:           at,
 		Done:         time.Now(),
@@ -83,6 +81,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.got = append(rc.got, d)
 	rc.mu.Unlock()
 	rc.count.Add(1)
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Count is how many requests arrived so far.
