@@ -455,7 +455,7 @@ func TestGraphExport(t *testing.T) {
 
 // isPage says whether a route is one of the pages (and their assets).
 func isPage(route string) bool {
-	for _, prefix := range []string{"/jobs", "/runs", "/static"} {
+	for _, prefix := range []string{"/jobs", "/runs", "/replicas", "/static"} {
 		if route == prefix || strings.HasPrefix(route, prefix+"/") {
 			return true
 		}

@@ -55,6 +55,7 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Post("/jobs/{jobID}/trigger", a.action(a.triggerAction))
 		r.Post("/jobs/{jobID}/pause", a.action(a.pauseAction(true)))
 		r.Post("/jobs/{jobID}/resume", a.action(a.pauseAction(false)))
+		r.Get("/replicas", a.page(a.replicasPage))
 		r.Get("/runs/{runID}", a.page(a.runPage))
 		r.Get("/runs/{runID}/events", a.runEvents)
 		r.Post("/runs/{runID}/cancel", a.action(a.runAction(jobs.CancelRun)))
@@ -104,10 +105,16 @@ func backTo(r *http.Request) string {
 func (a *API) errorPage(w http.ResponseWriter, r *http.Request, err error, back string) {
 	p := views.ErrorPage{Status: http.StatusInternalServerError, Detail: "internal error; the server log has the cause", Back: back}
 	var ae *apiError
-	if errors.As(err, &ae) {
+	if !errors.As(err, &ae) {
+		ae = unavailableError(err)
+	}
+	if ae != nil {
 		p.Status, p.Detail = ae.status, ae.detail
 		for _, f := range ae.fields {
 			p.Detail += "; " + f.Field + ": " + f.Message
+		}
+		if ae.status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfterUnavailable)
 		}
 	} else {
 		a.logger.ErrorContext(r.Context(), "page failed", slog.String("path", r.URL.Path), slog.Any("error", err))
@@ -459,4 +466,24 @@ func describeSchedule(s *jobspec.Schedule) string {
 		return "once, " + s.Delay.Std().String() + " after registration"
 	}
 	return "—"
+}
+
+// replicasPage lists the herald processes (GET /v1/replicas).
+func (a *API) replicasPage(r *http.Request) (templ.Component, error) {
+	list, err := a.listReplicas(r.Context(), nil)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]views.ReplicaRow, len(list.Data))
+	for i, rp := range list.Data {
+		rows[i] = views.ReplicaRow{
+			ID: rp.ID, Role: rp.Role, Host: rp.Host, Version: rp.Version, State: rp.State,
+			StartedAt: rp.StartedAt, LastHeartbeat: rp.LastHeartbeatAt, SilentFor: rp.SilentFor, Timeout: rp.Timeout,
+			Working: rp.Working, InFlight: rp.InFlight, ClockOffsetMs: rp.ClockOffsetMs, Reclaimed: rp.Reclaimed,
+		}
+		if rp.ReclaimedBy != nil {
+			rows[i].ReclaimedBy = *rp.ReclaimedBy
+		}
+	}
+	return views.ReplicasView(rows), nil
 }

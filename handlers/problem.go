@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/store"
 )
 
 // problemContentType is RFC 9457's media type.
@@ -65,13 +66,33 @@ func invalidFields(status int, fields ...jobspec.FieldError) *apiError {
 	return &apiError{status: status, kind: "validation", detail: detail, fields: fields}
 }
 
+// retryAfterUnavailable is the Retry-After of a 503 for a database that is
+// away, in seconds.
+const retryAfterUnavailable = "5"
+
+// unavailableError is the public face of a database that is away: 503,
+// try again in a few seconds. nil when err is something else.
+func unavailableError(err error) *apiError {
+	if !store.Unavailable(err) && !errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return &apiError{status: http.StatusServiceUnavailable, kind: "database-unavailable",
+		detail: "the database is unreachable; nothing was changed, try again in a few seconds", cause: err}
+}
+
 // writeError sends err as problem+json. Errors without a public face are
-// logged and answered with a bare 500.
+// logged and answered with a bare 500; a database that is away is a 503
+// with Retry-After.
 func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		if errors.Is(err, context.Canceled) {
 			return // the client went away
+		}
+		if ae = unavailableError(err); ae != nil {
+			logger.WarnContext(r.Context(), "database unreachable", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
+			writeProblem(w, ae)
+			return
 		}
 		logger.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("error", err))
 		ae = &apiError{status: http.StatusInternalServerError, kind: "internal", detail: "internal error; the server log has the cause"}
@@ -91,6 +112,9 @@ func writeProblem(w http.ResponseWriter, ae *apiError) {
 	}
 	w.Header().Set("Content-Type", problemContentType)
 	w.Header().Set("Cache-Control", "no-store")
+	if ae.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+	}
 	w.WriteHeader(ae.status)
 	_ = json.NewEncoder(w).Encode(p)
 }

@@ -133,6 +133,7 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun)))
 		r.Get("/jobs/{jobID}/graph", a.jobGraph)
 		r.Get("/endpoints", endpoint(a, http.StatusOK, nil, a.listEndpoints))
+		r.Get("/replicas", endpoint(a, http.StatusOK, nil, a.listReplicas))
 		r.Post("/keys", endpoint(a, http.StatusCreated, a.parseCreateKey, a.createKey))
 		r.Get("/keys", endpoint(a, http.StatusOK, nil, a.listKeys))
 		r.Delete("/keys/{keyID}", endpoint(a, http.StatusNoContent, parseKeyID, a.revokeKey))

@@ -19,11 +19,10 @@ import (
 	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/internal/store"
 )
-
-type riverDriver = riverpgxv5.Driver
 
 // recordMargin is the time a delivery job has, beyond its request's
 // timeout, to record the attempt.
@@ -94,6 +93,12 @@ type Config struct {
 	// TracerProvider traces runs, River jobs (otelriver) and, through the
 	// Dispatcher's own, requests. Default none.
 	TracerProvider trace.TracerProvider
+	// Replica is this process's registration: its id is the River client's
+	// id, its clock (the database's) times ticks and staged deliveries, and
+	// its fence holds requests while the process cannot show it is alive.
+	// Start it with the Client as its Work. Default none: River's default
+	// client id, the process's clock, no fence.
+	Replica *replica.Replica
 }
 
 // Client is herald's River client, and, when it works, the ticker that
@@ -103,6 +108,8 @@ type Client struct {
 	*river.Client[pgx.Tx]
 
 	ticker  *ticker
+	worker  *DeliverWorker
+	live    *replica.Replica
 	tracer  trace.TracerProvider
 	begins  *batch.Batcher[beginItem, *store.BeginAttemptsRow]
 	records *batch.Batcher[*finishItem, struct{}]
@@ -191,7 +198,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
 	}
 	firePoll := cmp.Or(cfg.FirePollInterval, 10*time.Millisecond)
-	c := &Client{tracer: cfg.TracerProvider}
+	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica}
+	if cfg.Replica != nil {
+		rc.ID = cfg.Replica.ID()
+	}
 	if c.tracer != nil {
 		// Insert and work spans. herald puts the trace context of a run
 		// into its deliveries' metadata itself (see trace.go).
@@ -211,14 +221,14 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		c.records = batch.New(batchMax, batchFlushers, rec.record)
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
-			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache,
+			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache, now: clockOf(c),
 			grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace),
 			poll:  firePoll,
 			batch: cmp.Or(cfg.FireBatch, 1000),
 		}
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &DeliverWorker{
-			pool: pool, dispatcher: cfg.Dispatcher, logger: logger,
+		c.worker = &DeliverWorker{
+			pool: pool, dispatcher: cfg.Dispatcher, logger: logger, live: cfg.Replica, holder: rc.ID,
 			hosts:    newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
 			leaseFor: maxTimeout + recordMargin,
 			metrics:  cfg.Metrics,
@@ -230,7 +240,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 				probeInterval: cmp.Or(cfg.ProbeInterval, DefaultProbeInterval),
 				parkDeadline:  cmp.Or(cfg.ParkDeadline, DefaultParkDeadline),
 			},
-		})
+		}
+		river.AddWorker(workers, c.worker)
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueDeliver: {
@@ -246,7 +257,47 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	c.Client = client
+	if c.worker != nil && c.worker.holder == "" {
+		c.worker.holder = client.ID()
+	}
 	return c, nil
+}
+
+// Load is the number of deliveries this process is working and, of them,
+// those with a request on the wire (replica.Work).
+func (c *Client) Load() (working, inFlight int) {
+	if c.worker == nil {
+		return 0, 0
+	}
+	return c.worker.working.load()
+}
+
+// abandonWait bounds how long Abandon waits for the deliveries it ended.
+const abandonWait = 5 * time.Second
+
+// Abandon ends every delivery this process is working (replica.Work): the
+// process was declared dead and its deliveries reclaimed by another. A
+// delivery waiting at the fence returns at once; one on the wire is cut
+// off. It returns when they have all returned, or after abandonWait.
+func (c *Client) Abandon(ctx context.Context) {
+	if c.worker == nil {
+		return
+	}
+	ids := c.worker.working.abandon()
+	deadline := time.Now().Add(abandonWait)
+	for c.worker.working.holds(ids) && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// clockOf is the clock of ticks and staged deliveries: the database's as
+// this process reckons it when ins is a Client with a registration, else
+// the process's own.
+func clockOf(ins Inserter) func() time.Time {
+	if c, ok := ins.(*Client); ok && c.live != nil {
+		return c.live.Now
+	}
+	return time.Now
 }
 
 // Batching of deliveries' database work: at most batchMax items per

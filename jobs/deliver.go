@@ -22,6 +22,7 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/internal/taskref"
@@ -42,8 +43,13 @@ type DeliverArgs struct {
 	// TaskRunID is the task run to deliver.
 	TaskRunID uuid.UUID `json:"task_run_id"`
 	// AttemptBase counts the task run's attempts before this job (a run
-	// retried through the API continues the numbering).
+	// retried through the API, or a delivery reclaimed from a dead replica,
+	// continues the numbering).
 	AttemptBase int `json:"attempt_base,omitempty"`
+	// Spent counts the attempts made before this job that count against the
+	// task's max_attempts (a delivery reclaimed from a dead replica keeps
+	// them; the attempt lost with the replica does not count).
+	Spent int `json:"spent,omitempty"`
 	// Round is the task run's round (see task_runs.round): a job of an
 	// earlier round finds nothing to deliver.
 	Round int `json:"round,omitempty"`
@@ -89,6 +95,13 @@ type DeliverWorker struct {
 	signers    signerCache
 	begins     *batch.Batcher[beginItem, *store.BeginAttemptsRow]
 	records    *batch.Batcher[*finishItem, struct{}]
+	// live is this process's registration: its clock is the database's, and
+	// its fence holds requests while the process cannot show it is alive.
+	// Nil in a process without one (tests, the benchmark's baseline).
+	live *replica.Replica
+	// holder names this process in the leases it takes.
+	holder string
+	working workingSet
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -109,16 +122,18 @@ func (e *deliveryError) Error() string { return e.msg }
 // runs again after its record was written (a crash in between) finds its task
 // run finished and does nothing.
 func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	ctx, done := w.working.add(ctx, job.ID)
+	defer done()
 	if park, err := w.circuits.gate(ctx, job.Args.Host, job.CreatedAt); err != nil {
-		return err
+		return laterIfUnavailable(ctx, err)
 	} else if park > 0 {
 		return river.JobSnooze(park)
 	}
-	round := job.Attempt // attempts of this job, counted against max_attempts
-	attempt := job.Args.AttemptBase + round
+	round := job.Args.Spent + job.Attempt // attempts counted against max_attempts
+	attempt := job.Args.AttemptBase + job.Attempt
 	tr, err := w.begins.Submit(ctx, beginItem{id: job.Args.TaskRunID, round: int32(job.Args.Round), attempt: int32(attempt)})
 	if err != nil {
-		return fmt.Errorf("begin attempt: %w", err)
+		return laterIfUnavailable(ctx, fmt.Errorf("begin attempt: %w", err))
 	}
 	if tr == nil {
 		return nil // finished or cancelled meanwhile: nothing to deliver
@@ -139,27 +154,37 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if err := sleepUntil(ctx, job.Args.NotBefore); err != nil {
+	if err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
 		return err
 	}
 	if !w.hosts.acquire(ctx, job.Args.Host, slotWait) {
 		return river.JobSnooze(waitForSlot(job.Metadata))
 	}
 	defer w.hosts.release(job.Args.Host)
-	if wait, err := admit(ctx, w.pool, &job.Args, w.leaseFor, job.Metadata); err != nil {
-		return err
+	if wait, err := admit(ctx, w.pool, &job.Args, w.leaseFor, w.holder, job.Metadata); err != nil {
+		return laterIfUnavailable(ctx, err)
 	} else if wait > 0 {
 		return river.JobSnooze(wait)
 	}
-	defer releaseLease(ctx, w.pool, &job.Args)
+	defer releaseLease(ctx, w.pool, &job.Args, w.holder)
+	// The fence: nothing is sent while this process cannot show that it is
+	// alive (a survivor may be about to reclaim this delivery); if it was
+	// declared dead, Abandon ends ctx.
+	if w.live != nil {
+		if err := w.live.WaitSendable(ctx); err != nil {
+			return err
+		}
+	}
 
-	started := time.Now()
+	started := w.now()
 	sign(&req, signer, started)
 	if attempt == 1 && tr.Trigger == TriggerSchedule && len(task.DependsOn) == 0 {
 		w.metrics.FireLateness(started.Sub(tr.ScheduledFor))
 	}
 	w.metrics.InFlight(1)
+	w.working.sending(1)
 	res := w.dispatcher.Do(ctx, req)
+	w.working.sending(-1)
 	w.metrics.InFlight(-1)
 	if ctx.Err() != nil {
 		// Shutting down or timed out by River: River puts the job back
@@ -173,13 +198,20 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		rec.outcome = TaskSucceeded
 	case res.Outcome == dispatch.Retryable && round < task.Retry.MaxAttempts:
 		delay := max(dispatch.Backoff(round, task.Retry.InitialInterval.Std(), task.Retry.MaxInterval.Std()), res.RetryAfter)
-		job.Args.retryAt = time.Now().Add(delay)
+		job.Args.retryAt = time.Now().Add(delay) // River schedules by this process's clock
 		rec.outcome = TaskRetrying
 		rec.retryAt = &job.Args.retryAt
 	default:
 		rec.outcome = TaskFailed
 	}
 	rec.err = describe(&res, req.Timeout)
+	if rec.outcome == TaskSucceeded && tr.KeepResult {
+		if err := keepable(&res); err != nil {
+			// The device answered, but a downstream task needs the answer
+			// and herald cannot keep it: the task fails, visibly.
+			rec.outcome, rec.err = TaskFailed, err.Error()
+		}
+	}
 	w.metrics.Delivered(rec.outcome, res.Duration)
 	if err := w.circuits.record(ctx, job.Args.Host, &res, rec.err); err != nil {
 		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
@@ -189,23 +221,70 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		job.Args.retryAt = time.Time{}
 		return err
 	}
-	if rec.outcome == TaskRetrying {
+	if item.rec.outcome == TaskRetrying {
 		return &deliveryError{msg: rec.err}
 	}
 	return nil
 }
 
-// finish records the attempt through the batched recorder.
+// finish records the attempt through the batched recorder. An outcome
+// that PostgreSQL refuses to record as it is (not an outage: the recorder
+// waits those out) is recorded instead as a failure of the task, with the
+// recording error, so that the run ends rather than the delivery being made
+// again and again.
 func (w *DeliverWorker) finish(ctx context.Context, item *finishItem) error {
-	if _, err := w.records.Submit(ctx, item); err != nil {
+	_, err := w.records.Submit(ctx, item)
+	if err == nil {
+		return nil
+	}
+	if unavailable(err) || ctx.Err() != nil {
 		return fmt.Errorf("record attempt: %w", err)
+	}
+	w.logger.ErrorContext(ctx, "attempt outcome not recordable; the task fails with the recording error",
+		slog.String("task_run_id", item.tr.ID.String()), slog.Int("attempt", item.rec.attempt), slog.Any("error", err))
+	w.metrics.RecordFailed()
+	rec := item.rec
+	if rec.res != nil {
+		res := *rec.res
+		res.Body = nil // what PostgreSQL refused is most likely here
+		rec.res = &res
+	}
+	rec.outcome, rec.retryAt = TaskFailed, nil
+	rec.err = "herald could not record this attempt's outcome, so the task fails: " + err.Error()
+	item.rec = rec
+	if _, err2 := w.records.Submit(ctx, item); err2 != nil {
+		return fmt.Errorf("record attempt: %w", errors.Join(err, err2))
 	}
 	return nil
 }
 
-// sleepUntil waits until t (no wait for a zero or past t), or ctx's end.
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
+// keepable says why a successful response that a downstream task refers to
+// cannot be kept (PostgreSQL's jsonb refuses it); nil when it can, or when
+// it is not kept as JSON at all (truncated, not JSON: the reference then
+// fails when the downstream task runs, naming it).
+func keepable(res *dispatch.Result) error {
+	if res.Truncated || !json.Valid(res.Body) {
+		return nil
+	}
+	if err := storableJSON(res.Body); err != nil {
+		return fmt.Errorf("the response is JSON that herald cannot keep for the downstream tasks that refer to it: %w", err)
+	}
+	return nil
+}
+
+// now is the database's clock as this process reckons it (its own clock
+// without a registration).
+func (w *DeliverWorker) now() time.Time {
+	if w.live != nil {
+		return w.live.Now()
+	}
+	return time.Now()
+}
+
+// sleepUntil waits until t by the database's clock (no wait for a zero or
+// past t), or ctx's end.
+func (w *DeliverWorker) sleepUntil(ctx context.Context, t time.Time) error {
+	d := t.Sub(w.now())
 	if d <= 0 {
 		return nil
 	}
@@ -380,4 +459,21 @@ func responseText(b []byte) string {
 		s = strings.ReplaceAll(s, "\x00", "\uFFFD")
 	}
 	return s
+}
+
+// unavailableSnooze is how long a delivery waits when the database is away
+// before trying again (no attempt used).
+const unavailableSnooze = time.Second
+
+// unavailable reports whether err is the database being away.
+func unavailable(err error) bool { return store.Unavailable(err) }
+
+// laterIfUnavailable turns a failure of the database being away, before
+// anything was sent, into a snooze: the delivery tries again soon without
+// using an attempt.
+func laterIfUnavailable(ctx context.Context, err error) error {
+	if unavailable(err) && ctx.Err() == nil {
+		return river.JobSnooze(unavailableSnooze)
+	}
+	return err
 }

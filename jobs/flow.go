@@ -44,7 +44,7 @@ func flowOf(j *store.Job) FlowLimits {
 // the job's bucket row lock, or neither; when it cannot, it returns how long
 // to wait (the delivery is snoozed: no worker held, no attempt used).
 // leaseFor is how long the lease lasts unless released.
-func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor time.Duration, metadata []byte) (time.Duration, error) {
+func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor time.Duration, holder string, metadata []byte) (time.Duration, error) {
 	f := args.Flow
 	if !f.limited() {
 		return 0, nil
@@ -84,7 +84,7 @@ func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor 
 			}
 		}
 		if f.MaxInFlight > 0 {
-			return q.TakeLease(ctx, store.TakeLeaseParams{TaskRunID: args.TaskRunID, JobID: args.JobID, Seconds: leaseFor.Seconds()})
+			return q.TakeLease(ctx, store.TakeLeaseParams{TaskRunID: args.TaskRunID, JobID: args.JobID, Seconds: leaseFor.Seconds(), Holder: holder})
 		}
 		return nil
 	})
@@ -94,9 +94,10 @@ func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor 
 	return wait, nil
 }
 
-// releaseLease ends a delivery's lease (max_in_flight).
-func releaseLease(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs) {
+// releaseLease ends a delivery's lease (max_in_flight), unless another
+// replica holds it now.
+func releaseLease(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, holder string) {
 	if args.Flow.MaxInFlight > 0 {
-		_ = store.New(pool).ReleaseLease(context.WithoutCancel(ctx), args.TaskRunID)
+		_ = store.New(pool).ReleaseLease(context.WithoutCancel(ctx), store.ReleaseLeaseParams{TaskRunID: args.TaskRunID, Holder: holder})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -73,15 +74,31 @@ type recorder struct {
 	metrics *metrics.Metrics
 }
 
+// record writes items in one transaction. While the database is away it
+// tries again (backing off up to unavailableBackoffMax) for as long as the
+// process runs: these attempts were made, and their outcomes are recorded
+// when the database returns, not made again.
 func (r *recorder) record(ctx context.Context, items []*finishItem) ([]struct{}, error) {
 	var ended []store.Run
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		var err error
-		ended, err = r.write(ctx, tx, items)
-		return err
-	})
-	if err != nil {
-		return nil, err
+	backoff := unavailableBackoffMin
+	for {
+		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			var err error
+			ended, err = r.write(ctx, tx, items)
+			return err
+		})
+		if err == nil {
+			break
+		}
+		if !unavailable(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return nil, err
+		}
+		backoff = min(2*backoff, unavailableBackoffMax)
 	}
 	for i := range ended {
 		r.metrics.RunEnded(ended[i].State)
@@ -117,6 +134,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			errText = it.rec.err
 		}
 		settle.LastErrors = append(settle.LastErrors, errText)
+		settle.Attempts = append(settle.Attempts, int32(it.rec.attempt))
 	}
 	if err := q.RecordAttempts(ctx, attempts); err != nil {
 		return nil, fmt.Errorf("record attempts: %w", err)
@@ -187,6 +205,12 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	}
 	return ended, nil
 }
+
+// Backoff of writes retried while the database is away.
+const (
+	unavailableBackoffMin = 100 * time.Millisecond
+	unavailableBackoffMax = 2 * time.Second
+)
 
 // keepResult keeps a succeeded task's response when a downstream template
 // refers to it.

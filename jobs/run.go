@@ -113,7 +113,7 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
 	target := flowTarget{
-		jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor,
+		jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor, clock: clockOf(ins),
 		trace: traceMetadata(trace.SpanContextFromContext(ctx)),
 	}
 	g, err := jobspec.Graph(tasks)
@@ -160,7 +160,15 @@ type flowTarget struct {
 	flow    FlowLimits
 	solo    bool
 	startAt time.Time // the run's nominal time: deliveries do not start before it
+	clock   func() time.Time // the database's clock; nil: the process's
 	trace   []byte    // River metadata linking the delivery to its run's or parent's span
+}
+
+func (t flowTarget) now() time.Time {
+	if t.clock != nil {
+		return t.clock()
+	}
+	return time.Now()
 }
 
 // createTaskRuns inserts a run's task runs: with one INSERT when there are
@@ -197,7 +205,7 @@ func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, att
 		host = u.Host
 	}
 	var at, notBefore time.Time
-	if now := time.Now(); target.startAt.After(now) {
+	if now := target.now(); target.startAt.After(now) {
 		// A tick handled ahead of its time (FireLead): a worker takes it
 		// StageLead early and sends it at the nominal time.
 		notBefore = target.startAt

@@ -32,7 +32,7 @@ type RunRequest struct {
 // It returns the runs in the requests' order.
 func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) ([]*store.Run, error) {
 	out := make([]*store.Run, len(reqs))
-	solo := soloRuns{trigger: TriggerManual}
+	solo := soloRuns{trigger: TriggerManual, clock: clockOf(ins)}
 	index := map[uuid.UUID]int{} // run id to request
 	for i, req := range reqs {
 		if id, ok := solo.add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent); ok {
@@ -64,6 +64,7 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 // statements: the ticker's ticks, concurrent manual triggers.
 type soloRuns struct {
 	trigger    string
+	clock      func() time.Time // the database's clock; nil: the process's
 	runs       store.CreateRunsParams
 	tasks      []soloTask               // by run
 	deliveries []river.InsertManyParams // by run
@@ -99,7 +100,7 @@ func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, par
 	}
 	_, span := startRunSpan(ctx, tp, hj.ID, runID, s.trigger, at)
 	span.End()
-	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, trace: traceMetadata(span.SpanContext())}
+	target := flowTarget{jobID: hj.ID, flow: flowOf(hj), solo: true, startAt: at, clock: s.clock, trace: traceMetadata(span.SpanContext())}
 	s.deliveries = append(s.deliveries, deliveryParams(taskRunID, &task, target, 0, 0))
 	return runID, true
 }

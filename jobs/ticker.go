@@ -31,7 +31,8 @@ type ticker struct {
 	logger  *slog.Logger
 	metrics *metrics.Metrics
 	cache   *schedule.Cache
-	grace   time.Duration // see DefaultMisfireGrace
+	now     func() time.Time // the database's clock, as this process reckons it
+	grace   time.Duration    // see DefaultMisfireGrace
 	poll    time.Duration // the wait after a claim that found fewer than batch
 	batch   int
 }
@@ -40,6 +41,7 @@ type ticker struct {
 func (t *ticker) run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -52,13 +54,22 @@ func (t *ticker) run(ctx context.Context) {
 			return
 		case err != nil:
 			// The database, not a job (a job's own failure is isolated
-			// in claim): try again, without flooding the log.
-			t.logger.ErrorContext(ctx, "claiming ticks failed", slog.Any("error", err))
+			// in claim): try again, logging once per outage. Ticks that
+			// fall due meanwhile follow their job's misfire policy.
+			if !failing {
+				t.logger.ErrorContext(ctx, "claiming ticks failed; retrying every second", slog.Any("error", err))
+			}
+			failing = true
 			timer.Reset(max(t.poll, claimRetry))
+			continue
 		case n == t.batch:
 			timer.Reset(0) // more are due
 		default:
 			timer.Reset(t.poll)
+		}
+		if failing {
+			failing = false
+			t.logger.InfoContext(ctx, "claiming ticks works again")
 		}
 	}
 }
@@ -66,7 +77,7 @@ func (t *ticker) run(ctx context.Context) {
 // claim handles the ticks due now (and, for jobs with overlap=allow, those
 // due within FireLead), and returns how many jobs it claimed.
 func (t *ticker) claim(ctx context.Context) (int, error) {
-	now := time.Now()
+	now := t.now()
 	horizon := now.Add(FireLead)
 	var claimed int
 	var skippedRuns int
@@ -81,7 +92,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		if claimed == 0 {
 			return nil
 		}
-		solo := soloRuns{trigger: TriggerSchedule}
+		solo := soloRuns{trigger: TriggerSchedule, clock: t.now}
 		adv := store.AdvanceJobsParams{}
 		for i := range due {
 			hj := &due[i]
@@ -137,7 +148,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		t.metrics.RunEnded(RunSkipped)
 	}
 	if claimed > 0 {
-		t.logger.DebugContext(ctx, "claimed ticks", slog.Int("jobs", claimed), slog.Duration("took", time.Since(now)))
+		t.logger.DebugContext(ctx, "claimed ticks", slog.Int("jobs", claimed), slog.Duration("took", t.now().Sub(now)))
 	}
 	return claimed, nil
 }

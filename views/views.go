@@ -120,6 +120,31 @@ type AttemptRow struct {
 	NextRetry  *time.Time
 }
 
+// ReplicaRow is one herald process on the replicas page.
+type ReplicaRow struct {
+	ID            string
+	Role          string
+	Host          string
+	Version       string
+	State         string // alive, silent, dead or stopped
+	StartedAt     time.Time
+	LastHeartbeat *time.Time
+	SilentFor     float64 // seconds, for a live replica
+	Timeout       string
+	Working       int32
+	InFlight      int32
+	ClockOffsetMs *float64
+	ReclaimedBy   string
+	Reclaimed     int32
+}
+
+func offset(ms *float64) string {
+	if ms == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%+.1f ms", *ms)
+}
+
 // ErrorPage is a failed action or a missing page.
 type ErrorPage struct {
 	Status int

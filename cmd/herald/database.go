@@ -5,11 +5,16 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/pgembed"
 )
+
+// connectTimeout bounds a connection attempt unless the URL sets
+// connect_timeout.
+const connectTimeout = 3 * time.Second
 
 // dbSettings selects the database: DATABASE_URL, or the embedded default.
 type dbSettings struct {
@@ -52,6 +57,11 @@ func (d *dbSettings) open(ctx context.Context, logger *slog.Logger) (*pgxpool.Po
 		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.MaxConns = int32(d.maxConns)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// An unreachable database fails a request within seconds (503)
+		// instead of holding it; connect_timeout in the URL overrides.
+		cfg.ConnConfig.ConnectTimeout = connectTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		stop()

@@ -25,6 +25,7 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/tracing"
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/migrations"
@@ -53,6 +54,9 @@ type serveSettings struct {
 	circuit         int
 	probeInterval   time.Duration
 	parkDeadline    time.Duration
+	heartbeat       time.Duration
+	replicaTimeout  time.Duration
+	maxClockOffset  time.Duration
 }
 
 func (c *serveSettings) register(s *settings) {
@@ -76,7 +80,10 @@ func (c *serveSettings) register(s *settings) {
 	s.Duration(&c.firePoll, "fire-poll-interval", "HERALD_FIRE_POLL_INTERVAL", 10*time.Millisecond, "How often this process looks for due ticks and delivery attempts: bounds how late\na tick of a job with overlap skip or queue starts (overlap allow: claimed 1.5s ahead).")
 	s.Duration(&c.misfireGrace, "misfire-grace", "HERALD_MISFIRE_GRACE", 5*time.Second, "How late a tick may start and still count as on time; older ticks were missed\n(no replica ran, or the job was paused) and the job's misfire policy applies.")
 	s.Duration(&c.maxTimeout, "max-request-timeout", "HERALD_MAX_REQUEST_TIMEOUT", 5*time.Minute, "Longest request.timeout a task may set.")
-	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "A delivery running this long is presumed lost with its replica and retried with\nthe same webhook-id (River's stuck-job rescue, which looks every 30s). At least\n--max-request-timeout plus 15s.")
+	s.Duration(&c.heartbeat, "heartbeat-interval", "HERALD_HEARTBEAT_INTERVAL", replica.DefaultHeartbeatInterval, "How often this process records in PostgreSQL that it is alive (at least 100ms).")
+	s.Duration(&c.replicaTimeout, "replica-timeout", "HERALD_REPLICA_TIMEOUT", replica.DefaultTimeout, "A replica silent this long is dead: a surviving worker puts the deliveries it held\nback in the queue (same webhook-id). At least 3 heartbeat intervals. This process\nstops sending when its own heartbeats have failed for this long minus one interval.")
+	s.Duration(&c.maxClockOffset, "max-clock-offset", "HERALD_MAX_CLOCK_OFFSET", replica.DefaultMaxClockOffset, "Log a warning when this process's clock is further than this from PostgreSQL's\n(staged deliveries are sent by PostgreSQL's clock either way).")
+	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", 15*time.Minute, "Last resort for a replica that heartbeats but is stuck: a delivery running this long\nis retried with the same webhook-id (River's stuck-job rescue, which looks every 30s).\nAt least --max-request-timeout plus 15s. A dead replica's deliveries move after\n--replica-timeout instead.")
 }
 
 func parseNetworks(s string) ([]netip.Prefix, error) {
@@ -111,50 +118,99 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runAPI := c.role == "all" || c.role == "api"
-	runWorker := c.role == "all" || c.role == "worker"
-	if !runAPI && !runWorker {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	// The port first: a taken port fails before the database is touched.
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
+	p, err := build(ctx, &c, logger)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	return p.serve(ctx, ln, stdout)
+}
+
+// validate refuses settings that cannot work, naming the flag.
+func (c *serveSettings) validate() error {
+	if !c.runAPI() && !c.runWorker() {
 		return fmt.Errorf("--role %q: want api, worker or all", c.role)
 	}
-	if runAPI && c.apiKey == "" && !c.insecure {
+	if c.runAPI() && c.apiKey == "" && !c.insecure {
 		return errors.New("no API key: set HERALD_API_KEY (or --api-key), or pass --insecure-no-auth for an unauthenticated development server")
 	}
-	networks, err := parseNetworks(c.allowedNetworks)
-	if err != nil {
+	if _, err := parseNetworks(c.allowedNetworks); err != nil {
 		return err
 	}
-	traces, err := tracing.Setup(ctx, os.Getenv, revision())
-	if err != nil {
-		return err
+	return c.replicaConfig().Validate()
+}
+
+func (c *serveSettings) runAPI() bool    { return c.role == "all" || c.role == "api" }
+func (c *serveSettings) runWorker() bool { return c.role == "all" || c.role == "worker" }
+
+func (c *serveSettings) replicaConfig() replica.Config {
+	return replica.Config{
+		Role:              c.role,
+		Version:           revision(),
+		HeartbeatInterval: c.heartbeat,
+		Timeout:           c.replicaTimeout,
+		MaxClockOffset:    c.maxClockOffset,
 	}
+}
+
+// server is what `herald serve` runs: built by build, run by serve, shut
+// down by serve's end and close.
+type server struct {
+	c       *serveSettings
+	logger  *slog.Logger
+	traces  *tracing.Provider
+	pool    *pgxpool.Pool
+	closeDB func()
+	live    *replica.Replica
+	client  *jobs.Client
+	handler http.Handler
+}
+
+// build connects to (or starts) the database, migrates it, and builds the
+// registration, River client, API and router.
+func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *server, err error) {
+	p := &server{c: c, logger: logger, closeDB: func() {}}
 	defer func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := traces.Shutdown(ctx); err != nil {
-			logger.Warn("traces not flushed", slog.Any("error", err))
+		if err != nil {
+			p.close()
 		}
 	}()
+	networks, _ := parseNetworks(c.allowedNetworks) // validated
+	if p.traces, err = tracing.Setup(ctx, os.Getenv, revision()); err != nil {
+		return nil, err
+	}
 	var tp trace.TracerProvider // nil: no tracing, no instrumentation cost
-	if traces.Enabled {
-		tp = traces
+	if p.traces.Enabled {
+		tp = p.traces
 		logger.Info("tracing on: OpenTelemetry spans are exported over OTLP")
 	}
-
-	pool, closeDB, err := c.db.open(ctx, logger)
-	if err != nil {
-		return err
+	if p.pool, p.closeDB, err = c.db.open(ctx, logger); err != nil {
+		return nil, err
 	}
-	defer closeDB()
 	if !c.noMigrate {
-		if _, err := migrations.Migrate(ctx, pool, logger); err != nil {
-			return fmt.Errorf("migrate: %w", err)
+		if _, err := migrations.Migrate(ctx, p.pool, logger); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
 		}
 	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewDBCollector(pool, logger))
+		metrics.NewDBCollector(p.pool, logger))
 	m := metrics.New(registry)
+	rcfg := c.replicaConfig()
+	rcfg.Logger, rcfg.Metrics = logger, m
+	if p.live, err = replica.New(p.pool, rcfg); err != nil {
+		return nil, err
+	}
 
 	dispatcher := dispatch.New(dispatch.Config{
 		AllowedNetworks:  networks,
@@ -164,8 +220,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		MaxIdleConnsPerHost: c.maxPerHost,
 		TracerProvider:      tp,
 	})
-	client, err := jobs.NewClient(pool, jobs.Config{
-		Work:               runWorker,
+	p.client, err = jobs.NewClient(p.pool, jobs.Config{
+		Work:               c.runWorker(),
 		DeliveryWorkers:    c.deliveryWorkers,
 		MaxInFlightPerHost: c.maxPerHost,
 		FirePollInterval:   c.firePoll,
@@ -179,40 +235,31 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Metrics:            m,
 		Logger:             logger,
 		TracerProvider:     tp,
+		Replica:            p.live,
 	})
 	if err != nil {
-		return err
-	}
-	if runWorker {
-		// Not ctx: a signal must not cancel deliveries in flight. The client
-		// stops below, gracefully.
-		if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start workers: %w", err)
-		}
+		return nil, err
 	}
 
 	var api *handlers.API
 	var riverUI http.Handler
-	if runAPI {
+	if c.runAPI() {
 		ui, err := riverui.NewHandler(&riverui.HandlerOpts{
-			Endpoints: riverui.NewEndpoints(client.Client, nil),
+			Endpoints: riverui.NewEndpoints(p.client.Client, nil),
 			Logger:    logger,
 			Prefix:    "/riverui",
 		})
 		if err != nil {
-			return fmt.Errorf("river ui: %w", err)
+			return nil, fmt.Errorf("river ui: %w", err)
 		}
 		// Not ctx: it stops with the process.
 		if err := ui.Start(context.WithoutCancel(ctx)); err != nil {
-			return fmt.Errorf("start river ui: %w", err)
+			return nil, fmt.Errorf("start river ui: %w", err)
 		}
 		riverUI = ui
-		if c.insecure {
-			logger.Warn("!!! /v1 IS SERVED WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach " + c.addr + " can register webhooks !!!")
-		}
 		api = handlers.NewAPI(handlers.APIConfig{
-			Pool:         pool,
-			Inserter:     client,
+			Pool:         p.pool,
+			Inserter:     p.client,
 			CheckURL:     dispatcher.CheckURL,
 			MaxBodyBytes: int64(c.maxBodyBytes),
 			Limits:       jobspec.Limits{MaxTasks: c.maxTasks, MaxTimeout: c.maxTimeout},
@@ -220,29 +267,61 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Logger:       logger,
 		})
 	}
-	srv := &http.Server{
-		Addr: c.addr,
-		Handler: handlers.NewRouter(handlers.RouterConfig{
-			API:      api,
-			APIKey:   c.apiKey,
-			Insecure: c.insecure,
-			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
-			Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
-			Logger:   logger,
-			RiverUI:  riverUI,
+	p.handler = handlers.NewRouter(handlers.RouterConfig{
+		API:      api,
+		APIKey:   c.apiKey,
+		Insecure: c.insecure,
+		Ready:    func(ctx context.Context) error { return ready(ctx, p.pool) },
+		Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Logger:   logger,
+		RiverUI:  riverUI,
 
-			TracerProvider: tp,
-		}),
+		TracerProvider: tp,
+	})
+	return p, nil
+}
+
+// close releases what build acquired.
+func (p *server) close() {
+	p.closeDB()
+	if p.traces != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.traces.Shutdown(ctx); err != nil {
+			p.logger.Warn("traces not flushed", slog.Any("error", err))
+		}
+	}
+}
+
+// serve registers the replica, starts the workers and serves HTTP on ln
+// until ctx ends (SIGTERM, SIGINT), then shuts down.
+func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) error {
+	c := p.c
+	var work replica.Work // nil: the API role neither reclaims nor is fenced
+	if c.runWorker() {
+		work = p.client
+	}
+	if err := p.live.Start(ctx, work); err != nil {
+		return err
+	}
+	if c.runWorker() {
+		// Not ctx: a signal must not cancel deliveries in flight. The client
+		// stops below, gracefully.
+		if err := p.client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+	}
+	if c.insecure {
+		p.logger.Warn("!!! /v1 IS SERVED WITHOUT AUTHENTICATION (--insecure-no-auth): anyone who can reach " + c.addr + " can register webhooks !!!")
+	}
+	srv := &http.Server{
+		Handler:           p.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", c.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	logger.Info("herald is serving", slog.String("addr", ln.Addr().String()), slog.String("role", c.role))
+	p.logger.Info("herald is serving", slog.String("addr", ln.Addr().String()), slog.String("role", c.role), slog.String("replica", p.live.ID()))
 	fmt.Fprintf(stdout, "herald listening on %s\n", ln.Addr())
 
 	serveErr := make(chan error, 1)
@@ -252,27 +331,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
+	p.shutdown(srv)
+	return nil
+}
 
-	logger.Info("shutting down", slog.Duration("timeout", c.shutdownTimeout))
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+// shutdown stops accepting requests, lets requests and deliveries in flight
+// finish within the shutdown timeout, releases the rest, and records the
+// replica's clean exit.
+func (p *server) shutdown(srv *http.Server) {
+	p.logger.Info("shutting down", slog.String("timeout", p.c.shutdownTimeout.String()))
+	ctx, cancel := context.WithTimeout(context.Background(), p.c.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		logger.Warn("http shutdown", slog.Any("error", err))
+	if err := srv.Shutdown(ctx); err != nil {
+		p.logger.Warn("http shutdown", slog.Any("error", err))
 	}
-	if runWorker {
+	if p.c.runWorker() {
 		// Let in-flight deliveries finish; past the timeout, cancel them: River
 		// puts their jobs back as available, without using up an attempt.
-		if err := client.Stop(shutdownCtx); err != nil {
-			logger.Warn("deliveries still running at the shutdown timeout: releasing them", slog.Any("error", err))
+		if err := p.client.Stop(ctx); err != nil {
+			p.logger.Warn("deliveries still running at the shutdown timeout: releasing them", slog.Any("error", err))
 			releaseCtx, cancelRelease := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancelRelease()
-			if err := client.StopAndCancel(releaseCtx); err != nil {
-				logger.Error("release deliveries", slog.Any("error", err))
+			if err := p.client.StopAndCancel(releaseCtx); err != nil {
+				p.logger.Error("release deliveries", slog.Any("error", err))
 			}
 		}
 	}
-	logger.Info("stopped")
-	return nil
+	// Whatever River could not release is put back by the replica's own
+	// reclaim, with its exit; if even that fails, survivors reclaim it
+	// after --replica-timeout.
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelStop()
+	if err := p.live.Stop(stopCtx); err != nil {
+		p.logger.Warn("replica exit not recorded; survivors reclaim what it held after its timeout", slog.Any("error", err))
+	}
+	p.logger.Info("stopped")
 }
 
 // ready is /readyz: the database answers and its schema is current.

@@ -27,6 +27,7 @@ import (
 	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/jobs"
 )
 
@@ -39,6 +40,8 @@ type Herald struct {
 	Pool *pgxpool.Pool
 	// River is herald's client: River, and when it works, the ticker.
 	River *jobs.Client
+	// Replica is the working client's registration (nil without work).
+	Replica *replica.Replica
 	// API is the REST API.
 	API *handlers.API
 	// Server serves the router (API, health, OpenAPI document).
@@ -61,6 +64,9 @@ type Options struct {
 	Jobs func(*jobs.Config)
 	// TracerProvider traces the API, runs, River jobs and requests.
 	TracerProvider trace.TracerProvider
+	// Replica adjusts the working client's registration (heartbeats,
+	// clock); a working herald always registers one.
+	Replica func(*replica.Config)
 }
 
 // Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
@@ -99,12 +105,24 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 
 		TracerProvider: opts.TracerProvider,
 	}
+	var live *replica.Replica
+	if !opts.NoWork {
+		rcfg := replica.Config{Role: "all", Version: "test", Logger: logger, Metrics: m}
+		if opts.Replica != nil {
+			opts.Replica(&rcfg)
+		}
+		var err error
+		live, err = replica.New(pool, rcfg)
+		require.NoError(t, err)
+		cfg.Replica = live
+	}
 	if opts.Jobs != nil {
 		opts.Jobs(&cfg)
 	}
 	client, err := jobs.NewClient(pool, cfg)
 	require.NoError(t, err)
 	if !opts.NoWork {
+		require.NoError(t, live.Start(context.Background(), client))
 		require.NoError(t, client.Start(context.Background()))
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -112,6 +130,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 			if err := client.Stop(ctx); err != nil {
 				_ = client.StopAndCancel(ctx)
 			}
+			_ = live.Stop(ctx)
 		})
 	}
 	api := handlers.NewAPI(handlers.APIConfig{
@@ -136,7 +155,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &Herald{Pool: pool, River: client, API: api, Server: srv, Routes: routes, t: t}
+	return &Herald{Pool: pool, River: client, Replica: live, API: api, Server: srv, Routes: routes, t: t}
 }
 
 // Response is an API response.

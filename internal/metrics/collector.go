@@ -18,8 +18,11 @@ type DBCollector struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
-	backlog, oldestAge, waiting, schedules, overdue *prometheus.Desc
+	backlog, oldestAge, waiting, schedules, overdue, replicas *prometheus.Desc
 }
+
+// replicaStates are the states herald_replicas counts, each always present.
+var replicaStates = []string{"alive", "silent", "dead", "stopped"}
 
 // NewDBCollector returns the collector; register it with a registry.
 func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
@@ -31,6 +34,7 @@ func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
 		waiting:   prometheus.NewDesc("herald_tasks_waiting_upstream", "Task runs waiting for their upstream tasks.", nil, nil),
 		schedules: prometheus.NewDesc("herald_active_schedules", "Jobs with a next tick that are not paused.", nil, nil),
 		overdue:   prometheus.NewDesc("herald_overdue_ticks", "Jobs whose next tick is past its time and not yet claimed (no replica working, or ticks backing up).", nil, nil),
+		replicas:  prometheus.NewDesc("herald_replicas", "Registered herald processes by state: alive, silent (past its timeout, about to be declared dead), dead (reclaimed) and stopped, the last two over the past 24 hours.", []string{"state"}, nil),
 	}
 }
 
@@ -41,6 +45,7 @@ func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.waiting
 	ch <- c.schedules
 	ch <- c.overdue
+	ch <- c.replicas
 }
 
 // Collect reads the gauges; a failed read is logged and its gauges left out.
@@ -65,6 +70,7 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		rows.Close()
 	}
+	c.collectReplicas(ctx, ch)
 	var waiting, schedules, overdue int64
 	err = c.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM task_runs WHERE state = 'waiting'),
@@ -77,4 +83,32 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(waiting))
 	ch <- prometheus.MustNewConstMetric(c.schedules, prometheus.GaugeValue, float64(schedules))
 	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(overdue))
+}
+
+// collectReplicas counts the registered processes by state.
+func (c *DBCollector) collectReplicas(ctx context.Context, ch chan<- prometheus.Metric) {
+	rows, err := c.pool.Query(ctx, `
+		SELECT CASE WHEN state = 'alive' AND heartbeat_at < now() - make_interval(secs => timeout_ms / 1000.0)
+		            THEN 'silent' ELSE state END, count(*)
+		FROM replicas GROUP BY 1`)
+	if err != nil {
+		c.logger.Warn("metrics: read replicas", slog.Any("error", err))
+		return
+	}
+	counts := map[string]int64{}
+	for rows.Next() {
+		var state string
+		var n int64
+		if err := rows.Scan(&state, &n); err != nil {
+			break
+		}
+		counts[state] = n
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return
+	}
+	for _, st := range replicaStates {
+		ch <- prometheus.MustNewConstMetric(c.replicas, prometheus.GaugeValue, float64(counts[st]), st)
+	}
 }

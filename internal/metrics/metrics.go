@@ -17,6 +17,9 @@ type Metrics struct {
 	deliveries       *prometheus.CounterVec
 	runs             *prometheus.CounterVec
 	inFlight         prometheus.Gauge
+	clockOffset      prometheus.Gauge
+	reclaimed        prometheus.Counter
+	recordFailures   prometheus.Counter
 }
 
 // New creates the instruments and registers them with reg.
@@ -45,7 +48,19 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Delivery requests on the wire in this process.",
 		}),
 	}
-	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight)
+	m.clockOffset = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "herald_clock_offset_seconds",
+		Help: "PostgreSQL's clock minus this process's, measured at each heartbeat (round trip compensated, smoothed).",
+	})
+	m.reclaimed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "herald_reclaimed_total",
+		Help: "Deliveries this process put back in the queue from replicas declared dead.",
+	})
+	m.recordFailures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "herald_record_failures_total",
+		Help: "Attempt outcomes that could not be recorded as they were (the task failed with the recording error instead).",
+	})
+	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight, m.clockOffset, m.reclaimed, m.recordFailures)
 	return m
 }
 
@@ -75,5 +90,26 @@ func (m *Metrics) RunEnded(state string) {
 func (m *Metrics) InFlight(delta float64) {
 	if m != nil {
 		m.inFlight.Add(delta)
+	}
+}
+
+// ClockOffset sets this process's measured clock offset from PostgreSQL.
+func (m *Metrics) ClockOffset(d time.Duration) {
+	if m != nil {
+		m.clockOffset.Set(d.Seconds())
+	}
+}
+
+// Reclaimed counts deliveries put back from a dead replica.
+func (m *Metrics) Reclaimed(n int) {
+	if m != nil {
+		m.reclaimed.Add(float64(n))
+	}
+}
+
+// RecordFailed counts an outcome that could not be recorded as it was.
+func (m *Metrics) RecordFailed() {
+	if m != nil {
+		m.recordFailures.Inc()
 	}
 }

@@ -243,8 +243,8 @@ UPDATE task_runs SET
     last_error = nullif(u.last_error, ''),
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
-             unnest($3::text[]) AS last_error) u
-WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id
+             unnest($3::text[]) AS last_error, unnest($4::int[]) AS attempt) u
+WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id
 `
@@ -253,12 +253,21 @@ type SettleTaskRunsParams struct {
 	Ids        []uuid.UUID
 	States     []string
 	LastErrors []string
+	Attempts   []int32
 }
 
 // Ends task runs (succeeded, failed) or marks them retrying, many at once.
-// Returns those changed: a task run cancelled meanwhile stays cancelled.
+// Returns those changed: a task run cancelled meanwhile stays cancelled,
+// and one whose latest attempt is not the one recorded (its delivery was
+// reclaimed from a replica declared dead, and attempted again) keeps what
+// the newer attempt decides.
 func (q *Queries) SettleTaskRuns(ctx context.Context, arg SettleTaskRunsParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, settleTaskRuns, arg.Ids, arg.States, arg.LastErrors)
+	rows, err := q.db.Query(ctx, settleTaskRuns,
+		arg.Ids,
+		arg.States,
+		arg.LastErrors,
+		arg.Attempts,
+	)
 	if err != nil {
 		return nil, err
 	}

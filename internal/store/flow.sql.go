@@ -64,11 +64,18 @@ func (q *Queries) LockFlow(ctx context.Context, jobID uuid.UUID) (LockFlowRow, e
 }
 
 const releaseLease = `-- name: ReleaseLease :exec
-DELETE FROM job_leases WHERE task_run_id = $1
+DELETE FROM job_leases WHERE task_run_id = $1 AND holder = $2
 `
 
-func (q *Queries) ReleaseLease(ctx context.Context, taskRunID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, releaseLease, taskRunID)
+type ReleaseLeaseParams struct {
+	TaskRunID uuid.UUID
+	Holder    string
+}
+
+// Ends a lease, unless another replica has taken it since (this one was
+// declared dead and its delivery reclaimed).
+func (q *Queries) ReleaseLease(ctx context.Context, arg ReleaseLeaseParams) error {
+	_, err := q.db.Exec(ctx, releaseLease, arg.TaskRunID, arg.Holder)
 	return err
 }
 
@@ -88,18 +95,24 @@ func (q *Queries) SetFlow(ctx context.Context, arg SetFlowParams) error {
 }
 
 const takeLease = `-- name: TakeLease :exec
-INSERT INTO job_leases (task_run_id, job_id, expires_at)
-VALUES ($1, $2, now() + make_interval(secs => $3::float8))
-ON CONFLICT (task_run_id) DO UPDATE SET expires_at = excluded.expires_at
+INSERT INTO job_leases (task_run_id, job_id, expires_at, holder)
+VALUES ($1, $2, now() + make_interval(secs => $3::float8), $4)
+ON CONFLICT (task_run_id) DO UPDATE SET expires_at = excluded.expires_at, holder = excluded.holder
 `
 
 type TakeLeaseParams struct {
 	TaskRunID uuid.UUID
 	JobID     uuid.UUID
 	Seconds   float64
+	Holder    string
 }
 
 func (q *Queries) TakeLease(ctx context.Context, arg TakeLeaseParams) error {
-	_, err := q.db.Exec(ctx, takeLease, arg.TaskRunID, arg.JobID, arg.Seconds)
+	_, err := q.db.Exec(ctx, takeLease,
+		arg.TaskRunID,
+		arg.JobID,
+		arg.Seconds,
+		arg.Holder,
+	)
 	return err
 }

@@ -21,11 +21,12 @@ type ApiKey struct {
 }
 
 type Attempt struct {
-	TaskRunID         uuid.UUID
-	Attempt           int32
-	StartedAt         time.Time
-	DurationMs        float64
-	StatusCode        *int32
+	TaskRunID  uuid.UUID
+	Attempt    int32
+	StartedAt  time.Time
+	DurationMs float64
+	StatusCode *int32
+	// succeeded, retry, failed, or lost (its replica died holding it)
 	Outcome           string
 	Error             *string
 	ResponseBody      *string
@@ -87,6 +88,26 @@ type JobLease struct {
 	TaskRunID uuid.UUID
 	JobID     uuid.UUID
 	ExpiresAt time.Time
+	Holder    string
+}
+
+type Replica struct {
+	ID            string
+	Role          string
+	Host          string
+	Pid           int32
+	PidNamespace  string
+	Version       string
+	StartedAt     time.Time
+	HeartbeatAt   time.Time
+	TimeoutMs     int32
+	State         string
+	Working       int32
+	InFlight      int32
+	ClockOffsetMs *float64
+	EndedAt       *time.Time
+	ReclaimedBy   *string
+	Reclaimed     int32
 }
 
 type Run struct {

@@ -71,14 +71,17 @@ ON CONFLICT (task_run_id, attempt) DO UPDATE SET
 
 -- name: SettleTaskRuns :many
 -- Ends task runs (succeeded, failed) or marks them retrying, many at once.
--- Returns those changed: a task run cancelled meanwhile stays cancelled.
+-- Returns those changed: a task run cancelled meanwhile stays cancelled,
+-- and one whose latest attempt is not the one recorded (its delivery was
+-- reclaimed from a replica declared dead, and attempted again) keeps what
+-- the newer attempt decides.
 UPDATE task_runs SET
     state = u.state,
     last_error = nullif(u.last_error, ''),
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
-             unnest(@last_errors::text[]) AS last_error) u
-WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = u.id
+             unnest(@last_errors::text[]) AS last_error, unnest(@attempts::int[]) AS attempt) u
+WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id;
 

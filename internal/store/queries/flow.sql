@@ -15,9 +15,11 @@ SELECT count(*)::int FROM job_leases
 WHERE job_id = @job_id AND expires_at > now() AND task_run_id <> @task_run_id;
 
 -- name: TakeLease :exec
-INSERT INTO job_leases (task_run_id, job_id, expires_at)
-VALUES (@task_run_id, @job_id, now() + make_interval(secs => @seconds::float8))
-ON CONFLICT (task_run_id) DO UPDATE SET expires_at = excluded.expires_at;
+INSERT INTO job_leases (task_run_id, job_id, expires_at, holder)
+VALUES (@task_run_id, @job_id, now() + make_interval(secs => @seconds::float8), @holder)
+ON CONFLICT (task_run_id) DO UPDATE SET expires_at = excluded.expires_at, holder = excluded.holder;
 
 -- name: ReleaseLease :exec
-DELETE FROM job_leases WHERE task_run_id = @task_run_id;
+-- Ends a lease, unless another replica has taken it since (this one was
+-- declared dead and its delivery reclaimed).
+DELETE FROM job_leases WHERE task_run_id = @task_run_id AND holder = @holder;
