@@ -100,7 +100,7 @@ type DeliverWorker struct {
 	// Nil in a process without one (tests, the benchmark's baseline).
 	live *replica.Replica
 	// holder names this process in the leases it takes.
-	holder string
+	holder  string
 	working workingSet
 }
 

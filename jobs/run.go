@@ -159,9 +159,9 @@ type flowTarget struct {
 	jobID   uuid.UUID
 	flow    FlowLimits
 	solo    bool
-	startAt time.Time // the run's nominal time: deliveries do not start before it
+	startAt time.Time        // the run's nominal time: deliveries do not start before it
 	clock   func() time.Time // the database's clock; nil: the process's
-	trace   []byte    // River metadata linking the delivery to its run's or parent's span
+	trace   []byte           // River metadata linking the delivery to its run's or parent's span
 }
 
 func (t flowTarget) now() time.Time {

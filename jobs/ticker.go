@@ -33,7 +33,7 @@ type ticker struct {
 	cache   *schedule.Cache
 	now     func() time.Time // the database's clock, as this process reckons it
 	grace   time.Duration    // see DefaultMisfireGrace
-	poll    time.Duration // the wait after a claim that found fewer than batch
+	poll    time.Duration    // the wait after a claim that found fewer than batch
 	batch   int
 }
 

@@ -64,8 +64,8 @@ type Replica struct {
 
 	mu           sync.Mutex
 	work         Work
-	lastBeat     time.Time     // when the last successful heartbeat was sent (monotonic)
-	healthySince time.Time     // first heartbeat of the current unbroken run; zero after a failure
+	lastBeat     time.Time   // when the last successful heartbeat was sent (monotonic)
+	healthySince time.Time   // first heartbeat of the current unbroken run; zero after a failure
 	clock        clockSample // the best recent measurement of the database's clock against ours
 	filter       offsetFilter
 	changed      chan struct{} // closed and replaced when lastBeat moves
