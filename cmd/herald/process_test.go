@@ -248,59 +248,6 @@ func TestShutdownLetsInFlightDeliveriesFinish(t *testing.T) {
 	require.Equal(t, 1, rc.Count())
 }
 
-// TestKilledReplicaIsRescued kills (SIGKILL) the only replica while its
-// delivery is on the wire, starts another, and checks that River's rescue of
-// stuck jobs retries the delivery with the same webhook-id and that the run
-// completes: no lost task. It takes about a minute: the rescue horizon
-// (--rescue-after 20s) plus River's rescuer pass (every 30s).
-func TestKilledReplicaIsRescued(t *testing.T) {
-	t.Parallel()
-	if testing.Short() {
-		t.Skip("takes about a minute")
-	}
-	dbURL := dbtest.NewURL(t)
-	flags := []string{"--rescue-after", "20s", "--max-request-timeout", "5s"}
-	arrived := make(chan struct{})
-	release := make(chan struct{})
-	var once sync.Once
-	rc := heraldtest.NewReceiver(t, func(n int, _ *heraldtest.Request, w http.ResponseWriter) {
-		if n == 1 {
-			once.Do(func() { close(arrived) })
-			<-release // on the wire when the replica dies
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	})
-	t.Cleanup(func() { close(release) })
-
-	victim := startServe(t, []string{"DATABASE_URL=" + dbURL}, flags...)
-	code, body := victim.call(t, http.MethodPost, "/v1/jobs", map[string]any{
-		"name":     "rescued",
-		"schedule": map[string]any{"delay": "0s"},
-		"tasks":    []any{map[string]any{"request": map[string]any{"url": rc.URL, "timeout": "5s"}}},
-	})
-	require.Equal(t, http.StatusCreated, code, "body: %s", body)
-	select {
-	case <-arrived:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("delivery never arrived\n%s", victim.logs.String())
-	}
-	require.NoError(t, victim.cmd.Process.Kill())
-	<-victim.exited
-
-	survivor := startServe(t, []string{"DATABASE_URL=" + dbURL}, flags...)
-	heraldtest.Eventually(t, 120*time.Second, func() bool {
-		code, body := survivor.call(t, http.MethodGet, "/v1/runs?state=succeeded", nil)
-		require.Equal(t, http.StatusOK, code)
-		return strings.Contains(string(body), `"state":"succeeded"`)
-	}, "the run was not rescued\n%s", survivor.logs.String())
-
-	reqs := rc.Requests()
-	require.Len(t, reqs, 2)
-	require.Equal(t, reqs[0].Header.Get("Webhook-Id"), reqs[1].Header.Get("Webhook-Id"), "the retry keeps the webhook-id")
-	require.Equal(t, "2", reqs[1].Header.Get("Herald-Attempt"))
-}
-
 // With an OTLP endpoint in the standard variable, serve exports its spans
 // there, and the webhook carries the trace context of its request.
 func TestServeExportsTracesOverOTLP(t *testing.T) {
