@@ -167,7 +167,12 @@ func TestMisfirePolicies(t *testing.T) {
 			down := heraldtest.StartOn(t, pool, heraldtest.Options{NoWork: true})
 			rc := heraldtest.NewReceiver(t, nil)
 			j := recurringJob(t, down, map[string]any{"every": "1s"}, rc.URL, map[string]any{"misfire": policy})
-			time.Sleep(3500 * time.Millisecond) // downtime: three ticks pass while no herald works
+			// Downtime without waiting for it: the job was registered 3.5s
+			// earlier, and three ticks passed while no herald worked.
+			_, err := pool.Exec(context.Background(), `UPDATE jobs SET schedule_anchor = schedule_anchor - interval '3.5 seconds',
+				next_fire_at = next_fire_at - interval '3.5 seconds', created_at = created_at - interval '3.5 seconds' WHERE id = $1`, j.ID)
+			require.NoError(t, err)
+			j.NextFireAt = ptrTime(j.NextFireAt.Add(-3500 * time.Millisecond))
 			heraldtest.StartOn(t, pool, heraldtest.Options{MisfireGrace: grace})
 			upAt := time.Now()
 
@@ -475,3 +480,5 @@ func TestBrokenJobDoesNotStopOthers(t *testing.T) {
 	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT next_fire_at FROM jobs WHERE id = $1", broken.ID).Scan(&next))
 	require.WithinDuration(t, time.Now(), next, 3*time.Second, "the broken job's schedule moves on")
 }
+
+func ptrTime(t time.Time) *time.Time { return &t }

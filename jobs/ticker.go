@@ -177,6 +177,21 @@ func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at
 	return false, nil
 }
 
+// overlapState is the state of a tick's run under the job's overlap policy,
+// given its runs still running and queued: running when nothing is in
+// progress or overlap is allow, queued (overlap queue, at most one waiting),
+// else skipped.
+func overlapState(overlap string, running, queued int) string {
+	switch {
+	case overlap == jobspec.OverlapAllow || running+queued == 0:
+		return RunRunning
+	case overlap == jobspec.OverlapQueue && queued == 0:
+		return RunQueued
+	default:
+		return RunSkipped
+	}
+}
+
 // startTick starts the run of the tick at t, or, when an earlier run of the
 // job is still in progress, queues or skips it per the overlap policy. It
 // reports whether the tick was skipped.
@@ -187,13 +202,7 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		if err != nil {
 			return false, fmt.Errorf("count active runs: %w", err)
 		}
-		switch {
-		case active.Running+active.Queued == 0:
-		case hj.Overlap == jobspec.OverlapQueue && active.Queued == 0:
-			state = RunQueued
-		default:
-			state = RunSkipped
-		}
+		state = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
 	}
 	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, state, t)
 	if errors.Is(err, ErrTickTaken) {
