@@ -34,6 +34,25 @@ type Attempt struct {
 	NextRetryAt       *time.Time
 }
 
+type Device struct {
+	ID              uuid.UUID
+	Name            string
+	Labels          json.RawMessage
+	Url             *string
+	Capacity        int32
+	Timezone        string
+	TokenHash       []byte
+	TokenPrefix     string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Online          bool
+	LastHeartbeatAt *time.Time
+	Cpu             *float64
+	Memory          *float64
+	QueueDepth      *int32
+	OfflineSince    *time.Time
+}
+
 type Endpoint struct {
 	Host                string
 	State               string
