@@ -65,3 +65,34 @@ func formatStatuses(counts map[int]int) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// answerRows are the API's answers through nginx in each phase, and the
+// requests nginx passed to another replica.
+func (s *suite) answerRows() []row {
+	phases := s.answers.Phases()
+	var rows []row
+	for _, phase := range []string{phaseSteady, stepKill, stepOutage, stepRolling} {
+		if counts, ok := phases[phase]; ok {
+			rows = append(rows, info("API answers through nginx, "+phaseName(phase), formatStatuses(counts)))
+		}
+	}
+	retried, err := s.lb.Retried()
+	value := fmt.Sprint(retried)
+	if err != nil {
+		value = "unknown: " + err.Error()
+	}
+	return append(rows, info("requests nginx tried on more than one replica", value))
+}
+
+// phaseName describes a phase for the table.
+func phaseName(phase string) string {
+	switch phase {
+	case stepKill:
+		return "from a SIGKILL to the restart"
+	case stepOutage:
+		return "while PostgreSQL was down"
+	case stepRolling:
+		return "during the rolling restart"
+	}
+	return "outside the faults"
+}
