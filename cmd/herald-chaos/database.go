@@ -138,7 +138,11 @@ func (d *database) Close(keep bool) error {
 		defer cancel()
 		return d.Stop(ctx)
 	}
-	if d.name != "" && !keep {
+	switch {
+	case d.name == "":
+	case keep:
+		d.logger.Info("kept the run's database", slog.String("name", d.name), slog.String("server", pgurl.Redact(d.external)))
+	default:
 		return d.drop()
 	}
 	return nil
