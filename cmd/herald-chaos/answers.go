@@ -90,7 +90,7 @@ func phaseName(phase string) string {
 	case stepKill:
 		return "from a SIGKILL to the restart"
 	case stepOutage:
-		return "while PostgreSQL was down"
+		return "while PostgreSQL was down (until the suite saw it up)"
 	case stepRolling:
 		return "during the rolling restart"
 	}
