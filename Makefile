@@ -11,7 +11,7 @@ export HERALD_API_KEY HERALD_ALLOWED_TARGET_NETWORKS
 SQLC := cd tools && $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc
 TEMPL := cd tools && $(GO) run github.com/a-h/templ/cmd/templ
 
-.PHONY: build run test generate check-generated vet bench
+.PHONY: build run test generate check-generated vet bench chaos
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herald
@@ -32,6 +32,13 @@ vet:
 ## bench: the benchmark harness at full size (about 7 minutes); see BENCHMARKS.md.
 bench:
 	$(GO) run ./cmd/herald-bench -size full
+
+## chaos: the chaos suite (about 2.5 minutes): three replicas behind nginx,
+## a SIGKILL, a database outage and a rolling restart under load, then an
+## audit of the history; see deploy/README.md. CHAOS_FLAGS adds flags
+## (go run ./cmd/herald-chaos --help).
+chaos:
+	$(GO) run ./cmd/herald-chaos $(CHAOS_FLAGS)
 
 ## generate: regenerate sqlc code (queries, migrations) and templ code (views).
 generate:

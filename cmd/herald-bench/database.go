@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/pgembed"
+	"github.com/herald-sched/herald/internal/pgurl"
 )
 
 // databasePrefix starts the name of every database the benchmark creates.
@@ -87,7 +87,7 @@ func (s *dbServer) Source() string {
 	if s.embedded != nil {
 		return "embedded (pgembed, fsync off)"
 	}
-	return "DATABASE_URL " + redact(s.connString)
+	return "DATABASE_URL " + pgurl.Redact(s.connString)
 }
 
 // Version is the server's SELECT version().
@@ -103,7 +103,7 @@ func (s *dbServer) Create(ctx context.Context) (name, connString string, err err
 	if _, err := s.admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return "", "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	connString, err = withDatabase(s.connString, name)
+	connString, err = pgurl.WithDatabase(s.connString, name)
 	if err != nil {
 		return "", "", errors.Join(err, s.Drop(ctx, name))
 	}
@@ -136,35 +136,6 @@ func (s *dbServer) close() error {
 		err = os.RemoveAll(s.dir)
 	}
 	return err
-}
-
-// withDatabase returns connString with its database replaced by name (a
-// plain identifier), in either of libpq's forms.
-func withDatabase(connString, name string) (string, error) {
-	if !strings.HasPrefix(connString, "postgres://") && !strings.HasPrefix(connString, "postgresql://") {
-		// Keyword/value form: a later keyword overrides an earlier one.
-		return connString + " dbname=" + name, nil
-	}
-	u, err := url.Parse(connString)
-	if err != nil {
-		// url.Error would quote the URL, password included.
-		return "", errors.New("DATABASE_URL cannot be parsed as a URL")
-	}
-	u.Path, u.RawPath = "/"+name, ""
-	if q := u.Query(); q.Has("dbname") {
-		q.Set("dbname", name)
-		u.RawQuery = q.Encode()
-	}
-	return u.String(), nil
-}
-
-// redact returns connString without its password, for the report.
-func redact(connString string) string {
-	u, err := url.Parse(connString)
-	if err != nil || u.Scheme == "" {
-		return "(keyword/value connection string)"
-	}
-	return u.Redacted()
 }
 
 // Settings returns the current value of each named server setting.

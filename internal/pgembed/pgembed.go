@@ -15,6 +15,9 @@
 //
 // PostgreSQL refuses to run as root: when the process runs as root, initdb and
 // pg_ctl run as the "postgres" system user, which then owns the data directory.
+// When that user cannot enter a parent of the data directory (a checkout under
+// /root, mode 700), the cluster lives under Config.FallbackDir instead
+// (/var/lib/herald/embedded/<hash of the data directory>/pg), said in the log.
 package pgembed
 
 import (
@@ -76,6 +79,12 @@ type Config struct {
 	// on the same data directory, initdb, and the server's start-up.
 	// Optional: DefaultStartTimeout by default.
 	StartTimeout time.Duration
+	// FallbackDir is where the cluster lives when the process runs as root
+	// and the server's account cannot enter a parent of DataDir (a checkout
+	// under /root, mode 700): in <FallbackDir>/<hash of DataDir>/pg, found
+	// again at every start from the same DataDir (see Server.DataDir).
+	// Optional: DefaultFallbackDir by default.
+	FallbackDir string
 }
 
 // Server is an embedded PostgreSQL server, started or attached to by Start.
@@ -123,6 +132,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
+	if cfg.DataDir, err = reachableDataDir(ctx, cfg, acct); err != nil {
+		return nil, err
+	}
 
 	srv, err := startLocked(ctx, cfg, pgctl{binDir: binDir, dataDir: cfg.DataDir, acct: acct, timeout: cfg.StartTimeout})
 	if err != nil {
@@ -146,6 +158,9 @@ func resolve(cfg Config) (Config, error) {
 	cfg.DataDir = dir
 	cfg.Database = cmp.Or(cfg.Database, DefaultDatabase)
 	cfg.StartTimeout = cmp.Or(cfg.StartTimeout, DefaultStartTimeout)
+	if cfg.FallbackDir, err = filepath.Abs(cmp.Or(cfg.FallbackDir, DefaultFallbackDir)); err != nil {
+		return cfg, fmt.Errorf("pgembed: fallback directory: %w", err)
+	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	return cfg, nil
 }
@@ -278,6 +293,11 @@ func (s *Server) urlFor(database string) string {
 	u := url.URL{Scheme: "postgres", User: url.User(Superuser), Path: "/" + database, RawQuery: q.Encode()}
 	return u.String()
 }
+
+// DataDir is the server's data directory: Config.DataDir made absolute, or
+// its stand-in under Config.FallbackDir when the server's account cannot
+// reach it.
+func (s *Server) DataDir() string { return s.ctl.dataDir }
 
 // Owned reports whether Stop stops the server: Start started it, or adopted
 // it from a process that exited, as opposed to attaching to a server that

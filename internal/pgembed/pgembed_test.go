@@ -186,14 +186,57 @@ func TestStartWithoutBinaries(t *testing.T) {
 	require.ErrorContains(t, err, "apt-get install postgresql")
 }
 
-func TestStartAsRootRejectsUnreachableDataDir(t *testing.T) {
+// privateDir returns a fresh directory of mode 0700 owned by root, as /root
+// is: the postgres user cannot enter it.
+func privateDir(t *testing.T) string {
+	t.Helper()
+	private := filepath.Join(tempDir(t), "private")
+	require.NoError(t, os.Mkdir(private, 0o700))
+	require.NoError(t, os.Chmod(private, 0o700))
+	return private
+}
+
+func TestStartAsRootRelocatesUnreachableDataDir(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("only root runs the server as another user: an ordinary user's server reaches its own home")
+	}
+	private := privateDir(t)
+	fallback := filepath.Join(tempDir(t), "var", "lib", "herald")
+	cfg := pgembed.Config{DataDir: filepath.Join(private, "herald", ".herald", "pg"), FallbackDir: fallback, Fast: true}
+
+	first := start(t, cfg)
+	require.True(t, first.Owned())
+	dataDir := first.DataDir()
+	require.Equal(t, fallback, filepath.Dir(filepath.Dir(dataDir)), "the cluster lives under the fallback directory")
+	origin, err := os.ReadFile(filepath.Join(filepath.Dir(dataDir), "origin"))
+	require.NoError(t, err)
+	require.Equal(t, cfg.DataDir+"\n", string(origin))
+	require.NoDirExists(t, cfg.DataDir, "nothing is written where the server cannot reach")
+	fi, err := os.Stat(private)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o700), fi.Mode().Perm(), "the private parent keeps its mode")
+	_, err = connect(t, first.URL()).Exec(t.Context(), "CREATE TABLE survivor (id int PRIMARY KEY)")
+	require.NoError(t, err)
+	require.NoError(t, first.Stop(t.Context()))
+
+	second := start(t, cfg)
+	require.Equal(t, dataDir, second.DataDir(), "the next start finds the same cluster")
+	var n int
+	require.NoError(t, connect(t, second.URL()).QueryRow(t.Context(), "SELECT count(*) FROM survivor").Scan(&n))
+	require.Zero(t, n)
+}
+
+func TestStartAsRootRejectsUnreachableFallback(t *testing.T) {
 	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("only root runs the server as another user")
 	}
-	private := filepath.Join(tempDir(t), "private")
-	require.NoError(t, os.Mkdir(private, 0o700))
-
-	_, err := pgembed.Start(t.Context(), pgembed.Config{DataDir: filepath.Join(private, "pg")})
+	private := privateDir(t)
+	_, err := pgembed.Start(t.Context(), pgembed.Config{
+		DataDir:     filepath.Join(private, "pg"),
+		FallbackDir: filepath.Join(private, "fallback"),
+	})
+	require.ErrorContains(t, err, "nor its fallback")
 	require.ErrorContains(t, err, "cannot enter "+private)
 }
