@@ -54,6 +54,15 @@ type Work interface {
 	Load() (working, inFlight int)
 }
 
+// Sweeper judges other things by their silence, with the rule replicas are
+// judged by: it runs after each heartbeat of a working replica, told how
+// long that replica has heartbeated without a break (zero right after a
+// failure), and must judge nothing silent for longer than that (a database
+// outage silences everyone). Devices are swept this way.
+type Sweeper interface {
+	Sweep(ctx context.Context, healthy time.Duration) error
+}
+
 // Replica is this process's registration.
 type Replica struct {
 	cfg   Config
@@ -64,6 +73,7 @@ type Replica struct {
 
 	mu           sync.Mutex
 	work         Work
+	sweepers     []Sweeper
 	lastBeat     time.Time   // when the last successful heartbeat was sent (monotonic)
 	healthySince time.Time   // first heartbeat of the current unbroken run; zero after a failure
 	clock        clockSample // the best recent measurement of the database's clock against ours
@@ -147,10 +157,14 @@ func (r *Replica) WaitSendable(ctx context.Context) error {
 
 // Start registers the replica (declaring its dead predecessors on this host
 // dead at once) and heartbeats until Stop. work is nil for a process that
-// does not work (the API role): it neither reclaims nor is fenced.
-func (r *Replica) Start(ctx context.Context, work Work) error {
+// does not work (the API role): it neither reclaims nor is fenced, nor
+// sweeps; sweepers run after each heartbeat of a working process.
+func (r *Replica) Start(ctx context.Context, work Work, sweepers ...Sweeper) error {
 	r.mu.Lock()
 	r.work = work
+	if work != nil {
+		r.sweepers = sweepers
+	}
 	r.mu.Unlock()
 	if err := r.register(ctx); err != nil {
 		return fmt.Errorf("register replica: %w", err)
@@ -243,6 +257,7 @@ func (r *Replica) loop(ctx context.Context) {
 	for {
 		if r.work != nil {
 			r.reclaimDead(ctx)
+			r.sweep(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -359,6 +374,27 @@ func (r *Replica) declaredDead(ctx context.Context) {
 	r.mu.Unlock()
 }
 
+// healthyFor is how long this replica has heartbeated without a break and
+// may still send: zero when it may not judge anything.
+func (r *Replica) healthyFor() time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.healthySince.IsZero() || !r.sendableLocked() {
+		return 0
+	}
+	return time.Since(r.healthySince)
+}
+
+// sweep runs the sweepers.
+func (r *Replica) sweep(ctx context.Context) {
+	healthy := r.healthyFor()
+	for _, s := range r.sweepers {
+		if err := s.Sweep(ctx, healthy); err != nil && ctx.Err() == nil {
+			r.cfg.Logger.WarnContext(ctx, "sweep failed; retried at the next heartbeat", slog.Any("error", err))
+		}
+	}
+}
+
 // maxReclaimsPerBeat bounds how many dead replicas one heartbeat reclaims.
 const maxReclaimsPerBeat = 10
 
@@ -368,12 +404,7 @@ const reclaimTimeout = 30 * time.Second
 // reclaimDead declares dead, one at a time, the replicas that have been
 // silent past their timeout, and reclaims their work.
 func (r *Replica) reclaimDead(ctx context.Context) {
-	r.mu.Lock()
-	healthy := time.Duration(0)
-	if !r.healthySince.IsZero() && r.sendableLocked() {
-		healthy = time.Since(r.healthySince)
-	}
-	r.mu.Unlock()
+	healthy := r.healthyFor()
 	for range maxReclaimsPerBeat {
 		found, err := r.reclaimOne(ctx, healthy)
 		if err != nil {
