@@ -163,6 +163,9 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	if err := checkScheme(httpReq.URL.Scheme); err != nil {
 		return nil, err
 	}
+	if err := canonicalHost(httpReq); err != nil {
+		return nil, err
+	}
 
 	// A shallow copy: the values are only read by the transport, and the
 	// entries set here replace slices rather than modify the caller's.
