@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/net/http/httpguts"
 	"golang.org/x/net/idna"
 )
 
@@ -55,6 +56,9 @@ func (c *Client) CheckURL(raw string) error {
 	host, err = asciiHost(host)
 	if err != nil {
 		return err
+	}
+	if h, err := httpguts.PunycodeHostPort(u.Host); err != nil || !httpguts.ValidHostHeader(h) {
+		return fmt.Errorf("URL host %q is not a valid host name", u.Hostname())
 	}
 	if addr, err := netip.ParseAddr(host); err == nil {
 		return c.guard.check(addr)

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,6 +80,10 @@ var (
 // reservedHeaders are set by herald on every delivery and cannot be
 // overridden by a task (prefix match for the families).
 var reservedHeaders = []string{"webhook-", "herald-", "traceparent", "tracestate", "host", "content-length", "transfer-encoding", "connection"}
+
+// connectionHeaders belong to the connection, not the request: Go's client
+// manages them, and its HTTP/2 client refuses to send some of them.
+var connectionHeaders = map[string]bool{"upgrade": true, "keep-alive": true, "proxy-connection": true, "te": true, "trailer": true}
 
 // FieldError is one invalid field.
 type FieldError struct {
@@ -295,16 +301,28 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	if len(r.Headers) > lim.MaxHeaders {
 		v.add(rp+".headers", "at most %d headers", lim.MaxHeaders)
 	}
-	for name, val := range r.Headers {
+	seen := make(map[string]string, len(r.Headers)) // lower-case name: name
+	for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
+		val := r.Headers[name]
 		hp := rp + ".headers." + name
 		lower := strings.ToLower(name)
+		first, dup := seen[lower]
+		if !dup {
+			seen[lower] = name
+		}
 		switch {
 		case !headerNamePattern.MatchString(name):
-			v.add(hp, "is not a valid header name")
+			v.add(hp, "is not a valid header name: 1-256 letters, digits and !#$%%&'*+-.^_`|~")
 		case isReserved(lower):
 			v.add(hp, "is set by herald and cannot be overridden")
-		case len(val) > 8<<10 || strings.ContainsAny(val, "\r\n\x00"):
-			v.add(hp, "header values are at most 8 KiB with no line breaks")
+		case connectionHeaders[lower]:
+			v.add(hp, "is a connection header, managed by the HTTP client: it cannot be set")
+		case len(val) > 8<<10:
+			v.add(hp, "header values are at most 8 KiB")
+		case dispatch.CheckHeader(name, val) != nil:
+			v.add(hp, "header values cannot hold control characters (only tab): no NUL, line breaks or DEL")
+		case dup:
+			v.add(hp, "is the same header as %q: header names are case-insensitive", first)
 		}
 	}
 	if len(r.Body) > 0 {
