@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-sched/herald/internal/dag"
 	"github.com/herald-sched/herald/internal/dispatch"
@@ -125,6 +126,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		v.add("name", "is required")
 	case len(j.Name) > maxNameLen:
 		v.add("name", "must be at most %d bytes", maxNameLen)
+	case !StorableText(j.Name):
+		v.add("name", "must be UTF-8 text without NUL")
 	}
 
 	j.validateSchedule(v, now, lim)
@@ -153,6 +156,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		}
 		if len(val) > 255 {
 			v.add("labels."+k, "label values are at most 255 bytes")
+		} else if !StorableText(val) {
+			v.add("labels."+k, "label values must be UTF-8 text without NUL")
 		}
 	}
 
@@ -435,4 +440,10 @@ func (t *TLS) Dispatch() *dispatch.TLS {
 
 func (t *TLS) dispatch() *dispatch.TLS {
 	return &dispatch.TLS{ClientCertificate: t.ClientCertificate, ClientKey: t.ClientKey, CACertificates: t.CACertificates}
+}
+
+// StorableText reports whether s can be stored as PostgreSQL text (and in
+// jsonb): valid UTF-8 without NUL.
+func StorableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
