@@ -75,7 +75,9 @@ func locate(data any, t reflect.Type, path string) (string, string) {
 	if data == nil {
 		return "", ""
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	// A struct with fields and its own UnmarshalJSON (jobspec.Request) is
+	// searched field by field like any other.
+	if reflect.PointerTo(t).Implements(unmarshalerType) && !(t.Kind() == reflect.Struct && hasExportedFields(t)) {
 		raw, _ := json.Marshal(data)
 		if err := json.Unmarshal(raw, reflect.New(t).Interface()); err != nil {
 			return orRoot(path), err.Error()

@@ -130,12 +130,19 @@ func TestHostileInputIsRefusedWithoutA500(t *testing.T) {
 		{name: "huge max_attempts", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"max_attempts": 1e400}`), wantCode: 400, wantField: "tasks[0].retry.max_attempts"},
 		{name: "max_attempts beyond int64", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"max_attempts": 9223372036854775808}`), wantCode: 400, wantField: "tasks[0].retry.max_attempts"},
 		{name: "huge rate", body: jobBody(`"rate": 1e400`), wantCode: 400, wantField: "rate"},
+		{name: "tiny rate", body: jobBody(`"rate": 1e-300`), wantCode: 422, wantField: "rate"},
+		{name: "rate below one per 1000 s", body: jobBody(`"rate": 0.0009`), wantCode: 422, wantField: "rate"},
 		{name: "negative rate", body: jobBody(`"rate": -1`), wantCode: 422, wantField: "rate"},
 		{name: "huge max_in_flight", body: jobBody(`"max_in_flight": 99999999999999999999`), wantCode: 400, wantField: "max_in_flight"},
 		{name: "unknown field under retry", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"verb": 1}`), wantCode: 400, wantField: "tasks[0].retry.verb"},
 		{name: "unknown field under request", body: taskBody(`"request": {"url": "https://gw.example/", "verb": 1}`), wantCode: 400, wantField: "tasks[0].request.verb"},
 		{name: "huge duration", body: taskBody(`"request": {"url": "https://gw.example/", "timeout": "9999999999999999999h"}`), wantCode: 400, wantField: "tasks[0].request.timeout"},
 
+		// Explicit zeros are not defaults.
+		{name: "timeout 0s", body: taskBody(`"request": {"url": "https://gw.example/", "timeout": "0s"}`), wantCode: 422, wantField: "tasks[0].request.timeout"},
+		{name: "max_attempts 0", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"max_attempts": 0}`), wantCode: 422, wantField: "tasks[0].retry.max_attempts"},
+		{name: "initial_interval 0s", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"initial_interval": "0s"}`), wantCode: 422, wantField: "tasks[0].retry.initial_interval"},
+		{name: "max_interval 0s", body: taskBody(`"request": {"url": "https://gw.example/"}, "retry": {"max_interval": "0s"}`), wantCode: 422, wantField: "tasks[0].retry.max_interval"},
 		{name: "max_in_flight 0", body: jobBody(`"max_in_flight": 0`), wantCode: 422, wantField: "max_in_flight"},
 		{name: "rate 0", body: jobBody(`"rate": 0`), wantCode: 422, wantField: "rate"},
 
@@ -144,17 +151,20 @@ func TestHostileInputIsRefusedWithoutA500(t *testing.T) {
 		{name: "at in year 10000", body: jobBody(`"schedule": {"at": "10000-01-01T00:00:00Z"}`), wantCode: 400, wantField: "schedule.at"},
 		{name: "at in year 9999", body: jobBody(`"schedule": {"at": "9999-12-31T23:59:59-23:59"}`), wantCode: 422, wantField: "schedule.at"},
 		{name: "at in year 0", body: jobBody(`"schedule": {"at": "0000-01-01T00:00:00Z"}`), wantCode: 422, wantField: "schedule.at"},
+		{name: "preview with count 0", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m"}, "count": 0}`, wantCode: 422, wantField: "count"},
 		{name: "preview with NUL in cron", path: "/v1/schedules/preview", body: `{"schedule": {"cron": "\u0000"}}`, wantCode: 422, wantField: "schedule.cron"},
 		{name: "preview with duplicate keys", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m", "every": "2m"}}`, wantCode: 422, wantField: "schedule.every"},
 
 		// Replacing a job: refused the same way, the job unchanged.
 		{name: "update with NUL in name", method: http.MethodPut, path: jobPath, body: `{"name": "\u0000", "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantCode: 422, wantField: "name"},
 		{name: "update with a control character in a header", method: http.MethodPut, path: jobPath, body: taskBody(`"request": {"url": "https://gw.example/", "headers": {"X-A": "a\u0001b"}}`), wantCode: 422, wantField: "tasks[0].request.headers.X-A"},
+		{name: "update with timeout 0s", method: http.MethodPut, path: jobPath, body: taskBody(`"request": {"url": "https://gw.example/", "timeout": "0s"}`), wantCode: 422, wantField: "tasks[0].request.timeout"},
 
 		// API keys and replays.
 		{name: "key name with NUL", path: "/v1/keys", body: `{"name": "ci\u0000"}`, wantCode: 422, wantField: "name"},
 		{name: "key name with invalid UTF-8", path: "/v1/keys", body: "{\"name\": \"ci\xff\"}", wantCode: 422, wantField: "name"},
 		{name: "key name twice", path: "/v1/keys", body: `{"name": "a", "name": "b"}`, wantCode: 422, wantField: "name"},
+		{name: "replay limit 0", path: "/v1/runs/replay", body: `{"limit": 0}`, wantCode: 422, wantField: "limit"},
 		{name: "replay with NUL in an unknown key", path: "/v1/runs/replay", body: `{"\u0000": 1}`, wantCode: 422, wantField: "\x00"},
 
 		// Query strings and paths.

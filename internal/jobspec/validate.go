@@ -65,6 +65,13 @@ const (
 	maxDelay    = 5 * 365 * 24 * time.Hour
 	maxNameLen  = 200
 	maxLabels   = 32
+
+	// MinRate is the lowest rate a job may set: one delivery per 1,000
+	// seconds (about 17 minutes). Lower rates would hold deliveries back
+	// for ages (1e-300 is one per 10^292 years).
+	MinRate = 0.001
+	// MaxRate is the highest rate a job may set, in deliveries per second.
+	MaxRate = 10_000.0
 )
 
 var (
@@ -141,8 +148,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		v.add("overlap", "must be one of allow, skip, queue")
 	}
 
-	if j.Rate != nil && (*j.Rate <= 0 || *j.Rate > 10_000) {
-		v.add("rate", "must be more than 0 and at most 10000 requests per second")
+	if j.Rate != nil && !(*j.Rate >= MinRate && *j.Rate <= MaxRate) {
+		v.add("rate", "must be between %g (one request per %s) and %g requests per second", MinRate, time.Duration(float64(time.Second)/MinRate), MaxRate)
 	}
 	if j.MaxInFlight != nil && (*j.MaxInFlight < 1 || *j.MaxInFlight > 10_000) {
 		v.add("max_in_flight", "must be between 1 and 10000")
@@ -349,25 +356,27 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 			v.add(rp+".tls", "applies only to https URLs")
 		}
 	}
-	if r.Timeout == 0 {
+	// A field left out takes its default; an explicit 0 is refused below
+	// like any value out of range, not taken for the default.
+	if r.Timeout == 0 && !r.timeoutGiven {
 		r.Timeout = Duration(DefaultTimeout)
 	}
 	if d := r.Timeout.Std(); d < 100*time.Millisecond || d > lim.MaxTimeout {
-		v.add(rp+".timeout", "must be between 100ms and %s", lim.MaxTimeout)
+		v.add(rp+".timeout", "must be between 100ms and %s (leave it out for the default, %s)", lim.MaxTimeout, DefaultTimeout)
 	}
 
 	rt := &t.Retry
 	xp := path + ".retry"
-	if rt.MaxAttempts == 0 {
+	if rt.MaxAttempts == 0 && !rt.given.maxAttempts {
 		rt.MaxAttempts = DefaultMaxAttempts
 	}
 	if rt.MaxAttempts < 1 || rt.MaxAttempts > lim.MaxAttempts {
-		v.add(xp+".max_attempts", "must be between 1 and %d", lim.MaxAttempts)
+		v.add(xp+".max_attempts", "must be between 1 and %d (leave it out for the default, %d)", lim.MaxAttempts, DefaultMaxAttempts)
 	}
-	if rt.InitialInterval == 0 {
+	if rt.InitialInterval == 0 && !rt.given.initialInterval {
 		rt.InitialInterval = Duration(DefaultInitialInterval)
 	}
-	if rt.MaxInterval == 0 {
+	if rt.MaxInterval == 0 && !rt.given.maxInterval {
 		rt.MaxInterval = Duration(max(DefaultMaxInterval, rt.InitialInterval.Std()))
 	}
 	if d := rt.InitialInterval.Std(); d < minInterval || d > maxInterval {

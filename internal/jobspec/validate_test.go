@@ -32,9 +32,14 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		wantField string // "": valid
 	}{
 		{name: "defaults", job: task(``)},
+		{name: "timeout 0s", job: task(`, "timeout": "0s"`), wantField: "tasks[0].request.timeout"},
 		{name: "timeout given", job: task(`, "timeout": "100ms"`)},
+		{name: "max_attempts 0", job: retry(`"max_attempts": 0`), wantField: "tasks[0].retry.max_attempts"},
+		{name: "initial_interval 0s", job: retry(`"initial_interval": "0s"`), wantField: "tasks[0].retry.initial_interval"},
+		{name: "max_interval 0s", job: retry(`"max_interval": "0s"`), wantField: "tasks[0].retry.max_interval"},
 		{name: "retry given", job: retry(`"max_attempts": 3, "initial_interval": "10ms", "max_interval": "1s"`)},
 		{name: "retry null", job: `{"name": "j", "tasks": [{"request": {"url": "https://gw.example/"}, "retry": null}]}`},
+		{name: "rate 1e-300", job: `{"name": "j", "rate": 1e-300, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "rate"},
 		{name: "rate 0.001", job: `{"name": "j", "rate": 0.001, "tasks": [{"request": {"url": "https://gw.example/"}}]}`},
 		{name: "rate above the maximum", job: `{"name": "j", "rate": 10000.5, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "rate"},
 		{name: "at +23:59", job: `{"name": "j", "schedule": {"at": "2026-06-03T00:00:00+23:59"}, "tasks": [{"request": {"url": "https://gw.example/"}}]}`},
