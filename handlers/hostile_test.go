@@ -147,16 +147,20 @@ func TestHostileInputIsRefusedWithoutA500(t *testing.T) {
 		{name: "rate 0", body: jobBody(`"rate": 0`), wantCode: 422, wantField: "rate"},
 
 		// Times PostgreSQL or RFC 3339 would not take.
+		{name: "at with offset +24:00", body: jobBody(`"schedule": ` + at("+24:00")), wantCode: 422, wantField: "schedule.at"},
+		{name: "at with offset -24:00", body: jobBody(`"schedule": ` + at("-24:00")), wantCode: 422, wantField: "schedule.at"},
 		{name: "at with offset +99:00", body: jobBody(`"schedule": ` + at("+99:00")), wantCode: 400, wantField: "schedule.at"},
 		{name: "at in year 10000", body: jobBody(`"schedule": {"at": "10000-01-01T00:00:00Z"}`), wantCode: 400, wantField: "schedule.at"},
 		{name: "at in year 9999", body: jobBody(`"schedule": {"at": "9999-12-31T23:59:59-23:59"}`), wantCode: 422, wantField: "schedule.at"},
 		{name: "at in year 0", body: jobBody(`"schedule": {"at": "0000-01-01T00:00:00Z"}`), wantCode: 422, wantField: "schedule.at"},
+		{name: "preview at with offset +24:00", path: "/v1/schedules/preview", body: `{"schedule": ` + at("+24:00") + `}`, wantCode: 422, wantField: "schedule.at"},
 		{name: "preview with count 0", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m"}, "count": 0}`, wantCode: 422, wantField: "count"},
 		{name: "preview with NUL in cron", path: "/v1/schedules/preview", body: `{"schedule": {"cron": "\u0000"}}`, wantCode: 422, wantField: "schedule.cron"},
 		{name: "preview with duplicate keys", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m", "every": "2m"}}`, wantCode: 422, wantField: "schedule.every"},
 
 		// Replacing a job: refused the same way, the job unchanged.
 		{name: "update with NUL in name", method: http.MethodPut, path: jobPath, body: `{"name": "\u0000", "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantCode: 422, wantField: "name"},
+		{name: "update with at +24:00", method: http.MethodPut, path: jobPath, body: jobBody(`"schedule": ` + at("+24:00")), wantCode: 422, wantField: "schedule.at"},
 		{name: "update with a control character in a header", method: http.MethodPut, path: jobPath, body: taskBody(`"request": {"url": "https://gw.example/", "headers": {"X-A": "a\u0001b"}}`), wantCode: 422, wantField: "tasks[0].request.headers.X-A"},
 		{name: "update with timeout 0s", method: http.MethodPut, path: jobPath, body: taskBody(`"request": {"url": "https://gw.example/", "timeout": "0s"}`), wantCode: 422, wantField: "tasks[0].request.timeout"},
 

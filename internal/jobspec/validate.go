@@ -230,7 +230,11 @@ func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
 		if s.Timezone != "" {
 			v.add("schedule.timezone", "applies only to cron schedules")
 		}
-		if s.At.Before(now.Add(-lim.PastGrace)) {
+		if _, offset := s.At.Zone(); offset <= -24*60*60 || offset >= 24*60*60 {
+			v.add("schedule.at", "has a UTC offset beyond ±23:59, which RFC 3339 does not allow")
+		} else if _, err := s.At.MarshalJSON(); err != nil {
+			v.add("schedule.at", "cannot be stored: %s", strings.TrimPrefix(err.Error(), "Time.MarshalJSON: "))
+		} else if s.At.Before(now.Add(-lim.PastGrace)) {
 			v.add("schedule.at", "%s is in the past", s.At.Format(time.RFC3339Nano))
 		} else if s.At.After(now.Add(maxDelay)) {
 			v.add("schedule.at", "must be within 5 years")

@@ -42,6 +42,8 @@ func TestValidateRefusesWhatCannotWork(t *testing.T) {
 		{name: "rate 1e-300", job: `{"name": "j", "rate": 1e-300, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "rate"},
 		{name: "rate 0.001", job: `{"name": "j", "rate": 0.001, "tasks": [{"request": {"url": "https://gw.example/"}}]}`},
 		{name: "rate above the maximum", job: `{"name": "j", "rate": 10000.5, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "rate"},
+		{name: "at +24:00", job: `{"name": "j", "schedule": {"at": "2026-06-03T00:00:00+24:00"}, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "schedule.at"},
+		{name: "at -24:00", job: `{"name": "j", "schedule": {"at": "2026-06-03T00:00:00-24:00"}, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "schedule.at"},
 		{name: "at +23:59", job: `{"name": "j", "schedule": {"at": "2026-06-03T00:00:00+23:59"}, "tasks": [{"request": {"url": "https://gw.example/"}}]}`},
 		{name: "NUL in name", job: `{"name": "a\u0000", "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "name"},
 		{name: "NUL in a label value", job: `{"name": "j", "labels": {"k": "\u0000"}, "tasks": [{"request": {"url": "https://gw.example/"}}]}`, wantField: "labels.k"},
