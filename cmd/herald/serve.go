@@ -34,6 +34,7 @@ import (
 type serveSettings struct {
 	db              dbSettings
 	addr            string
+	metricsAddr     string
 	role            string
 	apiKey          string
 	insecure        bool
@@ -58,6 +59,7 @@ type serveSettings struct {
 func (c *serveSettings) register(s *settings) {
 	c.db.register(s)
 	s.String(&c.addr, "addr", "HERALD_ADDR", ":8080", "HTTP listen address.")
+	s.String(&c.metricsAddr, "metrics-addr", "HERALD_METRICS_ADDR", "", "Serve /metrics (unauthenticated) only on this address, e.g. 127.0.0.1:9090,\ninstead of on --addr.")
 	s.String(&c.role, "role", "HERALD_ROLE", "all", "What this process runs: api (REST API), worker (schedulers and deliveries) or all.")
 	s.String(&c.apiKey, "api-key", "HERALD_API_KEY", "", "Bootstrap admin API key: /v1 requests need Authorization: Bearer <key>.")
 	s.Bool(&c.insecure, "insecure-no-auth", "HERALD_INSECURE_NO_AUTH", false, "Serve /v1 without authentication (development only; logged loudly).")
@@ -220,6 +222,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Logger:       logger,
 		})
 	}
+	metricsHandler, stopMetrics, err := serveMetrics(c.metricsAddr, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}), logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
 		Addr: c.addr,
 		Handler: handlers.NewRouter(handlers.RouterConfig{
@@ -227,7 +234,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			APIKey:   c.apiKey,
 			Insecure: c.insecure,
 			Ready:    func(ctx context.Context) error { return ready(ctx, pool) },
-			Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+			Metrics:  metricsHandler,
 			Logger:   logger,
 			RiverUI:  riverUI,
 
