@@ -38,6 +38,10 @@ func TestAPIKeysCreateListRevoke(t *testing.T) {
 	resp = b.h.DoWithHeader(http.MethodGet, "/v1/jobs", nil, withKey)
 	require.Equal(t, http.StatusUnauthorized, resp.Status)
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
+	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodDelete, "/v1/keys/"+created.ID, nil).Status, "revoking a revoked key")
+	var revokedAt int
+	require.NoError(t, b.h.Pool.QueryRow(context.Background(), "SELECT count(revoked_at) FROM api_keys WHERE id = $1", created.ID).Scan(&revokedAt))
+	require.Equal(t, 1, revokedAt)
 	require.Equal(t, http.StatusNotFound, b.h.Do(http.MethodDelete, "/v1/keys/00000000-0000-7000-8000-000000000000", nil).Status)
 	require.Equal(t, http.StatusUnprocessableEntity, b.h.Do(http.MethodPost, "/v1/keys", map[string]any{"name": ""}).Status)
 	require.Equal(t, http.StatusUnauthorized, b.h.DoWithHeader(http.MethodGet, "/v1/jobs", nil, http.Header{"Authorization": {"Bearer hk_unknown"}}).Status)

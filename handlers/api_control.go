@@ -47,7 +47,8 @@ type replayRequest struct {
 	JobID *uuid.UUID `json:"job_id"`
 	From  *time.Time `json:"from"`
 	To    *time.Time `json:"to"`
-	Limit int        `json:"limit"`
+	// Limit is the most runs to replay; nil means 100.
+	Limit *int `json:"limit"`
 }
 
 type replayResponse struct {
@@ -62,9 +63,9 @@ func (a *API) parseReplay(w http.ResponseWriter, r *http.Request, req *replayReq
 // replayRuns retries, in one transaction, the failed runs matching the filter
 // (job, creation time in [from, to)), oldest first, at most limit of them.
 func (a *API) replayRuns(ctx context.Context, req *replayRequest) (*replayResponse, error) {
-	limit := req.Limit
-	if limit == 0 {
-		limit = 100
+	limit := 100
+	if req.Limit != nil {
+		limit = *req.Limit // 0 is refused, not taken for the default
 	}
 	if limit < 1 || limit > maxReplay {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("limit", fmt.Sprintf("must be between 1 and %d", maxReplay)))

@@ -476,7 +476,8 @@ func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobR
 
 type previewRequest struct {
 	Schedule *jobspec.Schedule `json:"schedule"`
-	Count    int               `json:"count"`
+	// Count is how many fire times to list; nil means 10.
+	Count *int `json:"count"`
 }
 
 type previewResponse struct {
@@ -494,9 +495,9 @@ func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewR
 	if req.Schedule == nil {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("schedule", "is required"))
 	}
-	count := req.Count
-	if count == 0 {
-		count = 10
+	count := 10
+	if req.Count != nil {
+		count = *req.Count // 0 is refused, not taken for the default
 	}
 	if count < 1 || count > 1000 {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("count", "must be between 1 and 1000"))

@@ -156,11 +156,12 @@ func parseKeyID(_ http.ResponseWriter, r *http.Request, req *keyIDRequest) error
 	return err
 }
 
-// revokeKey revokes a key; requests with it are refused from now on.
+// revokeKey revokes a key; requests with it are refused from now on. A key
+// already revoked is not found (404).
 func (a *API) revokeKey(ctx context.Context, req *keyIDRequest) (*struct{}, error) {
 	_, err := store.New(a.pool).RevokeAPIKey(ctx, req.id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("API key " + req.id.String())
+		return nil, &apiError{status: http.StatusNotFound, kind: "not-found", detail: "API key " + req.id.String() + " not found, or already revoked"}
 	}
 	return nil, err
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,11 +10,14 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/herald-sched/herald/internal/jobspec"
 )
 
 // decodeJSON reads a JSON request body of at most maxBytes into dst. Unknown
-// fields, trailing data and values of the wrong type are refused with an
-// *apiError naming the field.
+// fields, trailing data, values of the wrong type, duplicate keys, and
+// strings that are not valid UTF-8 or hold NUL or unpaired surrogates (see
+// checkJSON) are refused with an *apiError naming the field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	if err != nil {
@@ -22,7 +26,10 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any)
 	if len(body) == 0 {
 		return badRequest("request body is empty: send a JSON object", nil)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	if err := checkJSON(body, reflect.TypeOf(dst)); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		var syntax *json.SyntaxError
@@ -30,7 +37,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, maxBytes int64, dst any)
 			return badRequest(fmt.Sprintf("malformed JSON: %v", err), nil)
 		}
 		var generic any
-		if json.Unmarshal(body, &generic) == nil {
+		gdec := json.NewDecoder(bytes.NewReader(body))
+		gdec.UseNumber() // 1e400 is a number here, refused where it goes
+		if gdec.Decode(&generic) == nil {
 			if field, msg := locate(generic, reflect.TypeOf(dst), ""); field != "" {
 				return invalidFields(http.StatusBadRequest, fieldError(field, msg))
 			}
@@ -66,7 +75,9 @@ func locate(data any, t reflect.Type, path string) (string, string) {
 	if data == nil {
 		return "", ""
 	}
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	// A struct with fields and its own UnmarshalJSON (jobspec.Request) is
+	// searched field by field like any other.
+	if reflect.PointerTo(t).Implements(unmarshalerType) && !(t.Kind() == reflect.Struct && hasExportedFields(t)) {
 		raw, _ := json.Marshal(data)
 		if err := json.Unmarshal(raw, reflect.New(t).Interface()); err != nil {
 			return orRoot(path), err.Error()
@@ -169,4 +180,45 @@ func orRoot(path string) string {
 		return "(body)"
 	}
 	return path
+}
+
+// refuseBadInput refuses a request whose path or query holds what cannot
+// reach PostgreSQL (NUL, bytes that are not UTF-8), before any handler (or
+// the idempotency middleware, which stores the path) sees it: a query
+// parameter with 400 naming it, a path with 404. fail writes the problem
+// (problem+json for the API, an error page for the pages).
+func refuseBadInput(fail func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !jobspec.StorableText(r.URL.Path) {
+				fail(w, r, &apiError{status: http.StatusNotFound, kind: "not-found", detail: "no such route: the path is not UTF-8 text without NUL"})
+				return
+			}
+			if err := checkQuery(r); err != nil {
+				fail(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// checkQuery refuses, with 400 naming the parameter, a query parameter
+// whose name or value is not UTF-8 text without NUL.
+func checkQuery(r *http.Request) error {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	for name, values := range r.URL.Query() {
+		field := strings.ToValidUTF8(name, "\uFFFD")
+		if !jobspec.StorableText(name) {
+			return invalidFields(http.StatusBadRequest, fieldError(field, "parameter names must be UTF-8 text without NUL"))
+		}
+		for _, v := range values {
+			if !jobspec.StorableText(v) {
+				return invalidFields(http.StatusBadRequest, fieldError(field, "must be UTF-8 text without NUL"))
+			}
+		}
+	}
+	return nil
 }

@@ -47,6 +47,7 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(a.requireKeyAs(apiKey, insecure, true))
 		r.Use(http.NewCrossOriginProtection().Handler)
+		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { a.errorPage(w, r, err, "/jobs") }))
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/jobs", http.StatusSeeOther)
 		})

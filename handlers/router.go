@@ -116,6 +116,7 @@ func nameSpan(next http.Handler) http.Handler {
 func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(a.requireKey(apiKey, insecure))
+		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.logger, err) }))
 		r.With(a.idempotent).Post("/jobs", endpoint(a, http.StatusCreated, a.parseCreateJob, a.createJob))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
 		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))

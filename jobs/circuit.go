@@ -135,9 +135,10 @@ func (c *circuits) forget(host string) {
 
 // record counts an attempt's outcome against host's circuit: a failure that
 // says the device is unreachable or unwell counts; any answer otherwise
-// (2xx, other 4xx) shows it alive and closes the circuit.
+// (2xx, other 4xx) shows it alive and closes the circuit. A request that was
+// not sent (Invalid: the task's fault) says nothing of the host.
 func (c *circuits) record(ctx context.Context, host string, res *dispatch.Result, errText string) error {
-	if !c.enabled() {
+	if !c.enabled() || res.Outcome == dispatch.Invalid {
 		return nil
 	}
 	q := store.New(c.pool)

@@ -196,6 +196,8 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	switch {
 	case res.Outcome == dispatch.Success:
 		rec.outcome = TaskSucceeded
+	case res.Outcome == dispatch.Invalid:
+		rec.outcome = TaskFailed // not sent: the task's fault, at once, never the host's
 	case res.Outcome == dispatch.Retryable && round < task.Retry.MaxAttempts:
 		delay := max(dispatch.Backoff(round, task.Retry.InitialInterval.Std(), task.Retry.MaxInterval.Std()), res.RetryAfter)
 		job.Args.retryAt = time.Now().Add(delay) // River schedules by this process's clock

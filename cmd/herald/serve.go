@@ -35,6 +35,7 @@ import (
 type serveSettings struct {
 	db              dbSettings
 	addr            string
+	metricsAddr     string
 	role            string
 	apiKey          string
 	insecure        bool
@@ -62,6 +63,7 @@ type serveSettings struct {
 func (c *serveSettings) register(s *settings) {
 	c.db.register(s)
 	s.String(&c.addr, "addr", "HERALD_ADDR", ":8080", "HTTP listen address.")
+	s.String(&c.metricsAddr, "metrics-addr", "HERALD_METRICS_ADDR", "", "Serve /metrics (unauthenticated) only on this address, e.g. 127.0.0.1:9090,\ninstead of on --addr.")
 	s.String(&c.role, "role", "HERALD_ROLE", "all", "What this process runs: api (REST API), worker (schedulers and deliveries) or all.")
 	s.String(&c.apiKey, "api-key", "HERALD_API_KEY", "", "Bootstrap admin API key: /v1 requests need Authorization: Bearer <key>.")
 	s.Bool(&c.insecure, "insecure-no-auth", "HERALD_INSECURE_NO_AUTH", false, "Serve /v1 without authentication (development only; logged loudly).")
@@ -173,6 +175,8 @@ type server struct {
 	live    *replica.Replica
 	client  *jobs.Client
 	handler http.Handler
+	// stopMetrics closes the metrics listener of --metrics-addr.
+	stopMetrics func()
 }
 
 // build connects to (or starts) the database, migrates it, and builds the
@@ -267,12 +271,17 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 			Logger:       logger,
 		})
 	}
+	metricsHandler, stopMetrics, err := serveMetrics(c.metricsAddr, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}), logger)
+	if err != nil {
+		return nil, err
+	}
+	p.stopMetrics = stopMetrics
 	p.handler = handlers.NewRouter(handlers.RouterConfig{
 		API:      api,
 		APIKey:   c.apiKey,
 		Insecure: c.insecure,
 		Ready:    func(ctx context.Context) error { return ready(ctx, p.pool) },
-		Metrics:  promhttp.HandlerFor(registry, promhttp.HandlerOpts{}),
+		Metrics:  metricsHandler,
 		Logger:   logger,
 		RiverUI:  riverUI,
 
@@ -283,6 +292,9 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 
 // close releases what build acquired.
 func (p *server) close() {
+	if p.stopMetrics != nil {
+		p.stopMetrics()
+	}
 	p.closeDB()
 	if p.traces != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

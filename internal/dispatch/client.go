@@ -1,12 +1,10 @@
 package dispatch
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -99,20 +97,20 @@ func New(cfg Config) *Client {
 }
 
 // Do sends req and returns what happened; it never panics on a bad request
-// but reports it as a Permanent Result. The attempt ends after req.Timeout or
-// when ctx is done, whichever comes first; a cancelled ctx gives a Retryable
-// Result whose Err wraps ctx's error.
+// but reports it, unsent, as an Invalid Result (see CheckRequest). The
+// attempt ends after req.Timeout or when ctx is done, whichever comes first;
+// a cancelled ctx gives a Retryable Result whose Err wraps ctx's error.
 func (c *Client) Do(ctx context.Context, req Request) Result {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(max(req.Timeout, 0), DefaultTimeout))
 	defer cancel()
 
 	httpReq, err := c.newRequest(ctx, req)
 	if err != nil {
-		return Result{Outcome: Permanent, Err: err}
+		return Result{Outcome: Invalid, Err: err}
 	}
 	hc, err := c.clientFor(req.TLS)
 	if err != nil {
-		return Result{Outcome: Permanent, Err: fmt.Errorf("tls: %w", err)}
+		return Result{Outcome: Invalid, Err: fmt.Errorf("%w: tls: %w", ErrInvalidRequest, err)}
 	}
 
 	start := time.Now()
@@ -150,17 +148,11 @@ func (c *Client) CloseIdleConnections() {
 	}
 }
 
-// newRequest builds the outgoing request for req, without modifying it.
+// newRequest builds the outgoing request for req, without modifying it;
+// errors wrap ErrInvalidRequest (see buildRequest).
 func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, error) {
-	var body io.Reader
-	if len(req.Body) > 0 {
-		body = bytes.NewReader(req.Body)
-	}
-	httpReq, err := http.NewRequestWithContext(ctx, cmp.Or(req.Method, http.MethodPost), req.URL, body)
+	httpReq, err := buildRequest(ctx, req)
 	if err != nil {
-		return nil, fmt.Errorf("building request: %w", err)
-	}
-	if err := checkScheme(httpReq.URL.Scheme); err != nil {
 		return nil, err
 	}
 
@@ -169,7 +161,7 @@ func (c *Client) newRequest(ctx context.Context, req Request) (*http.Request, er
 	h := make(http.Header, len(req.Header)+2)
 	maps.Copy(h, req.Header)
 	h["User-Agent"] = c.userAgent
-	if body != nil && len(h["Content-Type"]) == 0 {
+	if len(req.Body) > 0 && len(h["Content-Type"]) == 0 {
 		h["Content-Type"] = c.contentType
 	}
 	httpReq.Header = h

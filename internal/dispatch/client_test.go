@@ -450,10 +450,10 @@ func TestDoRequestErrors(t *testing.T) {
 		wantErr string
 	}{
 		{name: "connection refused", req: dispatch.Request{URL: closedURL}, want: dispatch.Retryable, wantErr: "connect"},
-		{name: "unsupported scheme", req: dispatch.Request{URL: "ftp://example.com/file"}, want: dispatch.Permanent, wantErr: `scheme "ftp"`},
-		{name: "relative URL", req: dispatch.Request{URL: "/hook"}, want: dispatch.Permanent, wantErr: `scheme ""`},
-		{name: "malformed URL", req: dispatch.Request{URL: "http://[::1"}, want: dispatch.Permanent, wantErr: "building request"},
-		{name: "invalid method", req: dispatch.Request{Method: "BAD METHOD", URL: "http://example.com/"}, want: dispatch.Permanent, wantErr: "invalid method"},
+		{name: "unsupported scheme", req: dispatch.Request{URL: "ftp://example.com/file"}, want: dispatch.Invalid, wantErr: `scheme "ftp"`},
+		{name: "relative URL", req: dispatch.Request{URL: "/hook"}, want: dispatch.Invalid, wantErr: `scheme ""`},
+		{name: "malformed URL", req: dispatch.Request{URL: "http://[::1"}, want: dispatch.Invalid, wantErr: "building request"},
+		{name: "invalid method", req: dispatch.Request{Method: "BAD METHOD", URL: "http://example.com/"}, want: dispatch.Invalid, wantErr: "method"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -465,4 +465,57 @@ func TestDoRequestErrors(t *testing.T) {
 			require.Zero(t, res.StatusCode, "got %v, want 0", res.StatusCode)
 		})
 	}
+}
+
+// A request Go's client would refuse before sending anything is Invalid:
+// not sent, no connection made, and CheckRequest says so beforehand.
+func TestDoInvalidRequestIsNotSent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	header := func(name, value string) http.Header { return http.Header{name: {value}} }
+
+	tests := []struct {
+		name    string
+		req     dispatch.Request
+		wantErr string
+	}{
+		{name: "control character in a header value", req: dispatch.Request{Header: header("X-A", "a\x01b")}, wantErr: `header "X-A"`},
+		{name: "DEL in a header value", req: dispatch.Request{Header: header("X-A", "a\x7fb")}, wantErr: `header "X-A"`},
+		{name: "NUL in a header value", req: dispatch.Request{Header: header("X-A", "a\x00b")}, wantErr: `header "X-A"`},
+		{name: "line feed in a header value", req: dispatch.Request{Header: header("X-A", "a\nX-B: b")}, wantErr: `header "X-A"`},
+		{name: "header name not a token", req: dispatch.Request{Header: header("X A", "b")}, wantErr: `header name "X A"`},
+		{name: "empty header name", req: dispatch.Request{Header: header("", "b")}, wantErr: `header name ""`},
+		{name: "upgrade header", req: dispatch.Request{Header: header("Upgrade", "websocket")}, wantErr: "Upgrade"},
+		{name: "connection header", req: dispatch.Request{Header: header("Connection", "upgrade")}, wantErr: "Connection"},
+		{name: "transfer-encoding header", req: dispatch.Request{Header: header("Transfer-Encoding", "gzip")}, wantErr: "Transfer-Encoding"},
+		{name: "method not a token", req: dispatch.Request{Method: "GET\r\n"}, wantErr: "method"},
+		{name: "host ending in a number that is no address", req: dispatch.Request{URL: "http://1.2.3.256/"}, wantErr: "not a valid one"},
+		{name: "invalid internationalised host", req: dispatch.Request{URL: "http://a\u200d\u0301b.example/"}, wantErr: "internationalised"},
+		{name: "no host", req: dispatch.Request{URL: "http:///hook"}, wantErr: "no host"},
+		{name: "invalid TLS settings", req: dispatch.Request{URL: "https://hooks.example.com/", TLS: &dispatch.TLS{CACertificates: "not PEM"}}, wantErr: "tls"},
+	}
+	// The group returns once its parallel subtests are done.
+	t.Run("refused", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				req := tt.req
+				if req.URL == "" {
+					req.URL = srv.URL + "/hook"
+				}
+				require.ErrorIs(t, dispatch.CheckRequest(req), dispatch.ErrInvalidRequest, "CheckRequest: got %v, want %v", dispatch.CheckRequest(req), dispatch.ErrInvalidRequest)
+				res := loopbackClient(t).Do(t.Context(), req)
+				require.Equal(t, dispatch.Invalid, res.Outcome, "got %v (%v), want %v", res.Outcome, res.Err, dispatch.Invalid)
+				require.ErrorIs(t, res.Err, dispatch.ErrInvalidRequest, "got %v, want %v", res.Err, dispatch.ErrInvalidRequest)
+				require.ErrorContains(t, res.Err, tt.wantErr, "got %v, want error containing %q", res.Err, tt.wantErr)
+				require.Zero(t, res.StatusCode, "got %v, want 0", res.StatusCode)
+			})
+		}
+	})
+	require.Zero(t, srv.conns.Load(), "got %v connections, want none: nothing may be sent", srv.conns.Load())
+
+	ok := dispatch.Request{URL: srv.URL + "/hook", Header: header("X-A", "tab\tand UTF-8 \u00e9")}
+	require.NoError(t, dispatch.CheckRequest(ok), "got %v, want nil", dispatch.CheckRequest(ok))
+	res := loopbackClient(t).Do(t.Context(), ok)
+	require.Equal(t, dispatch.Success, res.Outcome, "got %v (%v), want %v", res.Outcome, res.Err, dispatch.Success)
 }

@@ -30,6 +30,8 @@ func TestDoRefusesReservedTargets(t *testing.T) {
 		{name: "private network", url: "http://10.0.0.1/"},
 		{name: "private network with https", url: "https://192.168.1.1/"},
 		{name: "multicast", url: "http://224.0.0.1/"},
+		{name: "numeric loopback host", url: "http://0x7f.1:" + port + "/"},
+		{name: "numeric metadata host", url: "http://2852039166/latest/meta-data/"},
 		{name: "loopback outside the allowed networks", allowed: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, url: srv.URL},
 	}
 	// The group returns once its parallel subtests are done.
@@ -71,6 +73,9 @@ func TestDoAllowedNetworks(t *testing.T) {
 		{name: "IPv4-mapped prefix", allowed: []string{"::ffff:127.0.0.0/104"}, url: srv.URL},
 		{name: "unmasked prefix", allowed: []string{"127.0.0.1/8"}, url: srv.URL},
 		{name: "among others", allowed: []string{"10.0.0.0/8", "192.168.0.0/16", "127.0.0.0/8"}, url: srv.URL},
+		{name: "numeric host sent to the address it denotes", allowed: []string{"127.0.0.0/8"}, url: "http://0x7f.1:" + port + "/"},
+		{name: "decimal number host", allowed: []string{"127.0.0.1/32"}, url: "http://2130706433:" + port + "/"},
+		{name: "trailing dot", allowed: []string{"127.0.0.1/32"}, url: "http://127.0.0.1.:" + port + "/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func TestOutcomeString(t *testing.T) {
 		o    Outcome
 		want string
 	}{
-		{Success, "success"}, {Retryable, "retryable"}, {Permanent, "permanent"}, {0, "Outcome(0)"}, {7, "Outcome(7)"},
+		{Success, "success"}, {Retryable, "retryable"}, {Permanent, "permanent"}, {Invalid, "invalid"}, {0, "Outcome(0)"}, {7, "Outcome(7)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

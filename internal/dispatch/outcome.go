@@ -18,9 +18,16 @@ const (
 	// 408, 425, 429 or 5xx.
 	Retryable
 	// Permanent is a failure that retrying will not fix: any other status
-	// (other 4xx, 1xx, 3xx: redirects are not followed), a refused target
-	// address or an invalid request.
+	// (other 4xx, 1xx, 3xx: redirects are not followed) or a refused target
+	// address.
 	Permanent
+	// Invalid is a request that was not sent because it cannot be: herald
+	// could not build it, or Go's client would refuse it before sending
+	// anything (a header value with a control character, an invalid method,
+	// URL or TLS setting). The task is at fault, not its target: retrying
+	// will not fix it, and it says nothing of the target's health. Result.Err
+	// wraps ErrInvalidRequest.
+	Invalid
 )
 
 // String returns the outcome's name in lower case.
@@ -32,6 +39,8 @@ func (o Outcome) String() string {
 		return "retryable"
 	case Permanent:
 		return "permanent"
+	case Invalid:
+		return "invalid"
 	default:
 		return "Outcome(" + strconv.Itoa(int(o)) + ")"
 	}

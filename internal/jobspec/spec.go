@@ -71,6 +71,30 @@ type Request struct {
 	// TLS are the request's own TLS settings: a client certificate (mTLS)
 	// and a private CA for the device's certificate.
 	TLS *TLS `json:"tls,omitempty"`
+
+	// timeoutGiven says the JSON it was read from had a timeout, so that an
+	// explicit "0s" is refused rather than taken for the default.
+	timeoutGiven bool
+}
+
+// UnmarshalJSON reads a request, noting whether it gives a timeout.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json leaves a struct
+	}
+	type plain Request // without this method
+	in := struct {
+		*plain
+		Timeout *Duration `json:"timeout"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	r.timeoutGiven = in.Timeout != nil
+	if in.Timeout != nil {
+		r.Timeout = *in.Timeout
+	}
+	return nil
 }
 
 // TLS are a task's own TLS settings, PEM-encoded.
@@ -106,6 +130,36 @@ type Retry struct {
 	InitialInterval Duration `json:"initial_interval"`
 	// MaxInterval caps the nominal delay.
 	MaxInterval Duration `json:"max_interval"`
+
+	// given says which fields the JSON it was read from had, so that an
+	// explicit 0 is refused rather than taken for the default.
+	given struct{ maxAttempts, initialInterval, maxInterval bool }
+}
+
+// UnmarshalJSON reads a retry policy, noting which fields it gives.
+func (r *Retry) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil // as encoding/json leaves a struct
+	}
+	var in struct {
+		MaxAttempts     *int      `json:"max_attempts"`
+		InitialInterval *Duration `json:"initial_interval"`
+		MaxInterval     *Duration `json:"max_interval"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	r.given.maxAttempts, r.given.initialInterval, r.given.maxInterval = in.MaxAttempts != nil, in.InitialInterval != nil, in.MaxInterval != nil
+	if in.MaxAttempts != nil {
+		r.MaxAttempts = *in.MaxAttempts
+	}
+	if in.InitialInterval != nil {
+		r.InitialInterval = *in.InitialInterval
+	}
+	if in.MaxInterval != nil {
+		r.MaxInterval = *in.MaxInterval
+	}
+	return nil
 }
 
 // Misfire policies.

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/herald-sched/herald/internal/dag"
 	"github.com/herald-sched/herald/internal/dispatch"
@@ -62,6 +65,13 @@ const (
 	maxDelay    = 5 * 365 * 24 * time.Hour
 	maxNameLen  = 200
 	maxLabels   = 32
+
+	// MinRate is the lowest rate a job may set: one delivery per 1,000
+	// seconds (about 17 minutes). Lower rates would hold deliveries back
+	// for ages (1e-300 is one per 10^292 years).
+	MinRate = 0.001
+	// MaxRate is the highest rate a job may set, in deliveries per second.
+	MaxRate = 10_000.0
 )
 
 var (
@@ -78,6 +88,10 @@ var (
 // reservedHeaders are set by herald on every delivery and cannot be
 // overridden by a task (prefix match for the families).
 var reservedHeaders = []string{"webhook-", "herald-", "traceparent", "tracestate", "host", "content-length", "transfer-encoding", "connection"}
+
+// connectionHeaders belong to the connection, not the request: Go's client
+// manages them, and its HTTP/2 client refuses to send some of them.
+var connectionHeaders = map[string]bool{"upgrade": true, "keep-alive": true, "proxy-connection": true, "te": true, "trailer": true}
 
 // FieldError is one invalid field.
 type FieldError struct {
@@ -119,6 +133,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		v.add("name", "is required")
 	case len(j.Name) > maxNameLen:
 		v.add("name", "must be at most %d bytes", maxNameLen)
+	case !StorableText(j.Name):
+		v.add("name", "must be UTF-8 text without NUL")
 	}
 
 	j.validateSchedule(v, now, lim)
@@ -132,8 +148,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		v.add("overlap", "must be one of allow, skip, queue")
 	}
 
-	if j.Rate != nil && (*j.Rate <= 0 || *j.Rate > 10_000) {
-		v.add("rate", "must be more than 0 and at most 10000 requests per second")
+	if j.Rate != nil && !(*j.Rate >= MinRate && *j.Rate <= MaxRate) {
+		v.add("rate", "must be between %g (one request per %s) and %g requests per second", MinRate, time.Duration(float64(time.Second)/MinRate), MaxRate)
 	}
 	if j.MaxInFlight != nil && (*j.MaxInFlight < 1 || *j.MaxInFlight > 10_000) {
 		v.add("max_in_flight", "must be between 1 and 10000")
@@ -147,6 +163,8 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 		}
 		if len(val) > 255 {
 			v.add("labels."+k, "label values are at most 255 bytes")
+		} else if !StorableText(val) {
+			v.add("labels."+k, "label values must be UTF-8 text without NUL")
 		}
 	}
 
@@ -212,7 +230,11 @@ func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
 		if s.Timezone != "" {
 			v.add("schedule.timezone", "applies only to cron schedules")
 		}
-		if s.At.Before(now.Add(-lim.PastGrace)) {
+		if _, offset := s.At.Zone(); offset <= -24*60*60 || offset >= 24*60*60 {
+			v.add("schedule.at", "has a UTC offset beyond ±23:59, which RFC 3339 does not allow")
+		} else if _, err := s.At.MarshalJSON(); err != nil {
+			v.add("schedule.at", "cannot be stored: %s", strings.TrimPrefix(err.Error(), "Time.MarshalJSON: "))
+		} else if s.At.Before(now.Add(-lim.PastGrace)) {
 			v.add("schedule.at", "%s is in the past", s.At.Format(time.RFC3339Nano))
 		} else if s.At.After(now.Add(maxDelay)) {
 			v.add("schedule.at", "must be within 5 years")
@@ -295,16 +317,28 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	if len(r.Headers) > lim.MaxHeaders {
 		v.add(rp+".headers", "at most %d headers", lim.MaxHeaders)
 	}
-	for name, val := range r.Headers {
+	seen := make(map[string]string, len(r.Headers)) // lower-case name: name
+	for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
+		val := r.Headers[name]
 		hp := rp + ".headers." + name
 		lower := strings.ToLower(name)
+		first, dup := seen[lower]
+		if !dup {
+			seen[lower] = name
+		}
 		switch {
 		case !headerNamePattern.MatchString(name):
-			v.add(hp, "is not a valid header name")
+			v.add(hp, "is not a valid header name: 1-256 letters, digits and !#$%%&'*+-.^_`|~")
 		case isReserved(lower):
 			v.add(hp, "is set by herald and cannot be overridden")
-		case len(val) > 8<<10 || strings.ContainsAny(val, "\r\n\x00"):
-			v.add(hp, "header values are at most 8 KiB with no line breaks")
+		case connectionHeaders[lower]:
+			v.add(hp, "is a connection header, managed by the HTTP client: it cannot be set")
+		case len(val) > 8<<10:
+			v.add(hp, "header values are at most 8 KiB")
+		case dispatch.CheckHeader(name, val) != nil:
+			v.add(hp, "header values cannot hold control characters (only tab): no NUL, line breaks or DEL")
+		case dup:
+			v.add(hp, "is the same header as %q: header names are case-insensitive", first)
 		}
 	}
 	if len(r.Body) > 0 {
@@ -326,25 +360,27 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 			v.add(rp+".tls", "applies only to https URLs")
 		}
 	}
-	if r.Timeout == 0 {
+	// A field left out takes its default; an explicit 0 is refused below
+	// like any value out of range, not taken for the default.
+	if r.Timeout == 0 && !r.timeoutGiven {
 		r.Timeout = Duration(DefaultTimeout)
 	}
 	if d := r.Timeout.Std(); d < 100*time.Millisecond || d > lim.MaxTimeout {
-		v.add(rp+".timeout", "must be between 100ms and %s", lim.MaxTimeout)
+		v.add(rp+".timeout", "must be between 100ms and %s (leave it out for the default, %s)", lim.MaxTimeout, DefaultTimeout)
 	}
 
 	rt := &t.Retry
 	xp := path + ".retry"
-	if rt.MaxAttempts == 0 {
+	if rt.MaxAttempts == 0 && !rt.given.maxAttempts {
 		rt.MaxAttempts = DefaultMaxAttempts
 	}
 	if rt.MaxAttempts < 1 || rt.MaxAttempts > lim.MaxAttempts {
-		v.add(xp+".max_attempts", "must be between 1 and %d", lim.MaxAttempts)
+		v.add(xp+".max_attempts", "must be between 1 and %d (leave it out for the default, %d)", lim.MaxAttempts, DefaultMaxAttempts)
 	}
-	if rt.InitialInterval == 0 {
+	if rt.InitialInterval == 0 && !rt.given.initialInterval {
 		rt.InitialInterval = Duration(DefaultInitialInterval)
 	}
-	if rt.MaxInterval == 0 {
+	if rt.MaxInterval == 0 && !rt.given.maxInterval {
 		rt.MaxInterval = Duration(max(DefaultMaxInterval, rt.InitialInterval.Std()))
 	}
 	if d := rt.InitialInterval.Std(); d < minInterval || d > maxInterval {
@@ -417,4 +453,10 @@ func (t *TLS) Dispatch() *dispatch.TLS {
 
 func (t *TLS) dispatch() *dispatch.TLS {
 	return &dispatch.TLS{ClientCertificate: t.ClientCertificate, ClientKey: t.ClientKey, CACertificates: t.CACertificates}
+}
+
+// StorableText reports whether s can be stored as PostgreSQL text (and in
+// jsonb): valid UTF-8 without NUL.
+func StorableText(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }

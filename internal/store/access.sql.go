@@ -140,10 +140,11 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 }
 
 const revokeAPIKey = `-- name: RevokeAPIKey :one
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
 RETURNING id
 `
 
+// A key already revoked is not found: revoking it again answers 404.
 func (q *Queries) RevokeAPIKey(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, revokeAPIKey, id)
 	var id_2 uuid.UUID

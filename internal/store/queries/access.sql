@@ -6,7 +6,8 @@ RETURNING id, name, prefix, created_at, revoked_at;
 SELECT id, name, prefix, created_at, revoked_at FROM api_keys ORDER BY id DESC;
 
 -- name: RevokeAPIKey :one
-UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = @id
+-- A key already revoked is not found: revoking it again answers 404.
+UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL
 RETURNING id;
 
 -- name: APIKeyByHash :one
