@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/batch"
@@ -52,7 +53,7 @@ type API struct {
 	schedules schedule.Cache
 	// starts creates the runs of concurrent triggers together (startRuns);
 	// its flushers start with the first trigger and live with the process.
-	starts     *batch.Batcher[triggerItem, triggerResult]
+	starts     *batch.Batcher[jobs.Trigger, triggerResult]
 	startsOnce sync.Once
 }
 
@@ -75,10 +76,17 @@ func NewAPI(cfg APIConfig) *API {
 	return a
 }
 
+// parseFunc fills a typed request from the path, query and body.
+type parseFunc[Req any] func(http.ResponseWriter, *http.Request, *Req) error
+
+// writeCore is the typed core of an endpoint that writes: it writes in the
+// transaction it is given, and commits nothing itself.
+type writeCore[Req, Resp any] func(ctx context.Context, tx pgx.Tx, req *Req) (*Resp, error)
+
 // endpoint adapts a typed core, Execute(ctx, req) (resp, error), to HTTP:
 // parse fills the request from the path, query and body; the response is
 // written as JSON with the given status, errors as problem+json.
-func endpoint[Req, Resp any](a *API, status int, parse func(http.ResponseWriter, *http.Request, *Req) error, execute func(context.Context, *Req) (*Resp, error)) http.HandlerFunc {
+func endpoint[Req, Resp any](a *API, status int, parse parseFunc[Req], execute func(context.Context, *Req) (*Resp, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		req := new(Req)
 		if parse != nil {
@@ -92,13 +100,41 @@ func endpoint[Req, Resp any](a *API, status int, parse func(http.ResponseWriter,
 			writeError(w, r, a.logger, err)
 			return
 		}
-		if resp == nil {
-			w.WriteHeader(status)
-			return
-		}
-		if l, ok := any(resp).(interface{ location() string }); ok {
-			w.Header().Set("Location", l.location())
-		}
-		writeJSON(w, status, resp)
+		writeResponse(w, status, resp)
 	}
+}
+
+// write is endpoint for a core that writes: it runs in a transaction of its
+// own, committed when the core succeeds.
+func write[Req, Resp any](a *API, status int, parse parseFunc[Req], execute writeCore[Req, Resp]) http.HandlerFunc {
+	return endpoint(a, status, parse, func(ctx context.Context, req *Req) (*Resp, error) {
+		return inTx(ctx, a.pool, req, execute)
+	})
+}
+
+// inTx runs execute in a transaction of pool's.
+func inTx[Req, Resp any](ctx context.Context, pool *pgxpool.Pool, req *Req, execute writeCore[Req, Resp]) (*Resp, error) {
+	var resp *Resp
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		resp, err = execute(ctx, tx, req)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// writeResponse sends resp as JSON with status (its Location header when it
+// has one), or status alone for a nil resp.
+func writeResponse[Resp any](w http.ResponseWriter, status int, resp *Resp) {
+	if resp == nil {
+		w.WriteHeader(status)
+		return
+	}
+	if l, ok := any(resp).(interface{ location() string }); ok {
+		w.Header().Set("Location", l.location())
+	}
+	writeJSON(w, status, resp)
 }

@@ -17,24 +17,24 @@ import (
 // runControl runs a run operation (cancel, retry) in a transaction and
 // answers with the run as it then is.
 func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error)) func(context.Context, *runIDRequest) (*runResponse, error) {
-	return func(ctx context.Context, req *runIDRequest) (*runResponse, error) {
-		var run *store.Run
-		err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			var err error
-			run, err = op(ctx, tx, a.inserter, req.id)
-			return err
-		})
+	core := func(ctx context.Context, tx pgx.Tx, req *runIDRequest) (*store.Run, error) {
+		run, err := op(ctx, tx, a.inserter, req.id)
 		var se *jobs.StateError
 		switch {
 		case errors.Is(err, jobs.ErrRunNotFound):
 			return nil, notFound("run " + req.id.String())
 		case errors.As(err, &se):
 			return nil, &apiError{status: http.StatusConflict, kind: "run-state", detail: se.Error()}
-		case err != nil:
+		}
+		return run, err
+	}
+	return func(ctx context.Context, req *runIDRequest) (*runResponse, error) {
+		run, err := inTx(ctx, a.pool, req, core)
+		if err != nil {
 			return nil, err
 		}
 		if run.State == jobs.RunCancelled {
-			a.metrics.RunEnded(run.State)
+			a.metrics.RunEnded(run.State) // once committed
 		}
 		return toRunResponse(run), nil
 	}
@@ -60,9 +60,10 @@ func (a *API) parseReplay(w http.ResponseWriter, r *http.Request, req *replayReq
 	return decodeJSON(w, r, 64<<10, req)
 }
 
-// replayRuns retries, in one transaction, the failed runs matching the filter
-// (job, creation time in [from, to)), oldest first, at most limit of them.
-func (a *API) replayRuns(ctx context.Context, req *replayRequest) (*replayResponse, error) {
+// replayRuns retries, in one transaction, the failed runs matching the
+// filter (job, creation time in [from, to)), oldest first, at most limit of
+// them (jobs.ReplayRuns).
+func (a *API) replayRuns(ctx context.Context, tx pgx.Tx, req *replayRequest) (*replayResponse, error) {
 	limit := 100
 	if req.Limit != nil {
 		limit = *req.Limit // 0 is refused, not taken for the default
@@ -70,21 +71,9 @@ func (a *API) replayRuns(ctx context.Context, req *replayRequest) (*replayRespon
 	if limit < 1 || limit > maxReplay {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("limit", fmt.Sprintf("must be between 1 and %d", maxReplay)))
 	}
-	out := &replayResponse{RunIDs: []uuid.UUID{}}
-	err := a.inTx(ctx, func(tx pgx.Tx) error {
-		ids, err := store.New(tx).FailedRunsForReplay(ctx, store.FailedRunsForReplayParams{
-			JobID: req.JobID, From: req.From, To: req.To, MaxRows: int32(limit),
-		})
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if _, err := jobs.RetryRun(ctx, tx, a.inserter, id); err != nil {
-				return fmt.Errorf("replay run %s: %w", id, err)
-			}
-		}
-		out.Replayed, out.RunIDs = len(ids), ids
-		return nil
-	})
-	return out, err
+	ids, err := jobs.ReplayRuns(ctx, tx, a.inserter, jobs.ReplayFilter{JobID: req.JobID, From: req.From, To: req.To, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	return &replayResponse{Replayed: len(ids), RunIDs: append([]uuid.UUID{}, ids...)}, nil
 }

@@ -13,11 +13,9 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/schedule"
-	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
 )
@@ -94,48 +92,19 @@ type createJobRequest struct {
 }
 
 func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *createJobRequest) error {
-	return decodeJSON(w, r, a.maxBody, &req.job)
+	if err := decodeJSON(w, r, a.maxBody, &req.job); err != nil {
+		return err
+	}
+	return a.validate(&req.job, a.now())
 }
 
-// createJob validates and stores a job, and enqueues its first tick, in one
-// transaction; the response carries the signing secret.
-func (a *API) createJob(ctx context.Context, req *createJobRequest) (*jobResponse, error) {
-	now := a.now()
-	j := &req.job
-	enc, err := a.prepare(j, now)
+// createJob stores a job; the response carries its signing secret.
+func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (*jobResponse, error) {
+	created, secret, err := jobs.CreateJob(ctx, tx, &req.job, a.now())
 	if err != nil {
 		return nil, err
 	}
-	secret, err := signing.NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	params := store.CreateJobParams{
-		ID:             uuid.Must(uuid.NewV7()),
-		Name:           j.Name,
-		Paused:         j.Paused,
-		Misfire:        j.Misfire,
-		Overlap:        j.Overlap,
-		Secret:         secret,
-		NextFireAt:     j.FirstFire(now),
-		ScheduleAnchor: &now,
-		Rate:           j.Rate,
-		MaxInFlight:    int32Ptr(j.MaxInFlight),
-	}
-	params.Schedule, params.Tasks, params.Labels = enc.schedule, enc.tasks, enc.labels
-
-	var created store.Job
-	err = a.inTx(ctx, func(tx pgx.Tx) error {
-		created, err = store.New(tx).CreateJob(ctx, params)
-		if err != nil {
-			return fmt.Errorf("create job: %w", err)
-		}
-		return nil // the ticker finds its next tick in the row
-	})
-	if err != nil {
-		return nil, err
-	}
-	resp, err := toJobResponse(&created, &a.schedules)
+	resp, err := toJobResponse(created, &a.schedules)
 	if err != nil {
 		return nil, err
 	}
@@ -173,17 +142,8 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 }
 
 // deleteJob stops the job's future ticks; its runs stay readable.
-func (a *API) deleteJob(ctx context.Context, req *jobIDRequest) (*struct{}, error) {
-	return nil, a.inTx(ctx, func(tx pgx.Tx) error {
-		_, err := store.New(tx).DeleteJob(ctx, req.id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("job " + req.id.String())
-		}
-		if err != nil {
-			return err
-		}
-		return jobs.CancelPreparedRuns(ctx, tx, a.inserter, req.id)
-	})
+func (a *API) deleteJob(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*struct{}, error) {
+	return nil, jobNotFound(jobs.DeleteJob(ctx, tx, a.inserter, req.id), req.id)
 }
 
 type listJobsRequest struct {
@@ -261,98 +221,6 @@ func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResp
 	return out, nil
 }
 
-// triggerRun starts a run of the job now, outside its schedule. Concurrent
-// triggers share a transaction (startRuns); one with an Idempotency-Key runs
-// in its request's own, which also stores the response.
-func (a *API) triggerRun(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
-	if _, keyed := ctx.Value(txKey{}).(pgx.Tx); !keyed {
-		a.startsOnce.Do(func() { a.starts.Start(context.Background()) })
-		res, err := a.starts.Submit(ctx, triggerItem{jobID: req.id, at: a.now(), parent: trace.SpanContextFromContext(ctx)})
-		if err == nil {
-			err = res.err
-		}
-		if err != nil {
-			return nil, err
-		}
-		return toRunResponse(res.run), nil
-	}
-	var run *store.Run
-	err := a.inTx(ctx, func(tx pgx.Tx) error {
-		j, err := store.New(tx).GetJob(ctx, req.id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("job " + req.id.String())
-		}
-		if err != nil {
-			return err
-		}
-		run, err = jobs.StartRun(ctx, tx, a.inserter, &j, jobs.TriggerManual, a.now())
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return toRunResponse(run), nil
-}
-
-// triggerItem is a manual trigger waiting for its run (startRuns).
-type triggerItem struct {
-	jobID  uuid.UUID
-	at     time.Time
-	parent trace.SpanContext // the request's span, the run's parent
-}
-
-// triggerResult is a trigger's run, or why it has none.
-type triggerResult struct {
-	run *store.Run
-	err error
-}
-
-// startRuns starts the runs of concurrent triggers in one transaction (see
-// jobs.StartRuns): one read of their jobs, one insert of their runs, one of
-// their task runs and one River insert of their deliveries, then one commit,
-// instead of all of that per trigger. A trigger of a job that does not exist
-// gets its 404 alone.
-func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResult, error) {
-	out := make([]triggerResult, len(items))
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		ids := make([]uuid.UUID, len(items))
-		for i, it := range items {
-			ids[i] = it.jobID
-		}
-		found, err := store.New(tx).GetJobs(ctx, ids)
-		if err != nil {
-			return err
-		}
-		byID := make(map[uuid.UUID]*store.Job, len(found))
-		for i := range found {
-			byID[found[i].ID] = &found[i]
-		}
-		var reqs []jobs.RunRequest
-		var of []int // the item of each request
-		for i, it := range items {
-			j, ok := byID[it.jobID]
-			if !ok {
-				out[i].err = notFound("job " + it.jobID.String())
-				continue
-			}
-			reqs = append(reqs, jobs.RunRequest{Job: j, ScheduledFor: it.at, Parent: it.parent})
-			of = append(of, i)
-		}
-		runs, err := jobs.StartRuns(ctx, tx, a.inserter, reqs)
-		if err != nil {
-			return err
-		}
-		for k, run := range runs {
-			out[of[k]].run = run
-		}
-		return nil
-	})
-	return out, err
-}
-
-// previewCount is how many upcoming ticks a job shows.
-const previewCount = 5
-
 // validate checks a job definition; errors name the fields.
 func (a *API) validate(j *jobspec.Job, now time.Time) error {
 	if err := j.Validate(now, a.limits, a.checkURL); err != nil {
@@ -363,40 +231,6 @@ func (a *API) validate(j *jobspec.Job, now time.Time) error {
 		return err
 	}
 	return nil
-}
-
-// prepare validates a job definition (errors name the fields) and encodes
-// its JSON columns.
-func (a *API) prepare(j *jobspec.Job, now time.Time) (*encodedJob, error) {
-	if err := a.validate(j, now); err != nil {
-		return nil, err
-	}
-	return encodeJob(j)
-}
-
-// encodedJob is a validated job's JSON columns.
-type encodedJob struct {
-	schedule, tasks, labels []byte
-}
-
-func encodeJob(j *jobspec.Job) (*encodedJob, error) {
-	var enc encodedJob
-	var err error
-	if j.Schedule != nil {
-		if enc.schedule, err = json.Marshal(j.Schedule); err != nil {
-			return nil, err
-		}
-	}
-	if enc.tasks, err = json.Marshal(j.Tasks); err != nil {
-		return nil, err
-	}
-	if j.Labels == nil {
-		j.Labels = map[string]string{}
-	}
-	if enc.labels, err = json.Marshal(j.Labels); err != nil {
-		return nil, err
-	}
-	return &enc, nil
 }
 
 type updateJobRequest struct {
@@ -410,135 +244,41 @@ func (a *API) parseUpdateJob(w http.ResponseWriter, r *http.Request, req *update
 		return err
 	}
 	req.id = id
-	return decodeJSON(w, r, a.maxBody, &req.job)
+	if err := decodeJSON(w, r, a.maxBody, &req.job); err != nil {
+		return err
+	}
+	return a.validate(&req.job, a.now())
 }
 
 // updateJob replaces a job's definition (the whole of it, as POST takes it)
-// and re-arms its schedule from now. Runs in progress keep the definition
-// they started with; the signing secret stays.
-func (a *API) updateJob(ctx context.Context, req *updateJobRequest) (*jobResponse, error) {
-	now := a.now()
-	j := &req.job
-	enc, err := a.prepare(j, now)
+// and re-arms its schedule from now (jobs.UpdateJob).
+func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (*jobResponse, error) {
+	updated, err := jobs.UpdateJob(ctx, tx, a.inserter, req.id, &req.job, a.now())
 	if err != nil {
-		return nil, err
+		return nil, jobNotFound(err, req.id)
 	}
-	var updated store.Job
-	err = pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		updated, err = store.New(tx).UpdateJob(ctx, store.UpdateJobParams{
-			ID: req.id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
-			Misfire: j.Misfire, Overlap: j.Overlap, Labels: enc.labels,
-			NextFireAt: j.FirstFire(now), ScheduleAnchor: &now,
-			Rate: j.Rate, MaxInFlight: int32Ptr(j.MaxInFlight),
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("job " + req.id.String())
-		}
+	return toJobResponse(updated, &a.schedules)
+}
+
+// setPaused pauses or resumes a job (jobs.SetPaused).
+func (a *API) setPaused(paused bool) writeCore[jobIDRequest, jobResponse] {
+	return func(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*jobResponse, error) {
+		out, err := jobs.SetPaused(ctx, tx, a.inserter, req.id, paused)
 		if err != nil {
-			return err
+			return nil, jobNotFound(err, req.id)
 		}
-		return jobs.CancelPreparedRuns(ctx, tx, a.inserter, updated.ID)
-	})
+		return toJobResponse(out, &a.schedules)
+	}
+}
+
+// rotateSecret issues a new signing secret (jobs.RotateSecret); the
+// response carries it.
+func (a *API) rotateSecret(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*jobResponse, error) {
+	j, secret, err := jobs.RotateSecret(ctx, tx, req.id, a.now())
 	if err != nil {
-		return nil, err
+		return nil, jobNotFound(err, req.id)
 	}
-	return toJobResponse(&updated, &a.schedules)
-}
-
-// setPaused pauses or resumes a job. A paused job's ticks do not fire; on
-// resume, the ticks it missed meanwhile are handled by its misfire policy.
-func (a *API) setPaused(paused bool) func(context.Context, *jobIDRequest) (*jobResponse, error) {
-	return func(ctx context.Context, req *jobIDRequest) (*jobResponse, error) {
-		var out store.Job
-		err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			q := store.New(tx)
-			before, err := q.LockJob(ctx, req.id)
-			if errors.Is(err, pgx.ErrNoRows) || (err == nil && before.DeletedAt != nil) {
-				return notFound("job " + req.id.String())
-			}
-			if err != nil {
-				return err
-			}
-			if out, err = q.SetJobPaused(ctx, store.SetJobPausedParams{ID: req.id, Paused: paused}); err != nil {
-				return err
-			}
-			if paused {
-				return jobs.CancelPreparedRuns(ctx, tx, a.inserter, req.id)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		return toJobResponse(&out, &a.schedules)
-	}
-}
-
-type previewRequest struct {
-	Schedule *jobspec.Schedule `json:"schedule"`
-	// Count is how many fire times to list; nil means 10.
-	Count *int `json:"count"`
-}
-
-type previewResponse struct {
-	FireTimes []time.Time `json:"fire_times"`
-}
-
-func (a *API) parsePreview(w http.ResponseWriter, r *http.Request, req *previewRequest) error {
-	return decodeJSON(w, r, a.maxBody, req)
-}
-
-// previewSchedule lists the next fire times of a schedule, as if registered
-// now, without creating anything.
-func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewResponse, error) {
-	now := a.now()
-	if req.Schedule == nil {
-		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("schedule", "is required"))
-	}
-	count := 10
-	if req.Count != nil {
-		count = *req.Count // 0 is refused, not taken for the default
-	}
-	if count < 1 || count > 1000 {
-		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("count", "must be between 1 and 1000"))
-	}
-	probe := jobspec.Job{Name: "preview", Schedule: req.Schedule, Tasks: []jobspec.Task{{Request: jobspec.Request{URL: "https://preview.invalid/"}}}}
-	if err := a.validate(&probe, now); err != nil {
-		return nil, err
-	}
-	out := &previewResponse{FireTimes: []time.Time{}}
-	first := probe.FirstFire(now)
-	if first == nil {
-		return out, nil
-	}
-	out.FireTimes = append(out.FireTimes, *first)
-	if rec, _ := req.Schedule.Compile(now, &a.schedules); rec != nil {
-		out.FireTimes = append(out.FireTimes, schedule.NextN(rec, *first, count-1)...)
-	}
-	return out, nil
-}
-
-// RotationOverlap is how long deliveries stay signed with the previous secret
-// after a rotation, so that receivers can switch without downtime.
-const RotationOverlap = 24 * time.Hour
-
-// rotateSecret issues a new signing secret. For RotationOverlap, deliveries
-// carry signatures with both the new and the previous secret.
-func (a *API) rotateSecret(ctx context.Context, req *jobIDRequest) (*jobResponse, error) {
-	secret, err := signing.NewSecret()
-	if err != nil {
-		return nil, err
-	}
-	j, err := store.New(a.pool).RotateSecret(ctx, store.RotateSecretParams{
-		ID: req.id, Secret: secret, PreviousExpiresAt: new(a.now().Add(RotationOverlap)),
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, notFound("job " + req.id.String())
-	}
-	if err != nil {
-		return nil, err
-	}
-	resp, err := toJobResponse(&j, &a.schedules)
+	resp, err := toJobResponse(j, &a.schedules)
 	if err != nil {
 		return nil, err
 	}
@@ -546,10 +286,10 @@ func (a *API) rotateSecret(ctx context.Context, req *jobIDRequest) (*jobResponse
 	return resp, nil
 }
 
-func int32Ptr(p *int) *int32 {
-	if p == nil {
-		return nil
+// jobNotFound is err, as a 404 naming job id when it is jobs.ErrJobNotFound.
+func jobNotFound(err error, id uuid.UUID) error {
+	if errors.Is(err, jobs.ErrJobNotFound) {
+		return notFound("job " + id.String())
 	}
-	v := int32(*p)
-	return &v
+	return err
 }

@@ -2,23 +2,14 @@ package handlers
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
-
-	"github.com/herald-sched/herald/internal/store"
+	"github.com/herald-sched/herald/internal/access"
 )
-
-// apiKeyPrefix starts every key herald issues.
-const apiKeyPrefix = "hk_"
 
 type principalKey struct{}
 
@@ -67,12 +58,12 @@ func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Han
 			who := ""
 			if bootstrap != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
 				who = "bootstrap"
-			} else if strings.HasPrefix(token, apiKeyPrefix) {
-				id, err := store.New(a.pool).APIKeyByHash(r.Context(), got[:])
+			} else if strings.HasPrefix(token, access.KeyPrefix) {
+				id, err := access.KeyByToken(r.Context(), a.pool, token)
 				switch {
 				case err == nil:
 					who = "key:" + id.String()
-				case !errors.Is(err, pgx.ErrNoRows):
+				case !errors.Is(err, access.ErrKeyNotFound):
 					writeError(w, r, a.logger, err)
 					return
 				}
@@ -89,79 +80,4 @@ func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Han
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 		})
 	}
-}
-
-// apiKeyResponse is an API key as listed; Key only when created.
-type apiKeyResponse struct {
-	ID        uuid.UUID  `json:"id"`
-	Name      string     `json:"name"`
-	Prefix    string     `json:"prefix"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
-	// Key is the secret key, shown only in the response that creates it.
-	Key string `json:"key,omitempty"`
-}
-
-func (k *apiKeyResponse) location() string { return "/v1/keys/" + k.ID.String() }
-
-type createKeyRequest struct {
-	Name string `json:"name"`
-}
-
-func (a *API) parseCreateKey(w http.ResponseWriter, r *http.Request, req *createKeyRequest) error {
-	return decodeJSON(w, r, 64<<10, req)
-}
-
-// createKey issues an API key ("hk_" + 32 random base32 characters); only its
-// SHA-256 is stored.
-func (a *API) createKey(ctx context.Context, req *createKeyRequest) (*apiKeyResponse, error) {
-	name := strings.TrimSpace(req.Name)
-	if name == "" || len(name) > 200 {
-		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("name", "is required, at most 200 bytes"))
-	}
-	key := apiKeyPrefix + strings.ToLower(rand.Text())
-	sum := sha256.Sum256([]byte(key))
-	row, err := store.New(a.pool).CreateAPIKey(ctx, store.CreateAPIKeyParams{
-		ID: uuid.Must(uuid.NewV7()), Name: name, Prefix: key[:len(apiKeyPrefix)+6], Hash: sum[:],
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &apiKeyResponse{ID: row.ID, Name: row.Name, Prefix: row.Prefix, CreatedAt: row.CreatedAt, Key: key}, nil
-}
-
-type listKeysResponse struct {
-	Data []*apiKeyResponse `json:"data"`
-}
-
-func (a *API) listKeys(ctx context.Context, _ *struct{}) (*listKeysResponse, error) {
-	rows, err := store.New(a.pool).ListAPIKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := &listKeysResponse{Data: make([]*apiKeyResponse, len(rows))}
-	for i, k := range rows {
-		out.Data[i] = &apiKeyResponse{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
-	}
-	return out, nil
-}
-
-type keyIDRequest struct {
-	id uuid.UUID
-}
-
-func parseKeyID(_ http.ResponseWriter, r *http.Request, req *keyIDRequest) error {
-	id, err := parseUUID(chi.URLParam(r, "keyID"), "API key")
-	req.id = id
-	return err
-}
-
-// revokeKey revokes a key; requests with it are refused from now on. A key
-// already revoked is not found (404).
-func (a *API) revokeKey(ctx context.Context, req *keyIDRequest) (*struct{}, error) {
-	_, err := store.New(a.pool).RevokeAPIKey(ctx, req.id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, &apiError{status: http.StatusNotFound, kind: "not-found", detail: "API key " + req.id.String() + " not found, or already revoked"}
-	}
-	return nil, err
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/herald-sched/herald/views"
 )
 
-// Pages (SPEC section 6): the job list, a job's topology and runs, a run's
+// Pages: the job list, a job's topology and runs, a run's
 // tasks and attempts followed live, and the actions of the API (trigger,
 // pause, resume, cancel, retry) as forms. They read through the same typed
 // cores as the REST API and take the same API key: a browser gives it as the
@@ -388,7 +388,7 @@ func (a *API) triggerAction(r *http.Request) (string, error) {
 	if err := parseJobID(nil, r, &req); err != nil {
 		return "", err
 	}
-	run, err := a.triggerRun(r.Context(), &req)
+	run, err := a.batchedTrigger(r.Context(), &req)
 	if err != nil {
 		return "", err
 	}
@@ -402,7 +402,7 @@ func (a *API) pauseAction(paused bool) func(*http.Request) (string, error) {
 		if err := parseJobID(nil, r, &req); err != nil {
 			return "", err
 		}
-		if _, err := set(r.Context(), &req); err != nil {
+		if _, err := inTx(r.Context(), a.pool, &req, set); err != nil {
 			return "", err
 		}
 		return "/jobs/" + req.id.String(), nil

@@ -1,5 +1,5 @@
 // Package handlers is herald's HTTP surface: the /v1 REST API, health
-// endpoints, the OpenAPI document and (later) the pages.
+// endpoints, the OpenAPI document and the pages.
 package handlers
 
 import (
@@ -117,27 +117,27 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(a.requireKey(apiKey, insecure))
 		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.logger, err) }))
-		r.With(a.idempotent).Post("/jobs", endpoint(a, http.StatusCreated, a.parseCreateJob, a.createJob))
+		r.Post("/jobs", idempotent(a, http.StatusCreated, a.parseCreateJob, a.createJob, nil))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
 		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))
-		r.Put("/jobs/{jobID}", endpoint(a, http.StatusOK, a.parseUpdateJob, a.updateJob))
-		r.Delete("/jobs/{jobID}", endpoint(a, http.StatusNoContent, parseJobID, a.deleteJob))
-		r.Post("/jobs/{jobID}/pause", endpoint(a, http.StatusOK, parseJobID, a.setPaused(true)))
-		r.Post("/jobs/{jobID}/resume", endpoint(a, http.StatusOK, parseJobID, a.setPaused(false)))
+		r.Put("/jobs/{jobID}", write(a, http.StatusOK, a.parseUpdateJob, a.updateJob))
+		r.Delete("/jobs/{jobID}", write(a, http.StatusNoContent, parseJobID, a.deleteJob))
+		r.Post("/jobs/{jobID}/pause", write(a, http.StatusOK, parseJobID, a.setPaused(true)))
+		r.Post("/jobs/{jobID}/resume", write(a, http.StatusOK, parseJobID, a.setPaused(false)))
 		r.Post("/schedules/preview", endpoint(a, http.StatusOK, a.parsePreview, a.previewSchedule))
-		r.With(a.idempotent).Post("/jobs/{jobID}/runs", endpoint(a, http.StatusAccepted, parseJobID, a.triggerRun))
+		r.Post("/jobs/{jobID}/runs", a.triggerRun())
 		r.Get("/runs", endpoint(a, http.StatusOK, parseListRuns, a.listRuns))
 		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
-		r.Post("/jobs/{jobID}/rotate-secret", endpoint(a, http.StatusOK, parseJobID, a.rotateSecret))
-		r.Post("/runs/replay", endpoint(a, http.StatusOK, a.parseReplay, a.replayRuns))
+		r.Post("/jobs/{jobID}/rotate-secret", write(a, http.StatusOK, parseJobID, a.rotateSecret))
+		r.Post("/runs/replay", write(a, http.StatusOK, a.parseReplay, a.replayRuns))
 		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun)))
 		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun)))
 		r.Get("/jobs/{jobID}/graph", a.jobGraph)
 		r.Get("/endpoints", endpoint(a, http.StatusOK, nil, a.listEndpoints))
 		r.Get("/replicas", endpoint(a, http.StatusOK, nil, a.listReplicas))
-		r.Post("/keys", endpoint(a, http.StatusCreated, a.parseCreateKey, a.createKey))
+		r.Post("/keys", write(a, http.StatusCreated, a.parseCreateKey, a.createKey))
 		r.Get("/keys", endpoint(a, http.StatusOK, nil, a.listKeys))
-		r.Delete("/keys/{keyID}", endpoint(a, http.StatusNoContent, parseKeyID, a.revokeKey))
+		r.Delete("/keys/{keyID}", write(a, http.StatusNoContent, parseKeyID, a.revokeKey))
 		r.Get("/runs/{runID}/graph", a.runGraph)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -177,3 +178,30 @@ const stagedDeliveries = `
 SELECT j.id FROM river_job j
 WHERE j.state = 'running' AND j.queue = $1 AND j.kind = $2
   AND (j.args->>'task_run_id')::uuid IN (SELECT t.id FROM task_runs t WHERE t.run_id = ANY($3::uuid[]))`
+
+// ReplayFilter selects failed runs to retry (POST /v1/runs/replay).
+type ReplayFilter struct {
+	// JobID, when set, is the runs' job.
+	JobID *uuid.UUID
+	// From and To, when set, bound the runs' creation time: [From, To).
+	From, To *time.Time
+	// Limit is the most runs retried.
+	Limit int
+}
+
+// ReplayRuns retries, in tx, the failed runs the filter selects, oldest
+// first, as RetryRun does, and returns their ids.
+func ReplayRuns(ctx context.Context, tx pgx.Tx, ins Inserter, f ReplayFilter) ([]uuid.UUID, error) {
+	ids, err := store.New(tx).FailedRunsForReplay(ctx, store.FailedRunsForReplayParams{
+		JobID: f.JobID, From: f.From, To: f.To, MaxRows: int32(f.Limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find failed runs: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := RetryRun(ctx, tx, ins, id); err != nil {
+			return nil, fmt.Errorf("replay run %s: %w", id, err)
+		}
+	}
+	return ids, nil
+}

@@ -10,8 +10,8 @@ import (
 )
 
 // DefaultMaxInFlightPerHost is how many deliveries to one host a process
-// makes at once by default: a fifth of the default 100 delivery workers, so
-// that one hung device cannot take the others' share.
+// makes at once by default, so that one hung device cannot take the
+// others' share of the delivery workers.
 const DefaultMaxInFlightPerHost = 20
 
 // slotWait is how long a delivery waits in process for a slot of its host

@@ -238,7 +238,7 @@ func enqueueDeliveries(ctx context.Context, tx pgx.Tx, ins Inserter, deliveries 
 }
 
 // afterRunEnded starts the job's oldest queued run (overlap=queue) now that
-// one of its runs has ended. It locks the job row, as the fire worker does
+// one of its runs has ended. It locks the job row, as the ticker does
 // when it queues a run, so that a run queued concurrently is not left behind.
 func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID) error {
 	q := store.New(tx)

@@ -1,5 +1,5 @@
 // Package heraldtest starts a whole herald for tests: a fresh database, the
-// River client working both queues, the REST API on an httptest server, and
+// River client working the delivery queue, the REST API on an httptest server, and
 // webhook receivers that record what they get. Everything is real; only the
 // process boundary is missing.
 package heraldtest

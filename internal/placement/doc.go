@@ -1,5 +1,5 @@
 // Package placement chooses the device of a pool that a task is delivered
-// to (SPEC section 9), as a chain of pure, deterministic functions over a
+// to, as a chain of pure, deterministic functions over a
 // snapshot of the pool:
 //
 //   - filters drop the devices that cannot take the task now (offline, cpu

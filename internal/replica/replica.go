@@ -1,5 +1,5 @@
-// Package replica is a herald process's registration in PostgreSQL (SPEC
-// section 8): it heartbeats, measures its clock against the database's,
+// Package replica is a herald process's registration in PostgreSQL: it
+// heartbeats, measures its clock against the database's,
 // fences itself when it cannot show that it is alive, and, on processes that
 // work, declares silent replicas dead so that their work is reclaimed.
 //
