@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"net/http"
 	"time"
 
@@ -33,7 +34,7 @@ func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UU
 		if err != nil {
 			return nil, err
 		}
-		if run.State == jobs.RunCancelled {
+		if run.State == state.RunCancelled {
 			a.metrics.RunEnded(run.State) // once committed
 		}
 		return toRunResponse(run), nil

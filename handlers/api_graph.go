@@ -118,7 +118,7 @@ func (a *API) runGraphOf(ctx context.Context, id uuid.UUID) (*graphResponse, err
 		if err := json.Unmarshal(tr.Spec, &tasks[i]); err != nil {
 			return nil, err
 		}
-		states[tr.TaskID] = tr.State
+		states[tr.TaskID] = string(tr.State)
 	}
 	return buildGraph(tasks, states)
 }

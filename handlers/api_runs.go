@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"errors"
+	"github.com/herald-sched/herald/internal/state"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -19,7 +22,7 @@ type runResponse struct {
 	ID           uuid.UUID          `json:"id"`
 	JobID        uuid.UUID          `json:"job_id"`
 	Trigger      string             `json:"trigger"`
-	State        string             `json:"state"`
+	State        state.Run          `json:"state"`
 	ScheduledFor time.Time          `json:"scheduled_for"`
 	CreatedAt    time.Time          `json:"created_at"`
 	FinishedAt   *time.Time         `json:"finished_at"`
@@ -32,7 +35,7 @@ type taskRunResponse struct {
 	TaskID     string             `json:"task_id"`
 	ID         uuid.UUID          `json:"id"`
 	WebhookID  string             `json:"webhook_id"`
-	State      string             `json:"state"`
+	State      state.Task         `json:"state"`
 	LastError  *string            `json:"last_error"`
 	StartedAt  *time.Time         `json:"started_at"`
 	FinishedAt *time.Time         `json:"finished_at"`
@@ -40,15 +43,15 @@ type taskRunResponse struct {
 }
 
 type attemptResponse struct {
-	Attempt           int32      `json:"attempt"`
-	StartedAt         time.Time  `json:"started_at"`
-	DurationMs        float64    `json:"duration_ms"`
-	StatusCode        *int32     `json:"status_code"`
-	Outcome           string     `json:"outcome"`
-	Error             *string    `json:"error"`
-	ResponseBody      *string    `json:"response_body"`
-	ResponseTruncated bool       `json:"response_truncated"`
-	NextRetryAt       *time.Time `json:"next_retry_at"`
+	Attempt           int32         `json:"attempt"`
+	StartedAt         time.Time     `json:"started_at"`
+	DurationMs        float64       `json:"duration_ms"`
+	StatusCode        *int32        `json:"status_code"`
+	Outcome           state.Outcome `json:"outcome"`
+	Error             *string       `json:"error"`
+	ResponseBody      *string       `json:"response_body"`
+	ResponseTruncated bool          `json:"response_truncated"`
+	NextRetryAt       *time.Time    `json:"next_retry_at"`
 }
 
 func toRunResponse(r *store.Run) *runResponse {
@@ -116,11 +119,6 @@ func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, erro
 	return out, err
 }
 
-var runStates = map[string]bool{
-	jobs.RunRunning: true, jobs.RunQueued: true, jobs.RunSkipped: true,
-	jobs.RunSucceeded: true, jobs.RunFailed: true, jobs.RunCancelled: true,
-}
-
 type listRunsRequest struct {
 	page     pageRequest
 	jobID    *uuid.UUID
@@ -146,8 +144,8 @@ func parseListRuns(_ http.ResponseWriter, r *http.Request, req *listRunsRequest)
 		req.jobID = &id
 	}
 	if s := q.Get("state"); s != "" {
-		if !runStates[s] {
-			return invalidFields(http.StatusBadRequest, fieldError("state", "must be one of running, queued, skipped, succeeded, failed, cancelled"))
+		if !slices.Contains(state.Runs(), state.Run(s)) {
+			return invalidFields(http.StatusBadRequest, fieldError("state", "must be one of "+joinStates(state.Runs())))
 		}
 		req.state = &s
 	}
@@ -180,4 +178,13 @@ func (a *API) listRuns(ctx context.Context, req *listRunsRequest) (*listRunsResp
 		out.Data = append(out.Data, toRunResponse(&rows[i]))
 	}
 	return out, nil
+}
+
+// joinStates lists states for a message: "running, queued, ...".
+func joinStates[S ~string](states []S) string {
+	parts := make([]string, len(states))
+	for i, s := range states {
+		parts[i] = string(s)
+	}
+	return strings.Join(parts, ", ")
 }

@@ -186,7 +186,7 @@ func (a *API) jobPage(r *http.Request) (templ.Component, error) {
 			return nil, err
 		}
 		for _, tr := range taskRuns {
-			states[tr.TaskID] = tr.State
+			states[tr.TaskID] = string(tr.State)
 		}
 	}
 	g, err := buildGraph(j.Tasks, states)
@@ -246,7 +246,7 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		}
 		byState := map[string]int{}
 		for _, c := range counts {
-			byState[c.State] = int(c.N)
+			byState[string(c.State)] = int(c.N)
 			b.TaskCount += int(c.N)
 		}
 		for _, st := range views.StateOrder {
@@ -270,7 +270,7 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		for _, at := range attempts {
 			ar := views.AttemptRow{
 				Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
-				Outcome: at.Outcome, Truncated: at.ResponseTruncated, NextRetry: at.NextRetryAt,
+				Outcome: string(at.Outcome), Truncated: at.ResponseTruncated, NextRetry: at.NextRetryAt,
 			}
 			if at.StatusCode != nil {
 				ar.Status = strconv.Itoa(int(*at.StatusCode))
@@ -284,7 +284,7 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 			byTask[at.TaskRunID] = append(byTask[at.TaskRunID], ar)
 		}
 		for _, tr := range taskRuns {
-			row := views.TaskRow{TaskID: tr.TaskID, State: tr.State, WebhookID: jobs.WebhookID(tr.ID), Attempts: byTask[tr.ID]}
+			row := views.TaskRow{TaskID: tr.TaskID, State: string(tr.State), WebhookID: jobs.WebhookID(tr.ID), Attempts: byTask[tr.ID]}
 			if tr.LastError != nil {
 				row.LastError = *tr.LastError
 			}
@@ -425,7 +425,7 @@ func (a *API) runAction(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUI
 
 func runSummary(r *runResponse) *views.RunSummary {
 	return &views.RunSummary{
-		ID: r.ID.String(), State: r.State, Trigger: r.Trigger,
+		ID: r.ID.String(), State: string(r.State), Trigger: r.Trigger,
 		ScheduledFor: r.ScheduledFor, FinishedAt: r.FinishedAt,
 	}
 }

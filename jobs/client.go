@@ -3,6 +3,7 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/dispatch"
+	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/schedule"
@@ -46,24 +48,27 @@ type Config struct {
 	// Default DefaultDeliveryWorkers.
 	DeliveryWorkers int
 	// FireBatch is the most ticks this process claims in one transaction.
-	// Default 1000.
+	// Default DefaultFireBatch.
 	FireBatch int
 	// FirePollInterval is how often this process looks for due ticks and
 	// delivery attempts; it bounds how late a tick of a job with overlap
-	// skip or queue can start. Default 10ms.
+	// skip or queue can start. Default DefaultFirePollInterval.
 	FirePollInterval time.Duration
 	// DeliverPollInterval is how often this process looks for due delivery
-	// attempts (retries; new deliveries arrive by NOTIFY). Default 50ms.
+	// attempts (retries; new deliveries arrive by NOTIFY). Default
+	// DefaultDeliverPollInterval.
 	DeliverPollInterval time.Duration
 	// FetchCooldown is the least time between two fetches of a queue after
-	// NOTIFYs. Default 1ms.
+	// NOTIFYs. Default DefaultFetchCooldown.
 	FetchCooldown time.Duration
 	// RescueAfter is how long a job may stay running before River's rescuer
 	// puts it back (a replica died mid-delivery). Must exceed the longest
-	// request timeout plus the time to record its attempt. Default 15m.
+	// request timeout plus the time to record its attempt. Default
+	// DefaultRescueAfter.
 	RescueAfter time.Duration
 	// MaxRequestTimeout is the longest task request timeout accepted; a
-	// delivery job times out recordMargin (15s) after it. Default 5m.
+	// delivery job times out recordMargin (15s) after it. Default
+	// jobspec.DefaultMaxTimeout.
 	MaxRequestTimeout time.Duration
 	// MaxInFlightPerHost bounds the deliveries this process makes at once to
 	// one target host; more wait (snoozed, no attempt used). Default
@@ -181,23 +186,71 @@ func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error
 	return nil
 }
 
+// Defaults of Config.
+const (
+	// DefaultFirePollInterval is how often a process looks for due ticks.
+	DefaultFirePollInterval = 10 * time.Millisecond
+	// DefaultDeliverPollInterval is how often a process looks for due
+	// retries (new deliveries arrive by NOTIFY).
+	DefaultDeliverPollInterval = 50 * time.Millisecond
+	// DefaultFetchCooldown is the least time between two fetches of the
+	// deliver queue after NOTIFYs.
+	DefaultFetchCooldown = time.Millisecond
+	// DefaultRescueAfter is River's stuck-job rescue horizon: the last
+	// resort for a replica that heartbeats but is stuck.
+	DefaultRescueAfter = 15 * time.Minute
+	// DefaultFireBatch is the most ticks claimed in one transaction.
+	DefaultFireBatch = 1000
+)
+
+// withDefaults fills in the zero fields.
+func (c Config) withDefaults() Config {
+	c.DeliveryWorkers = cmp.Or(c.DeliveryWorkers, DefaultDeliveryWorkers)
+	c.FireBatch = cmp.Or(c.FireBatch, DefaultFireBatch)
+	c.FirePollInterval = cmp.Or(c.FirePollInterval, DefaultFirePollInterval)
+	c.DeliverPollInterval = cmp.Or(c.DeliverPollInterval, DefaultDeliverPollInterval)
+	c.FetchCooldown = cmp.Or(c.FetchCooldown, DefaultFetchCooldown)
+	c.RescueAfter = cmp.Or(c.RescueAfter, DefaultRescueAfter)
+	c.MaxRequestTimeout = cmp.Or(c.MaxRequestTimeout, jobspec.DefaultMaxTimeout)
+	c.MaxInFlightPerHost = cmp.Or(c.MaxInFlightPerHost, DefaultMaxInFlightPerHost)
+	c.CircuitThreshold = cmp.Or(c.CircuitThreshold, DefaultCircuitThreshold)
+	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
+	c.ParkDeadline = cmp.Or(c.ParkDeadline, DefaultParkDeadline)
+	c.MisfireGrace = cmp.Or(c.MisfireGrace, DefaultMisfireGrace)
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+// validate refuses a configuration that cannot work, naming the setting.
+func (c Config) validate() error {
+	if c.RescueAfter < c.MaxRequestTimeout+recordMargin {
+		return fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", c.RescueAfter, recordMargin, c.MaxRequestTimeout+recordMargin)
+	}
+	if c.Work && c.Dispatcher == nil {
+		return errors.New("jobs: a working client needs a Dispatcher")
+	}
+	if c.DeliveryWorkers < 1 {
+		return fmt.Errorf("delivery-workers (%d): at least 1", c.DeliveryWorkers)
+	}
+	return nil
+}
+
 // NewClient returns herald's client: with Work, it claims ticks and works
 // the deliver queue; without, it only inserts.
 func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
-	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	maxTimeout := cmp.Or(cfg.MaxRequestTimeout, 5*time.Minute)
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
 	rc := &river.Config{
 		Logger:               logger,
 		Hooks:                append([]rivertype.Hook{dueTimeHook()}, cfg.Hooks...),
-		FetchCooldown:        cmp.Or(cfg.FetchCooldown, time.Millisecond),
-		FetchPollInterval:    cmp.Or(cfg.DeliverPollInterval, 50*time.Millisecond),
-		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, 15*time.Minute),
-		JobTimeout:           maxTimeout + recordMargin,
+		FetchCooldown:        cfg.FetchCooldown,
+		FetchPollInterval:    cfg.DeliverPollInterval,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           cfg.MaxRequestTimeout + recordMargin,
 	}
-	if rc.RescueStuckJobsAfter < rc.JobTimeout {
-		return nil, fmt.Errorf("rescue-after (%s) must be at least the longest request timeout plus %s (%s)", rc.RescueStuckJobsAfter, recordMargin, rc.JobTimeout)
-	}
-	firePoll := cmp.Or(cfg.FirePollInterval, 10*time.Millisecond)
 	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica}
 	if cfg.Replica != nil {
 		rc.ID = cfg.Replica.ID()
@@ -211,9 +264,6 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		})}
 	}
 	if cfg.Work {
-		if cfg.Dispatcher == nil {
-			return nil, fmt.Errorf("jobs: a working client needs a Dispatcher")
-		}
 		rec := &recorder{pool: pool, client: c, metrics: cfg.Metrics}
 		c.begins = batch.New(batchMax, batchFlushers, func(ctx context.Context, items []beginItem) ([]*store.BeginAttemptsRow, error) {
 			return beginAttempts(ctx, pool, items)
@@ -222,33 +272,33 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
 			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache, now: clockOf(c),
-			grace: cmp.Or(cfg.MisfireGrace, DefaultMisfireGrace),
-			poll:  firePoll,
-			batch: cmp.Or(cfg.FireBatch, 1000),
+			grace: cfg.MisfireGrace,
+			poll:  cfg.FirePollInterval,
+			batch: cfg.FireBatch,
 		}
 		workers := river.NewWorkers()
 		c.worker = &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger, live: cfg.Replica, holder: rc.ID,
-			hosts:    newHostLimiter(cmp.Or(cfg.MaxInFlightPerHost, DefaultMaxInFlightPerHost)),
-			leaseFor: maxTimeout + recordMargin,
+			hosts:    newHostLimiter(cfg.MaxInFlightPerHost),
+			leaseFor: cfg.MaxRequestTimeout + recordMargin,
 			metrics:  cfg.Metrics,
 			begins:   c.begins,
 			records:  c.records,
 			circuits: &circuits{
 				pool:          pool,
-				threshold:     cmp.Or(cfg.CircuitThreshold, DefaultCircuitThreshold),
-				probeInterval: cmp.Or(cfg.ProbeInterval, DefaultProbeInterval),
-				parkDeadline:  cmp.Or(cfg.ParkDeadline, DefaultParkDeadline),
+				threshold:     cfg.CircuitThreshold,
+				probeInterval: cfg.ProbeInterval,
+				parkDeadline:  cfg.ParkDeadline,
 			},
 		}
 		river.AddWorker(workers, c.worker)
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueDeliver: {
-				MaxWorkers: cmp.Or(cfg.DeliveryWorkers, DefaultDeliveryWorkers),
+				MaxWorkers: cfg.DeliveryWorkers,
 				// Deliveries of ticks are enqueued ahead of their time and
 				// start on the first poll after StageLead before it.
-				FetchPollInterval: firePoll,
+				FetchPollInterval: cfg.FirePollInterval,
 			},
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,7 +22,7 @@ var ErrRunNotFound = errors.New("run not found")
 // StateError says a run is not in a state the operation applies to.
 type StateError struct {
 	// State is the run's state.
-	State string
+	State state.Run
 	// Want describes the states the operation needs.
 	Want string
 }
@@ -55,14 +56,14 @@ func CancelRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*
 	if err != nil {
 		return nil, err
 	}
-	if run.State != RunRunning && run.State != RunQueued {
+	if run.State != state.RunRunning && run.State != state.RunQueued {
 		return nil, &StateError{State: run.State, Want: "running or queued"}
 	}
 	q := store.New(tx)
 	if err := q.CancelTaskRuns(ctx, runID); err != nil {
 		return nil, fmt.Errorf("cancel tasks: %w", err)
 	}
-	ended, err := q.EndRun(ctx, store.EndRunParams{ID: runID, State: RunCancelled})
+	ended, err := q.EndRun(ctx, store.EndRunParams{ID: runID, State: state.RunCancelled})
 	if err != nil {
 		return nil, fmt.Errorf("cancel run: %w", err)
 	}
@@ -81,7 +82,7 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	if err != nil {
 		return nil, err
 	}
-	if run.State != RunFailed && run.State != RunCancelled {
+	if run.State != state.RunFailed && run.State != state.RunCancelled {
 		return nil, &StateError{State: run.State, Want: "failed or cancelled"}
 	}
 	q := store.New(tx)
@@ -96,7 +97,7 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj), solo: len(taskRuns) == 1}
 	succeeded := make(map[string]bool, len(taskRuns))
 	for _, tr := range taskRuns {
-		if tr.State == TaskSucceeded {
+		if tr.State == state.TaskSucceeded {
 			succeeded[tr.TaskID] = true
 		}
 	}
@@ -116,13 +117,13 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 				pending++
 			}
 		}
-		state := TaskWaiting
+		st := state.TaskWaiting
 		if pending == 0 {
-			state = TaskPending
+			st = state.TaskPending
 			deliveries = append(deliveries, deliveryParams(tr.ID, &task, target, int(tr.Attempts), int(tr.Round)+1))
 		}
 		reset.Ids = append(reset.Ids, tr.ID)
-		reset.States = append(reset.States, state)
+		reset.States = append(reset.States, string(st))
 		reset.PendingParents = append(reset.PendingParents, int32(pending))
 	}
 	if err := q.ResetTaskRuns(ctx, reset); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -142,13 +143,13 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	describeAttempt(ctx, job.Metadata, tr, attempt)
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {
-		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: "corrupt task definition: " + err.Error()}
+		item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "corrupt task definition: " + err.Error()}
 		return w.finish(ctx, item)
 	}
 	req, signer, err := w.buildRequest(ctx, tr, &task, attempt)
 	var refErr *referenceError
 	if errors.As(err, &refErr) {
-		item.rec = attemptRecord{attempt: attempt, outcome: TaskFailed, err: err.Error()}
+		item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: err.Error()}
 		return w.finish(ctx, item)
 	}
 	if err != nil {
@@ -195,23 +196,23 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	rec := attemptRecord{attempt: attempt, started: started, res: &res}
 	switch {
 	case res.Outcome == dispatch.Success:
-		rec.outcome = TaskSucceeded
+		rec.outcome = state.TaskSucceeded
 	case res.Outcome == dispatch.Invalid:
-		rec.outcome = TaskFailed // not sent: the task's fault, at once, never the host's
+		rec.outcome = state.TaskFailed // not sent: the task's fault, at once, never the host's
 	case res.Outcome == dispatch.Retryable && round < task.Retry.MaxAttempts:
 		delay := max(dispatch.Backoff(round, task.Retry.InitialInterval.Std(), task.Retry.MaxInterval.Std()), res.RetryAfter)
 		job.Args.retryAt = time.Now().Add(delay) // River schedules by this process's clock
-		rec.outcome = TaskRetrying
+		rec.outcome = state.TaskRetrying
 		rec.retryAt = &job.Args.retryAt
 	default:
-		rec.outcome = TaskFailed
+		rec.outcome = state.TaskFailed
 	}
 	rec.err = describe(&res, req.Timeout)
-	if rec.outcome == TaskSucceeded && tr.KeepResult {
+	if rec.outcome == state.TaskSucceeded && tr.KeepResult {
 		if err := keepable(&res); err != nil {
 			// The device answered, but a downstream task needs the answer
 			// and herald cannot keep it: the task fails, visibly.
-			rec.outcome, rec.err = TaskFailed, err.Error()
+			rec.outcome, rec.err = state.TaskFailed, err.Error()
 		}
 	}
 	w.metrics.Delivered(rec.outcome, res.Duration)
@@ -223,7 +224,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		job.Args.retryAt = time.Time{}
 		return err
 	}
-	if item.rec.outcome == TaskRetrying {
+	if item.rec.outcome == state.TaskRetrying {
 		return &deliveryError{msg: rec.err}
 	}
 	return nil
@@ -251,7 +252,7 @@ func (w *DeliverWorker) finish(ctx context.Context, item *finishItem) error {
 		res.Body = nil // what PostgreSQL refused is most likely here
 		rec.res = &res
 	}
-	rec.outcome, rec.retryAt = TaskFailed, nil
+	rec.outcome, rec.retryAt = state.TaskFailed, nil
 	rec.err = "herald could not record this attempt's outcome, so the task fails: " + err.Error()
 	item.rec = rec
 	if _, err2 := w.records.Submit(ctx, item); err2 != nil {
@@ -391,7 +392,7 @@ func WebhookID(taskRunID uuid.UUID) string {
 
 type attemptRecord struct {
 	attempt int
-	outcome string // TaskSucceeded, TaskRetrying or TaskFailed
+	outcome state.Task // what the attempt makes of its task run: succeeded, retrying or failed
 	started time.Time
 	res     *dispatch.Result
 	err     string
@@ -428,7 +429,7 @@ func (r *attemptRecord) appendTo(p *store.RecordAttemptsParams, id uuid.UUID) {
 	p.StartedAts = append(p.StartedAts, started)
 	p.DurationsMs = append(p.DurationsMs, duration)
 	p.StatusCodes = append(p.StatusCodes, status)
-	p.Outcomes = append(p.Outcomes, r.outcome)
+	p.Outcomes = append(p.Outcomes, string(r.outcome)) // the attempt's outcome spells its task run's state
 	p.Errors = append(p.Errors, r.err)
 	p.ResponseBodies = append(p.ResponseBodies, body)
 	p.ResponsesTruncated = append(p.ResponsesTruncated, cut)

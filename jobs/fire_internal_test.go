@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"encoding/json"
+	"github.com/herald-sched/herald/internal/state"
 	"testing"
 	"time"
 
@@ -103,15 +104,15 @@ func TestOverlapState(t *testing.T) {
 	tests := []struct {
 		overlap         string
 		running, queued int
-		want            string
+		want            state.Run
 	}{
-		{jobspec.OverlapAllow, 3, 1, RunRunning},
-		{jobspec.OverlapSkip, 0, 0, RunRunning},
-		{jobspec.OverlapSkip, 1, 0, RunSkipped},
-		{jobspec.OverlapQueue, 0, 0, RunRunning},
-		{jobspec.OverlapQueue, 1, 0, RunQueued},
-		{jobspec.OverlapQueue, 1, 1, RunSkipped},
-		{jobspec.OverlapQueue, 0, 1, RunSkipped},
+		{jobspec.OverlapAllow, 3, 1, state.RunRunning},
+		{jobspec.OverlapSkip, 0, 0, state.RunRunning},
+		{jobspec.OverlapSkip, 1, 0, state.RunSkipped},
+		{jobspec.OverlapQueue, 0, 0, state.RunRunning},
+		{jobspec.OverlapQueue, 1, 0, state.RunQueued},
+		{jobspec.OverlapQueue, 1, 1, state.RunSkipped},
+		{jobspec.OverlapQueue, 0, 1, state.RunSkipped},
 	}
 	for _, tt := range tests {
 		if got := overlapState(tt.overlap, tt.running, tt.queued); got != tt.want {

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"github.com/herald-sched/herald/internal/state"
 	"testing"
 	"time"
 
@@ -24,36 +25,36 @@ func TestRetakeContinuesTheReclaimedDelivery(t *testing.T) {
 	}{
 		{
 			name: "attempt lost mid-request", args: DeliverArgs{TaskRunID: tr}, attempt: 1,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: TaskRunning, Lost: true}, wantBase: 1, wantSpent: 0,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: state.TaskRunning, Lost: true}, wantBase: 1, wantSpent: 0,
 		},
 		{
 			name: "never begun (waiting for a slot)", args: DeliverArgs{TaskRunID: tr}, attempt: 1,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 0, State: TaskPending}, wantBase: 0, wantSpent: 0,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 0, State: state.TaskPending}, wantBase: 0, wantSpent: 0,
 		},
 		{
 			name: "third River attempt lost after two retries", args: DeliverArgs{TaskRunID: tr}, attempt: 3,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 3, State: TaskRunning, Lost: true}, wantBase: 3, wantSpent: 2,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 3, State: state.TaskRunning, Lost: true}, wantBase: 3, wantSpent: 2,
 		},
 		{
 			name: "recorded, River's completion lost", args: DeliverArgs{TaskRunID: tr}, attempt: 2,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 2, State: TaskRetrying}, wantBase: 2, wantSpent: 2,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 2, State: state.TaskRetrying}, wantBase: 2, wantSpent: 2,
 		},
 		{
 			name: "a run retried through the API, then reclaimed", args: DeliverArgs{TaskRunID: tr, AttemptBase: 5, Spent: 0}, attempt: 1,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 6, State: TaskRunning, Lost: true}, wantBase: 6, wantSpent: 0,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 6, State: state.TaskRunning, Lost: true}, wantBase: 6, wantSpent: 0,
 		},
 		{
 			name: "reclaimed twice", args: DeliverArgs{TaskRunID: tr, AttemptBase: 2, Spent: 1}, attempt: 2,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 4, State: TaskRunning, Lost: true}, wantBase: 4, wantSpent: 2,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 4, State: state.TaskRunning, Lost: true}, wantBase: 4, wantSpent: 2,
 		},
 		{
 			name: "staged, its time still ahead", args: DeliverArgs{TaskRunID: tr, NotBefore: now.Add(time.Second)}, attempt: 1,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: TaskRunning, Lost: true}, wantBase: 1,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: state.TaskRunning, Lost: true}, wantBase: 1,
 			wantAt: now.Add(time.Second - StageLead),
 		},
 		{
 			name: "staged, its time passed", args: DeliverArgs{TaskRunID: tr, NotBefore: now.Add(-time.Second)}, attempt: 1,
-			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: TaskRunning, Lost: true}, wantBase: 1,
+			taskRun: store.LoseAttemptsRow{ID: tr, Attempts: 1, State: state.TaskRunning, Lost: true}, wantBase: 1,
 		},
 	}
 	for _, tt := range tests {

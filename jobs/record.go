@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"slices"
 	"time"
 
@@ -128,9 +129,9 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	for _, it := range items {
 		it.rec.appendTo(&attempts, it.tr.ID)
 		settle.Ids = append(settle.Ids, it.tr.ID)
-		settle.States = append(settle.States, it.rec.outcome)
+		settle.States = append(settle.States, string(it.rec.outcome))
 		errText := ""
-		if it.rec.outcome != TaskSucceeded {
+		if it.rec.outcome != state.TaskSucceeded {
 			errText = it.rec.err
 		}
 		settle.LastErrors = append(settle.LastErrors, errText)
@@ -158,17 +159,17 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	for _, it := range items {
 		// A task run cancelled meanwhile keeps its state: the attempt is
 		// recorded, nothing moves on.
-		if !moved[it.tr.ID] || it.rec.outcome == TaskRetrying {
+		if !moved[it.tr.ID] || it.rec.outcome == state.TaskRetrying {
 			continue
 		}
 		if it.solo {
 			solo.Ids = append(solo.Ids, it.tr.RunID)
-			solo.States = append(solo.States, it.rec.outcome) // succeeded or failed, as the run
+			solo.States = append(solo.States, string(it.rec.outcome)) // succeeded or failed, as the run
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
 		switch {
-		case it.rec.outcome == TaskSucceeded:
+		case it.rec.outcome == state.TaskSucceeded:
 			if err := keepResult(ctx, q, it); err != nil {
 				return nil, err
 			}

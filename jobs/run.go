@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"net/url"
 	"time"
 
@@ -33,28 +34,6 @@ const (
 	TriggerManual   = "manual"
 )
 
-// Task run states.
-const (
-	TaskWaiting        = "waiting"
-	TaskPending        = "pending"
-	TaskRunning        = "running"
-	TaskRetrying       = "retrying"
-	TaskSucceeded      = "succeeded"
-	TaskFailed         = "failed"
-	TaskUpstreamFailed = "upstream_failed"
-	TaskCancelled      = "cancelled"
-)
-
-// Run states.
-const (
-	RunRunning   = "running"
-	RunQueued    = "queued"  // waits for the job's previous run (overlap=queue)
-	RunSkipped   = "skipped" // a tick skipped for a run in progress (overlap=skip)
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
-	RunCancelled = "cancelled"
-)
-
 // crashSlack is how many River attempts a delivery job has beyond its task's
 // max_attempts: an attempt lost with a killed process (River's rescuer puts
 // the job back with its attempt consumed) is made again instead of being lost.
@@ -68,7 +47,7 @@ var ErrTickTaken = errors.New("tick already has a run")
 // time (the trigger time for manual runs). For a scheduled tick that already
 // has its run it returns ErrTickTaken and writes nothing.
 func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time) (*store.Run, error) {
-	run, err := createRun(ctx, tx, job.ID, trigger, RunRunning, scheduledFor)
+	run, err := createRun(ctx, tx, job.ID, trigger, state.RunRunning, scheduledFor)
 	if err != nil {
 		return nil, err
 	}
@@ -87,12 +66,12 @@ func tracerOf(ins Inserter) trace.TracerProvider {
 }
 
 // createRun inserts a run in the given state, without tasks.
-func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger, state string, scheduledFor time.Time) (*store.Run, error) {
+func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger string, st state.Run, scheduledFor time.Time) (*store.Run, error) {
 	run, err := store.New(tx).CreateRun(ctx, store.CreateRunParams{
 		ID:           uuid.Must(uuid.NewV7()),
 		JobID:        jobID,
 		Trigger:      trigger,
-		State:        state,
+		State:        st,
 		ScheduledFor: scheduledFor.UTC(),
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -139,11 +118,11 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 			childIDs[k] = ids[c]
 		}
 		rows[i] = store.CreateTaskRunsParams{
-			ID: ids[i], RunID: run.ID, TaskID: t.ID, Spec: spec, State: TaskWaiting,
+			ID: ids[i], RunID: run.ID, TaskID: t.ID, Spec: spec, State: state.TaskWaiting,
 			PendingParents: int32(len(g.Parents(i))), ChildIds: childIDs, KeepResult: kept[t.ID],
 		}
 		if len(g.Parents(i)) == 0 {
-			rows[i].State = TaskPending
+			rows[i].State = state.TaskPending
 			deliveries = append(deliveries, deliveryParams(ids[i], t, target, 0, 0))
 		}
 	}
@@ -187,7 +166,7 @@ func createTaskRuns(ctx context.Context, tx pgx.Tx, rows []store.CreateTaskRunsP
 		p.Ids = append(p.Ids, r.ID)
 		p.TaskIds = append(p.TaskIds, r.TaskID)
 		p.Specs = append(p.Specs, r.Spec)
-		p.States = append(p.States, r.State)
+		p.States = append(p.States, string(r.State))
 		p.PendingParents = append(p.PendingParents, r.PendingParents)
 		p.KeepResults = append(p.KeepResults, r.KeepResult)
 	}
@@ -263,7 +242,7 @@ func afterRunEnded(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid.UUID
 	if err := q.SetRunRunning(ctx, queued.ID); err != nil {
 		return fmt.Errorf("start queued run: %w", err)
 	}
-	queued.State = RunRunning
+	queued.State = state.RunRunning
 	ctx, span := startRunSpan(ctx, tracerOf(ins), hj.ID, queued.ID, queued.Trigger, queued.ScheduledFor)
 	defer span.End()
 	return beginRun(ctx, tx, ins, &queued, &hj)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"log/slog"
 	"time"
 
@@ -145,7 +146,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		return claimed, err
 	}
 	for range skippedRuns {
-		t.metrics.RunEnded(RunSkipped)
+		t.metrics.RunEnded(state.RunSkipped)
 	}
 	if claimed > 0 {
 		t.logger.DebugContext(ctx, "claimed ticks", slog.Int("jobs", claimed), slog.Duration("took", t.now().Sub(now)))
@@ -181,14 +182,14 @@ func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at
 // given its runs still running and queued: running when nothing is in
 // progress or overlap is allow, queued (overlap queue, at most one waiting),
 // else skipped.
-func overlapState(overlap string, running, queued int) string {
+func overlapState(overlap string, running, queued int) state.Run {
 	switch {
 	case overlap == jobspec.OverlapAllow || running+queued == 0:
-		return RunRunning
+		return state.RunRunning
 	case overlap == jobspec.OverlapQueue && queued == 0:
-		return RunQueued
+		return state.RunQueued
 	default:
-		return RunSkipped
+		return state.RunSkipped
 	}
 }
 
@@ -196,25 +197,25 @@ func overlapState(overlap string, running, queued int) string {
 // job is still in progress, queues or skips it per the overlap policy. It
 // reports whether the tick was skipped.
 func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t time.Time) (bool, error) {
-	state := RunRunning
+	st := state.RunRunning
 	if hj.Overlap != jobspec.OverlapAllow {
 		active, err := store.New(tx).CountActiveRuns(ctx, hj.ID)
 		if err != nil {
 			return false, fmt.Errorf("count active runs: %w", err)
 		}
-		state = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
+		st = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
 	}
-	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, state, t)
+	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, st, t)
 	if errors.Is(err, ErrTickTaken) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	if state == RunRunning {
+	if st == state.RunRunning {
 		ctx, span := startRunSpan(ctx, tracerOf(ins), hj.ID, run.ID, TriggerSchedule, t)
 		defer span.End()
 		return false, beginRun(ctx, tx, ins, run, hj)
 	}
-	return state == RunSkipped, nil
+	return st == state.RunSkipped, nil
 }

@@ -41,15 +41,23 @@ type Limits struct {
 
 func (l Limits) withDefaults() Limits {
 	return Limits{
-		MaxTasks:            cmp.Or(l.MaxTasks, 10_000),
-		MaxEdges:            cmp.Or(l.MaxEdges, 100_000),
+		MaxTasks:            cmp.Or(l.MaxTasks, dag.DefaultMaxTasks),
+		MaxEdges:            cmp.Or(l.MaxEdges, dag.DefaultMaxEdges),
 		MaxRequestBodyBytes: cmp.Or(l.MaxRequestBodyBytes, 256<<10),
 		MaxHeaders:          cmp.Or(l.MaxHeaders, 50),
 		MaxAttempts:         cmp.Or(l.MaxAttempts, 50),
-		MaxTimeout:          cmp.Or(l.MaxTimeout, 5*time.Minute),
+		MaxTimeout:          cmp.Or(l.MaxTimeout, DefaultMaxTimeout),
 		PastGrace:           cmp.Or(l.PastGrace, 5*time.Second),
 	}
 }
+
+// DefaultMaxTimeout is the longest request.timeout a task may set unless
+// the server says otherwise (--max-request-timeout).
+const DefaultMaxTimeout = 5 * time.Minute
+
+// DefaultMaxTasks is the most tasks a job may have unless the server says
+// otherwise (--max-tasks).
+const DefaultMaxTasks = dag.DefaultMaxTasks
 
 // Defaults applied to fields a task leaves out.
 const (
@@ -75,7 +83,6 @@ const (
 )
 
 var (
-	taskIDPattern     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	labelKeyPattern   = regexp.MustCompile(`^[A-Za-z0-9_.\-/]{1,63}$`)
 	headerNamePattern = regexp.MustCompile("^[!#$%&'*+\\-.^_`|~0-9A-Za-z]{1,256}$")
 	allowedMethods    = map[string]bool{
@@ -299,8 +306,8 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	if t.ID == "" && nTasks == 1 {
 		t.ID = DefaultTaskID
 	}
-	if !taskIDPattern.MatchString(t.ID) {
-		v.add(path+".id", "task ids are 1-64 characters of letters, digits, _ and -")
+	if !dag.ValidID(t.ID) { // the one id rule, internal/dag's
+		v.add(path+".id", "task ids are 1-%d characters of letters, digits, _ and -", dag.MaxIDLength)
 	}
 
 	r := &t.Request

@@ -6,6 +6,8 @@ package metrics
 import (
 	"time"
 
+	"github.com/herald-sched/herald/internal/state"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -71,18 +73,19 @@ func (m *Metrics) FireLateness(d time.Duration) {
 	}
 }
 
-// Delivered records one attempt.
-func (m *Metrics) Delivered(outcome string, d time.Duration) {
+// Delivered records one attempt, by what it made of its task run
+// (succeeded, retrying, failed).
+func (m *Metrics) Delivered(outcome state.Task, d time.Duration) {
 	if m != nil {
-		m.deliveries.WithLabelValues(outcome).Inc()
-		m.deliveryDuration.WithLabelValues(outcome).Observe(d.Seconds())
+		m.deliveries.WithLabelValues(string(outcome)).Inc()
+		m.deliveryDuration.WithLabelValues(string(outcome)).Observe(d.Seconds())
 	}
 }
 
 // RunEnded records a run's final state.
-func (m *Metrics) RunEnded(state string) {
+func (m *Metrics) RunEnded(s state.Run) {
 	if m != nil {
-		m.runs.WithLabelValues(state).Inc()
+		m.runs.WithLabelValues(string(s)).Inc()
 	}
 }
 

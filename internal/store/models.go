@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/herald-sched/herald/internal/state"
 )
 
 type ApiKey struct {
@@ -27,7 +28,7 @@ type Attempt struct {
 	DurationMs float64
 	StatusCode *int32
 	// succeeded, retry, failed, or lost (its replica died holding it)
-	Outcome           string
+	Outcome           state.Outcome
 	Error             *string
 	ResponseBody      *string
 	ResponseTruncated bool
@@ -133,7 +134,7 @@ type Run struct {
 	ID           uuid.UUID
 	JobID        uuid.UUID
 	Trigger      string
-	State        string
+	State        state.Run
 	ScheduledFor time.Time
 	CreatedAt    time.Time
 	FinishedAt   *time.Time
@@ -144,7 +145,7 @@ type TaskRun struct {
 	RunID          uuid.UUID
 	TaskID         string
 	Spec           []byte
-	State          string
+	State          state.Task
 	Attempts       int32
 	LastError      *string
 	StartedAt      *time.Time

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/herald-sched/herald/internal/state"
 )
 
 const claimDeadReplica = `-- name: ClaimDeadReplica :one
@@ -236,7 +237,7 @@ type LoseAttemptsParams struct {
 type LoseAttemptsRow struct {
 	ID       uuid.UUID
 	Attempts int32
-	State    string
+	State    state.Task
 	Lost     bool
 }
 

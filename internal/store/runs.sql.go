@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/herald-sched/herald/internal/state"
 )
 
 const cancelTaskRuns = `-- name: CancelTaskRuns :exec
@@ -54,7 +55,7 @@ type CreateRunParams struct {
 	ID           uuid.UUID
 	JobID        uuid.UUID
 	Trigger      string
-	State        string
+	State        state.Run
 	ScheduledFor time.Time
 }
 
@@ -160,7 +161,7 @@ type CreateTaskRunsParams struct {
 	RunID          uuid.UUID
 	TaskID         string
 	Spec           []byte
-	State          string
+	State          state.Task
 	PendingParents int32
 	ChildIds       []uuid.UUID
 	KeepResult     bool
@@ -202,7 +203,7 @@ UPDATE runs SET state = $1, finished_at = now() WHERE id = $2 RETURNING id, job_
 `
 
 type EndRunParams struct {
-	State string
+	State state.Run
 	ID    uuid.UUID
 }
 
@@ -768,7 +769,7 @@ SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = $1 GROUP BY state
 `
 
 type TaskStateCountsRow struct {
-	State string
+	State state.Task
 	N     int32
 }
 
