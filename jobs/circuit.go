@@ -47,6 +47,9 @@ type circuits struct {
 	threshold     int
 	probeInterval time.Duration
 	parkDeadline  time.Duration
+	// now is the clock of the cache and of parking; nil is time.Now. The
+	// probe times themselves are the database's.
+	now func() time.Time
 
 	mu    sync.Mutex
 	cache map[string]circuitState
@@ -61,30 +64,37 @@ type circuitState struct {
 
 func (c *circuits) enabled() bool { return c != nil && c.threshold > 0 }
 
+func (c *circuits) clock() time.Time {
+	if c.now != nil {
+		return c.now()
+	}
+	return time.Now()
+}
+
 // state returns what is known of host's circuit, read at most
 // circuitCacheTTL ago.
 func (c *circuits) state(ctx context.Context, host string) (circuitState, error) {
 	c.mu.Lock()
 	st, ok := c.cache[host]
 	c.mu.Unlock()
-	if ok && time.Since(st.read) < circuitCacheTTL {
+	if ok && c.clock().Sub(st.read) < circuitCacheTTL {
 		return st, nil
 	}
 	ep, err := store.New(c.pool).GetEndpoint(ctx, host)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		st = circuitState{read: time.Now()}
+		st = circuitState{read: c.clock()}
 	case err != nil:
 		return circuitState{}, fmt.Errorf("read circuit of %s: %w", host, err)
 	default:
-		st = fromEndpoint(&ep)
+		st = fromEndpoint(&ep, c.clock())
 	}
 	c.remember(host, st)
 	return st, nil
 }
 
-func fromEndpoint(ep *store.Endpoint) circuitState {
-	st := circuitState{open: ep.State == "open", failures: ep.ConsecutiveFailures, read: time.Now()}
+func fromEndpoint(ep *store.Endpoint, read time.Time) circuitState {
+	st := circuitState{open: ep.State == "open", failures: ep.ConsecutiveFailures, read: read}
 	if ep.NextProbeAt != nil {
 		st.nextProbe = *ep.NextProbeAt
 	}
@@ -109,10 +119,10 @@ func (c *circuits) gate(ctx context.Context, host string, parkedSince time.Time)
 		return 0, nil
 	}
 	st, err := c.state(ctx, host)
-	if err != nil || !st.open || time.Since(parkedSince) > c.parkDeadline {
+	if err != nil || !st.open || c.clock().Sub(parkedSince) > c.parkDeadline {
 		return 0, err
 	}
-	if wait := time.Until(st.nextProbe); wait > 0 {
+	if wait := st.nextProbe.Sub(c.clock()); wait > 0 {
 		return min(wait, maxPark) + rand.N(100*time.Millisecond), nil
 	}
 	_, err = store.New(c.pool).ClaimProbe(ctx, store.ClaimProbeParams{Host: host, ProbeSeconds: c.probeInterval.Seconds()})
@@ -149,7 +159,7 @@ func (c *circuits) record(ctx context.Context, host string, res *dispatch.Result
 		if err != nil {
 			return fmt.Errorf("record failure of %s: %w", host, err)
 		}
-		c.remember(host, fromEndpoint(&ep))
+		c.remember(host, fromEndpoint(&ep, c.clock()))
 		return nil
 	}
 	if res.StatusCode == 0 {
@@ -162,6 +172,6 @@ func (c *circuits) record(ctx context.Context, host string, res *dispatch.Result
 	if err := q.EndpointSucceeded(ctx, host); err != nil {
 		return fmt.Errorf("record success of %s: %w", host, err)
 	}
-	c.remember(host, circuitState{read: time.Now()})
+	c.remember(host, circuitState{read: c.clock()})
 	return nil
 }
