@@ -45,7 +45,9 @@ func TestAdmitSpendsRateTokens(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	job := uuid.New()
-	args := func() *DeliverArgs { return &DeliverArgs{TaskRunID: uuid.New(), JobID: job, Flow: FlowLimits{Rate: 0.5}} }
+	args := func() *DeliverArgs {
+		return &DeliverArgs{TaskRunID: uuid.New(), JobID: job, Flow: FlowLimits{Rate: 0.5}}
+	}
 	wait, err := admit(ctx, b.pool, args(), time.Minute, "r", nil)
 	require.NoError(t, err)
 	require.Zero(t, wait, "the bucket starts full")
