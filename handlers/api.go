@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/batch"
+	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/schedule"
@@ -37,6 +38,13 @@ type APIConfig struct {
 	Now func() time.Time
 	// Metrics counts runs the API ends (cancel). Default none.
 	Metrics *metrics.Metrics
+	// Devices is the device registry.
+	Devices *device.Registry
+	// Heartbeats writes devices' heartbeats, batched; started by the caller.
+	Heartbeats *device.Heartbeats
+	// DeviceTimeout is how long a device stays online after a heartbeat.
+	// Default device.DefaultTimeout.
+	DeviceTimeout time.Duration
 }
 
 // API is the /v1 REST API.
@@ -49,6 +57,10 @@ type API struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	metrics  *metrics.Metrics
+	// devices, heartbeats and deviceTimeout serve /v1/devices.
+	devices       *device.Registry
+	heartbeats    *device.Heartbeats
+	deviceTimeout time.Duration
 	// schedules keeps parsed cron expressions for showing next fire times.
 	schedules schedule.Cache
 	// starts creates the runs of concurrent triggers together (startRuns);
@@ -68,6 +80,10 @@ func NewAPI(cfg APIConfig) *API {
 		logger:   cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		now:      cfg.Now,
 		metrics:  cfg.Metrics,
+
+		devices:       cfg.Devices,
+		heartbeats:    cfg.Heartbeats,
+		deviceTimeout: cmp.Or(cfg.DeviceTimeout, device.DefaultTimeout),
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -115,8 +115,29 @@ func nameSpan(next http.Handler) http.Handler {
 // routes mounts the /v1 endpoints behind the API key check.
 func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
-		r.Use(a.requireKey(apiKey, insecure))
 		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { writeError(w, r, a.logger, err) }))
+		if a.devices != nil {
+			// A device's own endpoints, with its token.
+			r.Group(func(r chi.Router) {
+				r.Use(a.requireDevice)
+				r.Post("/devices/{deviceID}/heartbeat", endpoint(a, http.StatusNoContent, a.parseHeartbeat, a.heartbeat))
+			})
+		}
+		r.Group(a.keyRoutes(apiKey, insecure))
+	}
+}
+
+// keyRoutes are the /v1 endpoints that take an API key.
+func (a *API) keyRoutes(apiKey string, insecure bool) func(chi.Router) {
+	return func(r chi.Router) {
+		r.Use(a.requireKey(apiKey, insecure))
+		if a.devices != nil {
+			r.Post("/devices", endpoint(a, http.StatusCreated, a.parseDevice, a.createDevice))
+			r.Get("/devices", endpoint(a, http.StatusOK, parseListDevices, a.listDevices))
+			r.Get("/devices/{deviceID}", endpoint(a, http.StatusOK, parseDeviceID, a.getDevice))
+			r.Put("/devices/{deviceID}", endpoint(a, http.StatusOK, a.parseDevice, a.updateDevice))
+			r.Delete("/devices/{deviceID}", endpoint(a, http.StatusNoContent, parseDeviceID, a.deleteDevice))
+		}
 		r.Post("/jobs", idempotent(a, http.StatusCreated, a.parseCreateJob, a.createJob, nil))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
 		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))

@@ -22,6 +22,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/herald-sched/herald/handlers"
+	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -57,6 +58,7 @@ type serveSettings struct {
 	parkDeadline    time.Duration
 	heartbeat       time.Duration
 	replicaTimeout  time.Duration
+	deviceTimeout   time.Duration
 	maxClockOffset  time.Duration
 }
 
@@ -84,6 +86,7 @@ func (c *serveSettings) register(s *settings) {
 	s.Duration(&c.maxTimeout, "max-request-timeout", "HERALD_MAX_REQUEST_TIMEOUT", jobspec.DefaultMaxTimeout, "Longest request.timeout a task may set.")
 	s.Duration(&c.heartbeat, "heartbeat-interval", "HERALD_HEARTBEAT_INTERVAL", replica.DefaultHeartbeatInterval, "How often this process records in PostgreSQL that it is alive (at least 100ms).")
 	s.Duration(&c.replicaTimeout, "replica-timeout", "HERALD_REPLICA_TIMEOUT", replica.DefaultTimeout, "A replica silent this long is dead: a surviving worker puts the deliveries it held\nback in the queue (same webhook-id). At least 3 heartbeat intervals. This process\nstops sending when its own heartbeats have failed for this long minus one interval.")
+	s.Duration(&c.deviceTimeout, "device-timeout", "HERALD_DEVICE_TIMEOUT", device.DefaultTimeout, "A device is online until this long passes without a heartbeat; then it is offline\nand what was placed on it is placed again (judged by a worker replica connected\nfor at least this long).")
 	s.Duration(&c.maxClockOffset, "max-clock-offset", "HERALD_MAX_CLOCK_OFFSET", replica.DefaultMaxClockOffset, "Log a warning when this process's clock is further than this from PostgreSQL's\n(staged deliveries are sent by PostgreSQL's clock either way).")
 	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", jobs.DefaultRescueAfter, "Last resort for a replica that heartbeats but is stuck: a delivery running this long\nis retried with the same webhook-id (River's stuck-job rescue, which looks every 30s).\nAt least --max-request-timeout plus 15s. A dead replica's deliveries move after\n--replica-timeout instead.")
 }
@@ -175,6 +178,9 @@ type server struct {
 	live    *replica.Replica
 	client  *jobs.Client
 	handler http.Handler
+	// heartbeats writes devices' heartbeats; sweeper declares devices offline.
+	heartbeats *device.Heartbeats
+	sweeper    *device.Sweeper
 	// stopMetrics closes the metrics listener of --metrics-addr.
 	stopMetrics func()
 }
@@ -261,7 +267,11 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 			return nil, fmt.Errorf("start river ui: %w", err)
 		}
 		riverUI = ui
+		p.heartbeats = device.NewHeartbeats(p.pool)
 		api = handlers.NewAPI(handlers.APIConfig{
+			Devices:       device.NewRegistry(p.pool, dispatcher.CheckURL),
+			Heartbeats:    p.heartbeats,
+			DeviceTimeout: c.deviceTimeout,
 			Pool:         p.pool,
 			Inserter:     p.client,
 			CheckURL:     dispatcher.CheckURL,
@@ -313,8 +323,15 @@ func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) e
 	if c.runWorker() {
 		work = p.client
 	}
-	if err := p.live.Start(ctx, work); err != nil {
+	var sweepers []replica.Sweeper
+	if c.runWorker() {
+		sweepers = append(sweepers, &device.Sweeper{Pool: p.pool, Timeout: c.deviceTimeout, Logger: p.logger})
+	}
+	if err := p.live.Start(ctx, work, sweepers...); err != nil {
 		return err
+	}
+	if p.heartbeats != nil {
+		p.heartbeats.Start(context.WithoutCancel(ctx)) // lives with the process
 	}
 	if c.runWorker() {
 		// Not ctx: a signal must not cancel deliveries in flight. The client

@@ -104,3 +104,7 @@ func checkZone(name string) error {
 	}
 	return nil
 }
+
+// DefaultTimeout is how long a device stays online after a heartbeat
+// (--device-timeout).
+const DefaultTimeout = 15 * time.Second

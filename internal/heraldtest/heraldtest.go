@@ -25,6 +25,7 @@ import (
 
 	"github.com/herald-sched/herald/handlers"
 	"github.com/herald-sched/herald/internal/dbtest"
+	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/internal/replica"
@@ -67,6 +68,8 @@ type Options struct {
 	// Replica adjusts the working client's registration (heartbeats,
 	// clock); a working herald always registers one.
 	Replica func(*replica.Config)
+	// DeviceTimeout overrides device.DefaultTimeout.
+	DeviceTimeout time.Duration
 }
 
 // Logger returns a logger for tests: quiet unless HERALD_TEST_LOG is set.
@@ -122,7 +125,8 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 	client, err := jobs.NewClient(pool, cfg)
 	require.NoError(t, err)
 	if !opts.NoWork {
-		require.NoError(t, live.Start(context.Background(), client))
+		sweeper := &device.Sweeper{Pool: pool, Timeout: opts.DeviceTimeout, Logger: logger}
+		require.NoError(t, live.Start(context.Background(), client, sweeper))
 		require.NoError(t, client.Start(context.Background()))
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -133,12 +137,17 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 			_ = live.Stop(ctx)
 		})
 	}
+	heartbeats := device.NewHeartbeats(pool)
+	heartbeats.Start(t.Context())
 	api := handlers.NewAPI(handlers.APIConfig{
-		Pool:     pool,
-		Inserter: client,
-		CheckURL: dispatcher.CheckURL,
-		Logger:   logger,
-		Metrics:  m,
+		Devices:       device.NewRegistry(pool, dispatcher.CheckURL),
+		Heartbeats:    heartbeats,
+		DeviceTimeout: opts.DeviceTimeout,
+		Pool:          pool,
+		Inserter:      client,
+		CheckURL:      dispatcher.CheckURL,
+		Logger:        logger,
+		Metrics:       m,
 	})
 	routes := handlers.NewRouter(handlers.RouterConfig{
 		API:     api,
