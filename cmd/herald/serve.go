@@ -272,13 +272,13 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 			Devices:       device.NewRegistry(p.pool, dispatcher.CheckURL),
 			Heartbeats:    p.heartbeats,
 			DeviceTimeout: c.deviceTimeout,
-			Pool:         p.pool,
-			Inserter:     p.client,
-			CheckURL:     dispatcher.CheckURL,
-			MaxBodyBytes: int64(c.maxBodyBytes),
-			Limits:       jobspec.Limits{MaxTasks: c.maxTasks, MaxTimeout: c.maxTimeout},
-			Metrics:      m,
-			Logger:       logger,
+			Pool:          p.pool,
+			Inserter:      p.client,
+			CheckURL:      dispatcher.CheckURL,
+			MaxBodyBytes:  int64(c.maxBodyBytes),
+			Limits:        jobspec.Limits{MaxTasks: c.maxTasks, MaxTimeout: c.maxTimeout},
+			Metrics:       m,
+			Logger:        logger,
 		})
 	}
 	metricsHandler, stopMetrics, err := serveMetrics(c.metricsAddr, promhttp.HandlerFor(registry, promhttp.HandlerOpts{}), logger)
