@@ -393,6 +393,10 @@ func WebhookID(taskRunID uuid.UUID) string {
 type attemptRecord struct {
 	attempt int
 	outcome state.Task // what the attempt makes of its task run: succeeded, retrying or failed
+	// device is the device the attempt went to (uuid.Nil for a URL), and
+	// placement why it was chosen, or why none was.
+	device    uuid.UUID
+	placement string
 	started time.Time
 	res     *dispatch.Result
 	err     string
@@ -435,6 +439,8 @@ func (r *attemptRecord) appendTo(p *store.RecordAttemptsParams, id uuid.UUID) {
 	p.ResponsesTruncated = append(p.ResponsesTruncated, cut)
 	p.HasRetry = append(p.HasRetry, r.retryAt != nil)
 	p.NextRetryAts = append(p.NextRetryAts, retryAt)
+	p.DeviceIds = append(p.DeviceIds, r.device)
+	p.Placements = append(p.Placements, r.placement)
 }
 
 // describe is the attempt's error for the API: empty on success.

@@ -164,7 +164,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		}
 		if it.solo {
 			solo.Ids = append(solo.Ids, it.tr.RunID)
-			solo.States = append(solo.States, string(it.rec.outcome)) // succeeded or failed, as the run
+			solo.States = append(solo.States, string(soloRunState(it.rec.outcome)))
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
@@ -299,3 +299,12 @@ func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run
 }
 
 func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
+
+// soloRunState is the state a single-task run ends in when its task ends
+// in t: succeeded, or failed (failed, expired).
+func soloRunState(t state.Task) state.Run {
+	if t == state.TaskSucceeded {
+		return state.RunSucceeded
+	}
+	return state.RunFailed
+}

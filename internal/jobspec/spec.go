@@ -50,10 +50,39 @@ type Task struct {
 	ID string `json:"id"`
 	// DependsOn lists the tasks that must succeed before this one starts.
 	DependsOn []string `json:"depends_on,omitempty"`
-	// Request is the HTTP request to make.
+	// Request is the HTTP request to make. Its URL is left out when Target
+	// names a device or a pool instead.
 	Request Request `json:"request"`
+	// Target, instead of request.url, sends the task to a device, or to the
+	// device of a pool that placement chooses.
+	Target *Target `json:"target,omitempty"`
+	// ValidFor bounds how long a task with a Target waits for a device to
+	// be online (counted from the run's nominal time); past it the task
+	// ends expired. Nil: no limit.
+	ValidFor *Duration `json:"valid_for,omitempty"`
 	// Retry is the retry policy for failed attempts.
 	Retry Retry `json:"retry"`
+}
+
+// Target is a task's device target: one device, or a pool of them.
+type Target struct {
+	// Device is the id of the one device to call.
+	Device string `json:"device,omitempty"`
+	// Pool selects devices by labels; placement chooses one per attempt.
+	Pool *Pool `json:"pool,omitempty"`
+	// Path is appended to the chosen device's base URL (push mode), or
+	// given to it (pull mode). Default "/".
+	Path string `json:"path,omitempty"`
+}
+
+// Pool is a set of devices selected by labels, and how one is chosen.
+type Pool struct {
+	// Selector lists labels a device must carry (all of them).
+	Selector map[string]string `json:"selector"`
+	// Strategy is load_aware (default), round_robin or hash.
+	Strategy string `json:"strategy,omitempty"`
+	// TopN spreads task runs over the N best devices (load_aware). Default 1.
+	TopN *int `json:"top_n,omitempty"`
 }
 
 // Request is the HTTP request of a task.

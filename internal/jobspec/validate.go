@@ -316,10 +316,26 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	if !allowedMethods[r.Method] {
 		v.add(rp+".method", "must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
 	}
-	if r.URL == "" {
-		v.add(rp+".url", "is required")
-	} else if err := checkURL(r.URL); err != nil {
-		v.add(rp+".url", "%s", err.Error())
+	switch {
+	case t.Target != nil:
+		if r.URL != "" {
+			v.add(path+".target", "a task calls either request.url or a target (device or pool), not both")
+		}
+		t.Target.validate(v, path+".target")
+	case r.URL == "":
+		v.add(rp+".url", "is required (or a target: a device or a pool)")
+	default:
+		if err := checkURL(r.URL); err != nil {
+			v.add(rp+".url", "%s", err.Error())
+		}
+	}
+	if t.ValidFor != nil {
+		switch d := t.ValidFor.Std(); {
+		case t.Target == nil:
+			v.add(path+".valid_for", "applies to tasks with a target (a device or a pool)")
+		case d < time.Second || d > maxValidFor:
+			v.add(path+".valid_for", "must be between 1s and %s", maxValidFor)
+		}
 	}
 	if len(r.Headers) > lim.MaxHeaders {
 		v.add(rp+".headers", "at most %d headers", lim.MaxHeaders)
@@ -363,7 +379,7 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 		switch _, err := dispatch.ParseTLS(r.TLS.dispatch()); {
 		case err != nil:
 			v.add(rp+".tls", "%s", err.Error())
-		case !strings.HasPrefix(strings.ToLower(r.URL), "https://"):
+		case t.Target == nil && !strings.HasPrefix(strings.ToLower(r.URL), "https://"):
 			v.add(rp+".tls", "applies only to https URLs")
 		}
 	}

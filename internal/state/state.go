@@ -57,17 +57,20 @@ const (
 	TaskUpstreamFailed Task = "upstream_failed"
 	// TaskCancelled was cancelled with its run.
 	TaskCancelled Task = "cancelled"
+	// TaskExpired waited for a device (its own, or any of its pool) to be
+	// online past its valid_for; a failure for the run and its DAG.
+	TaskExpired Task = "expired"
 )
 
 // Tasks lists every task run state, in the order a task run moves through
 // them (the pages count them in this order).
 func Tasks() []Task {
-	return []Task{TaskWaiting, TaskPending, TaskRunning, TaskRetrying, TaskSucceeded, TaskFailed, TaskUpstreamFailed, TaskCancelled}
+	return []Task{TaskWaiting, TaskPending, TaskRunning, TaskRetrying, TaskSucceeded, TaskFailed, TaskUpstreamFailed, TaskCancelled, TaskExpired}
 }
 
 // Final reports whether a task run in state t has ended.
 func (t Task) Final() bool {
-	return t == TaskSucceeded || t == TaskFailed || t == TaskUpstreamFailed || t == TaskCancelled
+	return t == TaskSucceeded || t == TaskFailed || t == TaskUpstreamFailed || t == TaskCancelled || t == TaskExpired
 }
 
 // Outcome is the outcome of one attempt.

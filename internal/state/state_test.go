@@ -62,7 +62,7 @@ func TestFinalStates(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"skipped", "succeeded", "failed", "cancelled"}, finalRuns)
-	require.Equal(t, []string{"succeeded", "failed", "upstream_failed", "cancelled"}, finalTasks)
+	require.Equal(t, []string{"succeeded", "failed", "upstream_failed", "cancelled", "expired"}, finalTasks)
 }
 
 func strs[S ~string](in []S) []string {

@@ -121,16 +121,18 @@ func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams
 
 const recordAttempts = `-- name: RecordAttempts :exec
 INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
-                      response_body, response_truncated, next_retry_at)
+                      response_body, response_truncated, next_retry_at, device_id, placement)
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
        nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
-       CASE WHEN a.has_retry THEN a.next_retry_at END
+       CASE WHEN a.has_retry THEN a.next_retry_at END,
+       nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
 FROM (SELECT unnest($1::uuid[]) AS task_run_id, unnest($2::int[]) AS attempt,
              unnest($3::timestamptz[]) AS started_at, unnest($4::float8[]) AS duration_ms,
              unnest($5::int[]) AS status_code, unnest($6::text[]) AS outcome,
              unnest($7::text[]) AS error, unnest($8::text[]) AS response_body,
              unnest($9::bool[]) AS response_truncated,
-             unnest($10::bool[]) AS has_retry, unnest($11::timestamptz[]) AS next_retry_at) a
+             unnest($10::bool[]) AS has_retry, unnest($11::timestamptz[]) AS next_retry_at,
+             unnest($12::uuid[]) AS device_id, unnest($13::text[]) AS placement) a
 ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     started_at = excluded.started_at,
     duration_ms = excluded.duration_ms,
@@ -139,7 +141,9 @@ ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     error = excluded.error,
     response_body = excluded.response_body,
     response_truncated = excluded.response_truncated,
-    next_retry_at = excluded.next_retry_at
+    next_retry_at = excluded.next_retry_at,
+    device_id = excluded.device_id,
+    placement = excluded.placement
 `
 
 type RecordAttemptsParams struct {
@@ -154,6 +158,8 @@ type RecordAttemptsParams struct {
 	ResponsesTruncated []bool
 	HasRetry           []bool
 	NextRetryAts       []time.Time
+	DeviceIds          []uuid.UUID
+	Placements         []string
 }
 
 // Records many attempts (a rescued attempt recorded again overwrites its
@@ -173,6 +179,8 @@ func (q *Queries) RecordAttempts(ctx context.Context, arg RecordAttemptsParams) 
 		arg.ResponsesTruncated,
 		arg.HasRetry,
 		arg.NextRetryAts,
+		arg.DeviceIds,
+		arg.Placements,
 	)
 	return err
 }

@@ -13,6 +13,23 @@ import (
 	"github.com/google/uuid"
 )
 
+const countDeviceLeases = `-- name: CountDeviceLeases :one
+SELECT count(*)::int FROM device_leases
+WHERE device_id = $1 AND expires_at > now() AND task_run_id <> $2
+`
+
+type CountDeviceLeasesParams struct {
+	DeviceID  uuid.UUID
+	TaskRunID uuid.UUID
+}
+
+func (q *Queries) CountDeviceLeases(ctx context.Context, arg CountDeviceLeasesParams) (int32, error) {
+	row := q.db.QueryRow(ctx, countDeviceLeases, arg.DeviceID, arg.TaskRunID)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const createDevice = `-- name: CreateDevice :one
 INSERT INTO devices (id, name, labels, url, capacity, timezone, token_hash, token_prefix)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -131,6 +148,85 @@ func (q *Queries) DeviceByTokenHash(ctx context.Context, tokenHash []byte) (uuid
 	return id, err
 }
 
+const deviceCircuits = `-- name: DeviceCircuits :many
+SELECT host FROM endpoints WHERE state = 'open' AND host LIKE 'device:%'
+`
+
+// The devices whose circuit is open.
+func (q *Queries) DeviceCircuits(ctx context.Context) ([]string, error) {
+	rows, err := q.db.Query(ctx, deviceCircuits)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var host string
+		if err := rows.Scan(&host); err != nil {
+			return nil, err
+		}
+		items = append(items, host)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const deviceLeaseCounts = `-- name: DeviceLeaseCounts :many
+SELECT device_id, count(*)::int AS n FROM device_leases WHERE expires_at > now() GROUP BY device_id
+`
+
+type DeviceLeaseCountsRow struct {
+	DeviceID uuid.UUID
+	N        int32
+}
+
+// Deliveries in flight per device, across replicas.
+func (q *Queries) DeviceLeaseCounts(ctx context.Context) ([]DeviceLeaseCountsRow, error) {
+	rows, err := q.db.Query(ctx, deviceLeaseCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DeviceLeaseCountsRow{}
+	for rows.Next() {
+		var i DeviceLeaseCountsRow
+		if err := rows.Scan(&i.DeviceID, &i.N); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const existingDevices = `-- name: ExistingDevices :many
+SELECT id FROM devices WHERE id = ANY($1::uuid[])
+`
+
+func (q *Queries) ExistingDevices(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, existingDevices, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getDevice = `-- name: GetDevice :one
 SELECT id, name, labels, url, capacity, timezone, token_hash, token_prefix, created_at, updated_at, online, last_heartbeat_at, cpu, memory, queue_depth, offline_since FROM devices WHERE id = $1
 `
@@ -157,6 +253,32 @@ func (q *Queries) GetDevice(ctx context.Context, id uuid.UUID) (Device, error) {
 		&i.OfflineSince,
 	)
 	return i, err
+}
+
+const labelKeysInUse = `-- name: LabelKeysInUse :many
+SELECT k::text FROM unnest($1::text[]) AS k
+WHERE EXISTS (SELECT 1 FROM devices WHERE jsonb_exists(devices.labels, k))
+`
+
+// Which of the given label keys some device carries.
+func (q *Queries) LabelKeysInUse(ctx context.Context, keys []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, labelKeysInUse, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		items = append(items, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listDevices = `-- name: ListDevices :many
@@ -210,6 +332,17 @@ func (q *Queries) ListDevices(ctx context.Context, arg ListDevicesParams) ([]Dev
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockDevice = `-- name: LockDevice :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))
+`
+
+// Serializes the admissions of one device's deliveries, to the end of the
+// transaction.
+func (q *Queries) LockDevice(ctx context.Context, lockKey string) error {
+	_, err := q.db.Exec(ctx, lockDevice, lockKey)
+	return err
 }
 
 const poolDevices = `-- name: PoolDevices :many
@@ -299,6 +432,83 @@ func (q *Queries) RecordHeartbeats(ctx context.Context, arg RecordHeartbeatsPara
 	return err
 }
 
+const releaseDeviceLease = `-- name: ReleaseDeviceLease :exec
+DELETE FROM device_leases WHERE task_run_id = $1 AND holder = $2
+`
+
+type ReleaseDeviceLeaseParams struct {
+	TaskRunID uuid.UUID
+	Holder    string
+}
+
+func (q *Queries) ReleaseDeviceLease(ctx context.Context, arg ReleaseDeviceLeaseParams) error {
+	_, err := q.db.Exec(ctx, releaseDeviceLease, arg.TaskRunID, arg.Holder)
+	return err
+}
+
+const releaseHolderDeviceLeases = `-- name: ReleaseHolderDeviceLeases :execrows
+DELETE FROM device_leases WHERE holder = $1
+`
+
+// Releases the device leases a dead replica held.
+func (q *Queries) ReleaseHolderDeviceLeases(ctx context.Context, holder string) (int64, error) {
+	result, err := q.db.Exec(ctx, releaseHolderDeviceLeases, holder)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const takeDeviceLease = `-- name: TakeDeviceLease :exec
+INSERT INTO device_leases (task_run_id, device_id, holder, expires_at)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4::float8))
+ON CONFLICT (task_run_id) DO UPDATE SET device_id = excluded.device_id, holder = excluded.holder, expires_at = excluded.expires_at
+`
+
+type TakeDeviceLeaseParams struct {
+	TaskRunID uuid.UUID
+	DeviceID  uuid.UUID
+	Holder    string
+	Seconds   float64
+}
+
+func (q *Queries) TakeDeviceLease(ctx context.Context, arg TakeDeviceLeaseParams) error {
+	_, err := q.db.Exec(ctx, takeDeviceLease,
+		arg.TaskRunID,
+		arg.DeviceID,
+		arg.Holder,
+		arg.Seconds,
+	)
+	return err
+}
+
+const triedDevices = `-- name: TriedDevices :many
+SELECT DISTINCT device_id::uuid FROM attempts
+WHERE task_run_id = $1 AND device_id IS NOT NULL AND outcome IN ('retrying', 'failed')
+`
+
+// The devices a task run's failed attempts went to: a retry goes to the
+// next-best device.
+func (q *Queries) TriedDevices(ctx context.Context, taskRunID uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, triedDevices, taskRunID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var device_id uuid.UUID
+		if err := rows.Scan(&device_id); err != nil {
+			return nil, err
+		}
+		items = append(items, device_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateDevice = `-- name: UpdateDevice :one
 UPDATE devices SET name = $1, labels = $2, url = $3, capacity = $4,
     timezone = $5, updated_at = now()
@@ -344,4 +554,19 @@ func (q *Queries) UpdateDevice(ctx context.Context, arg UpdateDeviceParams) (Dev
 		&i.OfflineSince,
 	)
 	return i, err
+}
+
+const waitingForDevice = `-- name: WaitingForDevice :exec
+UPDATE task_runs SET last_error = $1 WHERE id = $2 AND state IN ('pending', 'running', 'retrying')
+`
+
+type WaitingForDeviceParams struct {
+	Reason *string
+	ID     uuid.UUID
+}
+
+// Says on a task run why it waits (no device eligible), without an attempt.
+func (q *Queries) WaitingForDevice(ctx context.Context, arg WaitingForDeviceParams) error {
+	_, err := q.db.Exec(ctx, waitingForDevice, arg.Reason, arg.ID)
+	return err
 }

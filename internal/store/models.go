@@ -33,6 +33,8 @@ type Attempt struct {
 	ResponseBody      *string
 	ResponseTruncated bool
 	NextRetryAt       *time.Time
+	DeviceID          *uuid.UUID
+	Placement         *string
 }
 
 type Device struct {
@@ -52,6 +54,13 @@ type Device struct {
 	Memory          *float64
 	QueueDepth      *int32
 	OfflineSince    *time.Time
+}
+
+type DeviceLease struct {
+	TaskRunID uuid.UUID
+	DeviceID  uuid.UUID
+	Holder    string
+	ExpiresAt time.Time
 }
 
 type Endpoint struct {

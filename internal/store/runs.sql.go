@@ -387,7 +387,7 @@ func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, er
 }
 
 const listAttemptsOf = `-- name: ListAttemptsOf :many
-SELECT task_run_id, attempt, started_at, duration_ms, status_code, outcome, error, response_body, response_truncated, next_retry_at FROM attempts WHERE task_run_id = ANY($1::uuid[]) ORDER BY task_run_id, attempt
+SELECT task_run_id, attempt, started_at, duration_ms, status_code, outcome, error, response_body, response_truncated, next_retry_at, device_id, placement FROM attempts WHERE task_run_id = ANY($1::uuid[]) ORDER BY task_run_id, attempt
 `
 
 func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([]Attempt, error) {
@@ -410,6 +410,8 @@ func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([
 			&i.ResponseBody,
 			&i.ResponseTruncated,
 			&i.NextRetryAt,
+			&i.DeviceID,
+			&i.Placement,
 		); err != nil {
 			return nil, err
 		}
@@ -422,7 +424,7 @@ func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([
 }
 
 const listRunAttempts = `-- name: ListRunAttempts :many
-SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at FROM attempts a
+SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at, a.device_id, a.placement FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
 WHERE tr.run_id = $1
 ORDER BY a.task_run_id, a.attempt
@@ -448,6 +450,8 @@ func (q *Queries) ListRunAttempts(ctx context.Context, runID uuid.UUID) ([]Attem
 			&i.ResponseBody,
 			&i.ResponseTruncated,
 			&i.NextRetryAt,
+			&i.DeviceID,
+			&i.Placement,
 		); err != nil {
 			return nil, err
 		}
@@ -722,14 +726,14 @@ const settleRuns = `-- name: SettleRuns :many
 UPDATE runs SET
     state = CASE WHEN EXISTS (
         SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
+        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
     ) THEN 'failed' ELSE 'succeeded' END,
     finished_at = now()
 WHERE id = ANY($1::uuid[])
   AND state = 'running'
   AND NOT EXISTS (
     SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
+    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired')
   )
 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
 `

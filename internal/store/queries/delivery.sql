@@ -49,16 +49,18 @@ JOIN jobs j ON j.id = r.job_id;
 -- error '', response_body when status_code is 0, next_retry_at when
 -- has_retry is false.
 INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
-                      response_body, response_truncated, next_retry_at)
+                      response_body, response_truncated, next_retry_at, device_id, placement)
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
        nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
-       CASE WHEN a.has_retry THEN a.next_retry_at END
+       CASE WHEN a.has_retry THEN a.next_retry_at END,
+       nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
 FROM (SELECT unnest(@task_run_ids::uuid[]) AS task_run_id, unnest(@attempts::int[]) AS attempt,
              unnest(@started_ats::timestamptz[]) AS started_at, unnest(@durations_ms::float8[]) AS duration_ms,
              unnest(@status_codes::int[]) AS status_code, unnest(@outcomes::text[]) AS outcome,
              unnest(@errors::text[]) AS error, unnest(@response_bodies::text[]) AS response_body,
              unnest(@responses_truncated::bool[]) AS response_truncated,
-             unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at) a
+             unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at,
+             unnest(@device_ids::uuid[]) AS device_id, unnest(@placements::text[]) AS placement) a
 ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     started_at = excluded.started_at,
     duration_ms = excluded.duration_ms,
@@ -67,7 +69,9 @@ ON CONFLICT (task_run_id, attempt) DO UPDATE SET
     error = excluded.error,
     response_body = excluded.response_body,
     response_truncated = excluded.response_truncated,
-    next_retry_at = excluded.next_retry_at;
+    next_retry_at = excluded.next_retry_at,
+    device_id = excluded.device_id,
+    placement = excluded.placement;
 
 -- name: SettleTaskRuns :many
 -- Ends task runs (succeeded, failed) or marks them retrying, many at once.

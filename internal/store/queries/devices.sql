@@ -60,3 +60,50 @@ WHERE id IN (
     FOR UPDATE SKIP LOCKED
 )
 RETURNING id, name;
+
+-- name: TriedDevices :many
+-- The devices a task run's failed attempts went to: a retry goes to the
+-- next-best device.
+SELECT DISTINCT device_id::uuid FROM attempts
+WHERE task_run_id = @task_run_id AND device_id IS NOT NULL AND outcome IN ('retrying', 'failed');
+
+-- name: LockDevice :exec
+-- Serializes the admissions of one device's deliveries, to the end of the
+-- transaction.
+SELECT pg_advisory_xact_lock(hashtextextended(@lock_key::text, 0));
+
+-- name: CountDeviceLeases :one
+SELECT count(*)::int FROM device_leases
+WHERE device_id = @device_id AND expires_at > now() AND task_run_id <> @task_run_id;
+
+-- name: TakeDeviceLease :exec
+INSERT INTO device_leases (task_run_id, device_id, holder, expires_at)
+VALUES (@task_run_id, @device_id, @holder, now() + make_interval(secs => @seconds::float8))
+ON CONFLICT (task_run_id) DO UPDATE SET device_id = excluded.device_id, holder = excluded.holder, expires_at = excluded.expires_at;
+
+-- name: ReleaseDeviceLease :exec
+DELETE FROM device_leases WHERE task_run_id = @task_run_id AND holder = @holder;
+
+-- name: ReleaseHolderDeviceLeases :execrows
+-- Releases the device leases a dead replica held.
+DELETE FROM device_leases WHERE holder = @holder;
+
+-- name: DeviceLeaseCounts :many
+-- Deliveries in flight per device, across replicas.
+SELECT device_id, count(*)::int AS n FROM device_leases WHERE expires_at > now() GROUP BY device_id;
+
+-- name: DeviceCircuits :many
+-- The devices whose circuit is open.
+SELECT host FROM endpoints WHERE state = 'open' AND host LIKE 'device:%';
+
+-- name: WaitingForDevice :exec
+-- Says on a task run why it waits (no device eligible), without an attempt.
+UPDATE task_runs SET last_error = @reason WHERE id = @id AND state IN ('pending', 'running', 'retrying');
+
+-- name: LabelKeysInUse :many
+-- Which of the given label keys some device carries.
+SELECT k::text FROM unnest(@keys::text[]) AS k
+WHERE EXISTS (SELECT 1 FROM devices WHERE jsonb_exists(devices.labels, k));
+
+-- name: ExistingDevices :many
+SELECT id FROM devices WHERE id = ANY(@ids::uuid[]);

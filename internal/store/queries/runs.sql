@@ -118,14 +118,14 @@ SELECT id FROM runs WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
 UPDATE runs SET
     state = CASE WHEN EXISTS (
         SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled')
+        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
     ) THEN 'failed' ELSE 'succeeded' END,
     finished_at = now()
 WHERE id = ANY(@ids::uuid[])
   AND state = 'running'
   AND NOT EXISTS (
     SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled')
+    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired')
   )
 RETURNING *;
 
