@@ -19,9 +19,9 @@ const (
 
 // ordering is the order of the vertices in each layer.
 type ordering struct {
-	layers  [][]int32 // the vertices of each layer, in order
-	pos     []int32   // each vertex's position in its layer
-	local   []int32   // each vertex's index in its layer when transpose began
+	layers [][]int32 // the vertices of each layer, in order
+	pos    []int32   // each vertex's position in its layer
+	local  []int32   // each vertex's index in its layer when transpose began
 	// Scratch space.
 	keyed                []keyedVertex
 	upSorted, downSorted sortedAdjacency

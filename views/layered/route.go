@@ -55,7 +55,7 @@ func route(p *proper, o *ordering, sizes []Size, edges []Edge, y []float64, sp S
 	for i, e := range edges {
 		from, to := d.Boxes[e.From], d.Boxes[e.To]
 		span := to.Layer - from.Layer
-		pts := all[len(all):len(all):len(all)+2+2*span]
+		pts := all[len(all) : len(all) : len(all)+2+2*span]
 		pts = append(pts, Point{from.X + from.W, out[p.firstSegment[i]]}, Point{colX[from.Layer] + colW[from.Layer], out[p.firstSegment[i]]})
 		for l := int32(from.Layer) + 1; l < int32(to.Layer); l++ {
 			at := y[p.trunk(e.From, l)]
