@@ -321,13 +321,12 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		}
 		b.Tasks = append(b.Tasks, row)
 	}
-	// A live run's clock moves by whole seconds, so that its page is sent
-	// again at most once a second for it.
-	now := b.Now
-	if b.Run.FinishedAt == nil {
-		now = now.Truncate(time.Second)
+	// A live run's clock moves by whole seconds from its start, so that
+	// its page is not sent again every poll for the clock alone.
+	if b.Run.FinishedAt == nil && b.Now.After(b.Run.CreatedAt) {
+		b.Now = b.Run.CreatedAt.Add(b.Now.Sub(b.Run.CreatedAt).Truncate(time.Second))
 	}
-	b.Timeline = views.BuildTimeline(b.Run, b.Tasks, now)
+	b.Timeline = views.BuildTimeline(b.Run, b.Tasks, b.Now)
 	return &b, jobID, nil
 }
 

@@ -79,6 +79,8 @@ func TestRunPageFollowsTheRunLive(t *testing.T) {
 		chromedp.Click(`[data-testid="trigger"]`),
 		// The run's page, following it: b is running (held by the receiver).
 		chromedp.WaitVisible(`[data-testid="task-b"][data-state="running"]`),
+		// Its request shows on the timeline as it goes.
+		chromedp.WaitVisible(`[data-testid="timeline-b"] .tl-bar[data-outcome="running"]`),
 		chromedp.Location(&url),
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
 	))
@@ -93,6 +95,7 @@ func TestRunPageFollowsTheRunLive(t *testing.T) {
 		chromedp.Text(`[data-testid="task-counts"]`, &counts),
 		chromedp.AttributeValue(`[data-testid="topology"] [data-testid="node-b"]`, "data-state", &bState, nil),
 		chromedp.WaitVisible(`[data-testid="attempts-b"]`),
+		chromedp.WaitVisible(`[data-testid="timeline-b"] .tl-bar[data-outcome="succeeded"]`),
 		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
 	))
 	require.True(t, notReloaded, "the page was reloaded instead of updated")
