@@ -84,24 +84,50 @@ type PlacedEdge struct {
 // S curve across each gap between columns (its control points stay in
 // the gap, where no box is).
 func (e PlacedEdge) Path() string {
-	var b strings.Builder
+	b := make([]byte, 0, 16+28*len(e.Points))
 	p := e.Points[0]
-	b.WriteString("M" + num(p.X) + "," + num(p.Y))
+	b = append(b, 'M')
+	b = appendNum(b, p.X)
+	b = append(b, ',')
+	b = appendNum(b, p.Y)
 	for _, q := range e.Points[1:] {
 		if q.Y == p.Y {
-			b.WriteString(" H" + num(q.X))
+			b = append(b, " H"...)
+			b = appendNum(b, q.X)
 		} else {
-			mid := num((p.X + q.X) / 2)
-			b.WriteString(" C" + mid + "," + num(p.Y) + " " + mid + "," + num(q.Y) + " " + num(q.X) + "," + num(q.Y))
+			mid := (p.X + q.X) / 2
+			b = append(b, " C"...)
+			b = appendNum(b, mid)
+			b = append(b, ',')
+			b = appendNum(b, p.Y)
+			b = append(b, ' ')
+			b = appendNum(b, mid)
+			b = append(b, ',')
+			b = appendNum(b, q.Y)
+			b = append(b, ' ')
+			b = appendNum(b, q.X)
+			b = append(b, ',')
+			b = appendNum(b, q.Y)
 		}
 		p = q
 	}
-	return b.String()
+	return string(b)
 }
 
 // num formats a coordinate to a tenth of a pixel.
-func num(f float64) string {
-	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
+func num(f float64) string { return string(appendNum(nil, f)) }
+
+func appendNum(b []byte, f float64) []byte {
+	tenths := int64(math.Round(f * 10))
+	if tenths < 0 {
+		b = append(b, '-')
+		tenths = -tenths
+	}
+	b = strconv.AppendInt(b, tenths/10, 10)
+	if d := tenths % 10; d != 0 {
+		b = append(b, '.', byte('0'+d))
+	}
+	return b
 }
 
 // spacing is the pages' spacing of a topology.

@@ -94,3 +94,14 @@ func pts(xy ...float64) []layered.Point {
 	}
 	return out
 }
+
+func TestNum(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in   float64
+		want string
+	}{{0, "0"}, {12, "12"}, {12.25, "12.3"}, {12.04, "12"}, {-3.45, "-3.5"}, {-0.04, "0"}, {0.96, "1"}, {1234.5, "1234.5"}} {
+		got := num(tc.in)
+		require.Equal(t, tc.want, got, "num(%v): got %v, want %v", tc.in, got, tc.want)
+	}
+}
