@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,11 +108,11 @@ func checkGraph(t *testing.T, g drawnGraph, deps map[string][]string) {
 func TestTopologyAndTimelineInTheBrowser(t *testing.T) {
 	t.Parallel()
 	h := heraldtest.Start(t, heraldtest.Options{})
-	flaky := 0
+	var flaky atomic.Int32
 	rc := heraldtest.NewReceiver(t, func(_ int, r *heraldtest.Request, w http.ResponseWriter) {
 		switch r.Path {
 		case "/flaky":
-			if flaky++; flaky <= 2 {
+			if flaky.Add(1) <= 2 {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return
 			}
@@ -142,17 +143,10 @@ func TestTopologyAndTimelineInTheBrowser(t *testing.T) {
 		}
 		tasks = append(tasks, task)
 	}
-	resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": "gateway sync", "tasks": tasks})
-	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
-	var j struct{ ID string }
-	resp.JSON(t, &j)
-	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
-	require.Equal(t, http.StatusAccepted, resp.Status)
-	var run struct{ ID string }
-	resp.JSON(t, &run)
+	jobID, runID := startRun(t, h, map[string]any{"name": "gateway sync", "tasks": tasks})
 	heraldtest.Eventually(t, 30*time.Second, func() bool {
 		var r struct{ State string }
-		h.Do(http.MethodGet, "/v1/runs/"+run.ID, nil).JSON(t, &r)
+		h.Do(http.MethodGet, "/v1/runs/"+runID, nil).JSON(t, &r)
 		return r.State == "succeeded"
 	}, "the run succeeds")
 
@@ -168,13 +162,13 @@ func TestTopologyAndTimelineInTheBrowser(t *testing.T) {
 	)
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.EmulateViewport(1280, 900),
-		chromedp.Navigate(h.Server.URL+"/jobs/"+j.ID),
+		chromedp.Navigate(h.Server.URL+"/jobs/"+jobID),
 		chromedp.WaitVisible(`[data-testid="topology"]`),
 		chromedp.Evaluate(readGraph, &jobGraph),
 		chromedp.Evaluate(`[...document.querySelectorAll('[data-testid="topology"] g.node')].map(g => g.getAttribute('data-id'))`, &jobOrder),
 		chromedp.FullScreenshot(&jobPNG, 100),
 
-		chromedp.Navigate(h.Server.URL+"/runs/"+run.ID),
+		chromedp.Navigate(h.Server.URL+"/runs/"+runID),
 		chromedp.WaitVisible(`[data-testid="timeline"]`),
 		chromedp.Evaluate(readGraph, &runGraph),
 		chromedp.Evaluate(`[...document.querySelectorAll('[data-testid="topology"] g.node')].map(g => g.getAttribute('data-id'))`, &runOrder),
@@ -191,7 +185,7 @@ func TestTopologyAndTimelineInTheBrowser(t *testing.T) {
 		chromedp.FullScreenshot(&runPNG, 100),
 
 		// The export, a standalone SVG (the browser sends the API key).
-		chromedp.Navigate(h.Server.URL+"/v1/jobs/"+j.ID+"/graph?format=svg"),
+		chromedp.Navigate(h.Server.URL+"/v1/jobs/"+jobID+"/graph?format=svg"),
 		chromedp.WaitReady(`svg`),
 		chromedp.Evaluate(readGraph, &export),
 	))

@@ -38,6 +38,20 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// startRun registers a job and starts a run of it; it returns their ids.
+func startRun(t *testing.T, h *heraldtest.Herald, job map[string]any) (jobID, runID string) {
+	t.Helper()
+	resp := h.Do(http.MethodPost, "/v1/jobs", job)
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, resp.Status, "body: %s", resp.Body)
+	var run struct{ ID string }
+	resp.JSON(t, &run)
+	return j.ID, run.ID
+}
+
 // A run followed on its page in a real browser: the job list links to the
 // job, "Run now" starts a run and shows it, and the run's tasks change state
 // on the page as they progress, without a reload, until the run succeeds.
@@ -235,16 +249,9 @@ func TestBigRunPage(t *testing.T) {
 	for i := range tasks {
 		tasks[i] = map[string]any{"id": fmt.Sprintf("t%03d", i), "request": map[string]any{"url": "https://device.example/hook"}}
 	}
-	resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": "fleet", "tasks": tasks})
-	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
-	var j struct{ ID string }
-	resp.JSON(t, &j)
-	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
-	require.Equal(t, http.StatusAccepted, resp.Status)
-	var run struct{ ID string }
-	resp.JSON(t, &run)
+	_, runID := startRun(t, h, map[string]any{"name": "fleet", "tasks": tasks})
 
-	req, err := http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+run.ID, nil)
+	req, err := http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+runID, nil)
 	require.NoError(t, err)
 	req.SetBasicAuth("operator", heraldtest.APIKey)
 	page, err := http.DefaultClient.Do(req)
