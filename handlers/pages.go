@@ -52,6 +52,9 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		})
 		r.Get("/jobs", a.page(a.jobsPage))
 		r.Get("/jobs/{jobID}", a.page(a.jobPage))
+		// The graph exports, for the pages' links (a browser has no Bearer key).
+		r.Get("/jobs/{jobID}/graph", a.jobGraph)
+		r.Get("/runs/{runID}/graph", a.runGraph)
 		r.Post("/jobs/{jobID}/trigger", a.action(a.triggerAction))
 		r.Post("/jobs/{jobID}/pause", a.action(a.pauseAction(true)))
 		r.Post("/jobs/{jobID}/resume", a.action(a.pauseAction(false)))

@@ -268,4 +268,15 @@ func TestBigRunPage(t *testing.T) {
 	require.NotContains(t, html, `data-testid="task-t200"`)
 	require.Contains(t, html, "too many to draw")
 	require.NotContains(t, html, `data-testid="topology"`)
+
+	// The export it links to instead opens in a browser (Basic).
+	require.Contains(t, html, `href="/runs/`+runID+`/graph?format=svg"`)
+	req, err = http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+runID+"/graph?format=svg", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("operator", heraldtest.APIKey)
+	svg, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer svg.Body.Close()
+	require.Equal(t, http.StatusOK, svg.StatusCode)
+	require.Equal(t, "image/svg+xml", svg.Header.Get("Content-Type"))
 }

@@ -639,7 +639,7 @@ func JobView(p JobPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = graphView(p.Graph, "/v1/jobs/"+p.ID+"/graph").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = graphView(p.Graph, "/jobs/"+p.ID+"/graph").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1734,7 +1734,7 @@ func RunBodyView(b RunBody) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = graphView(b.Graph, "/v1/runs/"+b.Run.ID+"/graph").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = graphView(b.Graph, "/runs/"+b.Run.ID+"/graph").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
