@@ -211,16 +211,8 @@ func TestJobListPages(t *testing.T) {
 		ids = append(ids, j.ID)
 	}
 	get := func(path string) string {
-		req, err := http.NewRequest(http.MethodGet, h.Server.URL+path, nil)
-		require.NoError(t, err)
-		req.SetBasicAuth("operator", heraldtest.APIKey)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return string(body)
+		body, _ := getAsBrowser(t, h, path)
+		return body
 	}
 	first := get("/jobs")
 	require.Contains(t, first, `data-testid="job-`+ids[100]+`"`, "the newest is on the first page")
@@ -251,16 +243,7 @@ func TestBigRunPage(t *testing.T) {
 	}
 	_, runID := startRun(t, h, map[string]any{"name": "fleet", "tasks": tasks})
 
-	req, err := http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+runID, nil)
-	require.NoError(t, err)
-	req.SetBasicAuth("operator", heraldtest.APIKey)
-	page, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer page.Body.Close()
-	require.Equal(t, http.StatusOK, page.StatusCode)
-	body, err := io.ReadAll(page.Body)
-	require.NoError(t, err)
-	html := string(body)
+	html, _ := getAsBrowser(t, h, "/runs/"+runID)
 	require.Contains(t, html, "310 tasks")
 	require.Contains(t, html, `data-state="pending">pending 310`)
 	require.Equal(t, 200, strings.Count(html, `data-testid="task-t`), "tasks listed")
@@ -271,12 +254,22 @@ func TestBigRunPage(t *testing.T) {
 
 	// The export it links to instead opens in a browser (Basic).
 	require.Contains(t, html, `href="/runs/`+runID+`/graph?format=svg"`)
-	req, err = http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+runID+"/graph?format=svg", nil)
+	_, contentType := getAsBrowser(t, h, "/runs/"+runID+"/graph?format=svg")
+	require.Equal(t, "image/svg+xml", contentType)
+}
+
+// getAsBrowser gets a page with the key as a browser gives it (HTTP Basic);
+// it must answer 200.
+func getAsBrowser(t *testing.T, h *heraldtest.Herald, path string) (body, contentType string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.Server.URL+path, nil)
 	require.NoError(t, err)
 	req.SetBasicAuth("operator", heraldtest.APIKey)
-	svg, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
-	defer svg.Body.Close()
-	require.Equal(t, http.StatusOK, svg.StatusCode)
-	require.Equal(t, "image/svg+xml", svg.Header.Get("Content-Type"))
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b), resp.Header.Get("Content-Type")
 }
