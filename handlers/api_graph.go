@@ -53,7 +53,7 @@ func buildGraph(tasks []jobspec.Task, states map[string]string) (*graphResponse,
 	return out, nil
 }
 
-// graphFormat reads ?format=json|dot (default json).
+// graphFormat reads ?format=json|dot|svg (default json).
 func graphFormat(r *http.Request) (string, error) {
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
@@ -112,6 +112,11 @@ func (a *API) runGraphOf(ctx context.Context, id uuid.UUID) (*graphResponse, err
 			return nil, notFound("run " + id.String())
 		}
 	}
+	return runGraphFrom(taskRuns)
+}
+
+// runGraphFrom is the topology of a run's task runs (all of them).
+func runGraphFrom(taskRuns []store.TaskRun) (*graphResponse, error) {
 	tasks := make([]jobspec.Task, len(taskRuns))
 	states := make(map[string]string, len(taskRuns))
 	for i, tr := range taskRuns {
@@ -138,18 +143,17 @@ func (a *API) serveGraph(w http.ResponseWriter, r *http.Request, load func(conte
 	case "json":
 		writeJSON(w, http.StatusOK, g)
 	case "svg":
+		drawing, err := layoutAll(g)
+		if err != nil {
+			writeError(w, r, a.logger, err)
+			return
+		}
 		w.Header().Set("Content-Type", "image/svg+xml")
-		_ = views.GraphDocument(layoutAll(g)).Render(r.Context(), w)
+		_ = views.GraphDocument(drawing).Render(r.Context(), w)
 	default:
 		w.Header().Set("Content-Type", "text/vnd.graphviz; charset=utf-8")
 		_, _ = w.Write([]byte(g.dot(name)))
 	}
-}
-
-// stateColors fill a node by its task's state.
-var stateColors = map[string]string{
-	"waiting": "#eeeeee", "pending": "#e3f2fd", "running": "#bbdefb", "retrying": "#ffe0b2",
-	"succeeded": "#c8e6c9", "failed": "#ffcdd2", "upstream_failed": "#f8bbd0", "cancelled": "#e0e0e0",
 }
 
 // dot renders the graph in Graphviz's DOT language.
@@ -160,7 +164,11 @@ func (g *graphResponse) dot(name string) string {
 		label := n.ID + "\n" + n.Method + " " + n.URL
 		attrs := "label=" + dotQuote(label)
 		if n.State != "" {
-			attrs += ", tooltip=" + dotQuote(n.State) + ", fillcolor=" + dotQuote(stateColors[n.State])
+			st := views.StyleOf(n.State)
+			attrs += ", tooltip=" + dotQuote(n.State) + ", fillcolor=" + dotQuote(st.Fill) + ", color=" + dotQuote(st.Stroke)
+			if st.Dashed {
+				attrs += `, style="rounded,filled,dashed"`
+			}
 		}
 		fmt.Fprintf(&b, "  %s [%s];\n", dotQuote(n.ID), attrs)
 	}

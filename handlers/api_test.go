@@ -420,14 +420,16 @@ func TestGraphExport(t *testing.T) {
 	require.Contains(t, string(resp.Body), `"b" -> "c";`)
 	require.Equal(t, http.StatusBadRequest, b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=png", nil).Status)
 
-	// Drawn: a well-formed SVG document with a box per task and a curve per edge.
+	// Drawn: a well-formed SVG document with a box per task and a path
+	// with an arrowhead per edge (views/layered; the browser test checks
+	// the geometry).
 	resp = b.h.Do(http.MethodGet, "/v1/jobs/"+created.ID+"/graph?format=svg", nil)
 	require.Equal(t, http.StatusOK, resp.Status)
 	require.Equal(t, "image/svg+xml", resp.Header.Get("Content-Type"))
 	dec := xml.NewDecoder(bytes.NewReader(resp.Body))
-	var rects, paths int
+	var nodes, edges int
 	var texts []string
-	inText := false
+	inNode, inText := false, false
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -436,24 +438,40 @@ func TestGraphExport(t *testing.T) {
 		require.NoError(t, err, "not well-formed: %s", resp.Body)
 		switch el := tok.(type) {
 		case xml.StartElement:
-			switch el.Name.Local {
-			case "rect":
-				rects++
-			case "path":
-				paths++
-			case "text":
-				inText = true
+			class, marker := "", ""
+			for _, a := range el.Attr {
+				switch a.Name.Local {
+				case "class":
+					class = a.Value
+				case "marker-end":
+					marker = a.Value
+				}
+			}
+			switch {
+			case el.Name.Local == "g" && class == "node":
+				nodes++
+				inNode = true
+			case el.Name.Local == "path" && class == "edge":
+				edges++
+				require.NotEmpty(t, marker, "an edge without an arrowhead")
+			case el.Name.Local == "text":
+				inText = inNode
 			}
 		case xml.CharData:
-			if inText {
+			if inText && strings.TrimSpace(string(el)) != "" {
 				texts = append(texts, string(el))
 			}
 		case xml.EndElement:
-			inText = false
+			switch el.Name.Local {
+			case "text":
+				inText = false
+			case "g":
+				inNode = false
+			}
 		}
 	}
-	require.Equal(t, 3+1, rects, "a box per task, and the background")
-	require.Equal(t, 3, paths)
+	require.Equal(t, 3, nodes, "a box per task")
+	require.Equal(t, 3, edges)
 	require.Equal(t, []string{"a", "b", "c"}, texts)
 
 	resp = b.h.Do(http.MethodPost, "/v1/jobs/"+created.ID+"/runs", nil)

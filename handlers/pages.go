@@ -53,6 +53,9 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		})
 		r.Get("/jobs", a.page(a.jobsPage))
 		r.Get("/jobs/{jobID}", a.page(a.jobPage))
+		// The graph exports, for the pages' links (a browser has no Bearer key).
+		r.Get("/jobs/{jobID}/graph", a.jobGraph)
+		r.Get("/runs/{runID}/graph", a.runGraph)
 		r.Post("/jobs/{jobID}/trigger", a.action(a.triggerAction))
 		r.Post("/jobs/{jobID}/pause", a.action(a.pauseAction(true)))
 		r.Post("/jobs/{jobID}/resume", a.action(a.pauseAction(false)))
@@ -193,10 +196,14 @@ func (a *API) jobPage(r *http.Request) (templ.Component, error) {
 	if err != nil {
 		return nil, err
 	}
+	drawing, err := layout(g)
+	if err != nil {
+		return nil, err
+	}
 	p := views.JobPage{
 		ID: j.ID.String(), Name: j.Name, Schedule: describeSchedule(j.Schedule),
 		Misfire: j.Misfire, Overlap: j.Overlap, Paused: j.Paused, NextFireTimes: j.NextFireTimes,
-		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks, Graph: layout(g),
+		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks, Graph: drawing,
 	}
 	for _, run := range runs.Data {
 		p.Runs = append(p.Runs, *runSummary(run))
@@ -221,13 +228,17 @@ func (a *API) runPage(r *http.Request) (templ.Component, error) {
 }
 
 // runBody reads the live part of a run's page, and the run's job, in one
-// snapshot: the run, its task counts by state, its first views.MaxShownTasks
-// task runs with their attempts, and its topology when it is small enough
-// to draw. A run of 10,000 tasks costs a page no more than one of 200.
+// snapshot: the run, its task counts by state, its topology when it is
+// small enough to draw, its first views.MaxShownTasks tasks (in graph
+// order, or by id when not drawn) with their attempts, and its timeline. A
+// run of 10,000 tasks costs a page no more than one of 200.
 func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.UUID, error) {
 	var (
-		b     views.RunBody
-		jobID uuid.UUID
+		b        views.RunBody
+		jobID    uuid.UUID
+		taskRuns []store.TaskRun
+		graph    *graphResponse
+		attempts []store.Attempt
 	)
 	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		q := store.New(tx)
@@ -254,57 +265,123 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 				b.States = append(b.States, views.StateCount{State: st, Count: byState[st]})
 			}
 		}
-		taskRuns, err := q.ListTaskRunsFirst(ctx, store.ListTaskRunsFirstParams{RunID: id, MaxRows: views.MaxShownTasks})
-		if err != nil {
-			return err
+		if b.TaskCount <= views.MaxDrawnTasks {
+			if taskRuns, err = q.ListTaskRuns(ctx, id); err != nil {
+				return err
+			}
+			if graph, err = runGraphFrom(taskRuns); err != nil {
+				return err
+			}
+		} else {
+			taskRuns, err = q.ListTaskRunsFirst(ctx, store.ListTaskRunsFirstParams{RunID: id, MaxRows: views.MaxShownTasks})
+			if err != nil {
+				return err
+			}
+		}
+		b.Now = time.Now()
+		if graph != nil {
+			if b.Graph, err = layout(graph); err != nil {
+				return err
+			}
+			taskRuns = inGraphOrder(taskRuns, b.Graph.Order())
+		} else {
+			b.Graph = views.Graph{Tasks: b.TaskCount} // not drawn: no need to read every task
 		}
 		ids := make([]uuid.UUID, len(taskRuns))
 		for i := range taskRuns {
 			ids[i] = taskRuns[i].ID
 		}
-		attempts, err := q.ListAttemptsOf(ctx, ids)
-		if err != nil {
-			return err
-		}
-		byTask := map[uuid.UUID][]views.AttemptRow{}
-		for _, at := range attempts {
-			ar := views.AttemptRow{
-				Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
-				Outcome: string(at.Outcome), Truncated: at.ResponseTruncated, NextRetry: at.NextRetryAt,
-			}
-			if at.StatusCode != nil {
-				ar.Status = strconv.Itoa(int(*at.StatusCode))
-			}
-			if at.Error != nil {
-				ar.Error = *at.Error
-			}
-			if at.ResponseBody != nil {
-				ar.Response = *at.ResponseBody
-			}
-			byTask[at.TaskRunID] = append(byTask[at.TaskRunID], ar)
-		}
-		for _, tr := range taskRuns {
-			row := views.TaskRow{TaskID: tr.TaskID, State: string(tr.State), WebhookID: jobs.WebhookID(tr.ID), Attempts: byTask[tr.ID]}
-			if tr.LastError != nil {
-				row.LastError = *tr.LastError
-			}
-			b.Tasks = append(b.Tasks, row)
-		}
-		return nil
+		attempts, err = q.ListAttemptsOf(ctx, ids)
+		return err
 	})
 	if err != nil {
 		return nil, uuid.Nil, err
 	}
-	if b.TaskCount > views.MaxDrawnTasks {
-		b.Graph = views.Graph{Tasks: b.TaskCount} // not drawn: no need to read every task
-		return &b, jobID, nil
+	byTask := map[uuid.UUID][]views.AttemptRow{}
+	for _, at := range attempts {
+		ar := views.AttemptRow{
+			Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
+			Outcome: string(at.Outcome), Truncated: at.ResponseTruncated, NextRetry: at.NextRetryAt,
+		}
+		if at.StatusCode != nil {
+			ar.Status = strconv.Itoa(int(*at.StatusCode))
+		}
+		if at.Error != nil {
+			ar.Error = *at.Error
+		}
+		if at.ResponseBody != nil {
+			ar.Response = *at.ResponseBody
+		}
+		byTask[at.TaskRunID] = append(byTask[at.TaskRunID], ar)
 	}
-	g, err := a.runGraphOf(ctx, id)
-	if err != nil {
-		return nil, uuid.Nil, err
+	ready := readyTimes(b.Run.CreatedAt, taskRuns, graph)
+	for _, tr := range taskRuns {
+		row := views.TaskRow{
+			TaskID: tr.TaskID, State: string(tr.State), WebhookID: jobs.WebhookID(tr.ID), Attempts: byTask[tr.ID],
+			ReadyAt: ready[tr.TaskID], StartedAt: tr.StartedAt, CurrentAttempt: tr.Attempts,
+		}
+		if tr.LastError != nil {
+			row.LastError = *tr.LastError
+		}
+		b.Tasks = append(b.Tasks, row)
 	}
-	b.Graph = layout(g)
+	// A live run's clock moves by whole seconds from its start, so that
+	// its page is not sent again every poll for the clock alone.
+	if b.Run.FinishedAt == nil && b.Now.After(b.Run.CreatedAt) {
+		b.Now = b.Run.CreatedAt.Add(b.Now.Sub(b.Run.CreatedAt).Truncate(time.Second))
+	}
+	b.Timeline = views.BuildTimeline(b.Run, b.Tasks, b.Now)
 	return &b, jobID, nil
+}
+
+// inGraphOrder puts task runs in the order given (a drawing's) and keeps
+// the first views.MaxShownTasks.
+func inGraphOrder(taskRuns []store.TaskRun, order []string) []store.TaskRun {
+	byID := make(map[string]int, len(taskRuns))
+	for i := range taskRuns {
+		byID[taskRuns[i].TaskID] = i
+	}
+	out := make([]store.TaskRun, 0, min(len(order), views.MaxShownTasks))
+	for _, id := range order[:min(len(order), views.MaxShownTasks)] {
+		out = append(out, taskRuns[byID[id]])
+	}
+	return out
+}
+
+// readyTimes returns when each task of a drawn run could first be sent:
+// when the last of its dependencies finished, or when the run was created
+// for a task without any; none for a task still waiting, one re-run by a
+// retry of the run (its first round's times are gone), or when the run's
+// topology was not read.
+func readyTimes(created time.Time, taskRuns []store.TaskRun, g *graphResponse) map[string]*time.Time {
+	if g == nil {
+		return nil
+	}
+	finished := make(map[string]*time.Time, len(taskRuns))
+	for i := range taskRuns {
+		finished[taskRuns[i].TaskID] = taskRuns[i].FinishedAt
+	}
+	ready := make(map[string]*time.Time, len(taskRuns))
+	for i := range taskRuns {
+		if taskRuns[i].Round == 0 {
+			at := created
+			ready[taskRuns[i].TaskID] = &at
+		}
+	}
+	for _, e := range g.Edges {
+		at, ok := ready[e.To]
+		if !ok || at == nil {
+			continue
+		}
+		switch f := finished[e.From]; {
+		case f == nil:
+			ready[e.To] = nil
+		case f.After(*at):
+			t := *f
+			ready[e.To] = &t
+		}
+	}
+	return ready
 }
 
 // runEvents follows a run for its page (Server-Sent Events): the live part
@@ -426,24 +503,24 @@ func (a *API) runAction(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUI
 func runSummary(r *runResponse) *views.RunSummary {
 	return &views.RunSummary{
 		ID: r.ID.String(), State: string(r.State), Trigger: r.Trigger,
-		ScheduledFor: r.ScheduledFor, FinishedAt: r.FinishedAt,
+		ScheduledFor: r.ScheduledFor, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
 	}
 }
 
 // layout places a topology for a page (nothing above views.MaxDrawnTasks).
-func layout(g *graphResponse) views.Graph {
+func layout(g *graphResponse) (views.Graph, error) {
 	return views.LayoutGraph(graphInput(g))
 }
 
 // layoutAll places a topology whatever its size (the SVG export).
-func layoutAll(g *graphResponse) views.Graph {
+func layoutAll(g *graphResponse) (views.Graph, error) {
 	return views.LayoutAll(graphInput(g))
 }
 
 func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 	nodes := make([]views.GraphNode, len(g.Nodes))
 	for i, n := range g.Nodes {
-		nodes[i] = views.GraphNode{ID: n.ID, Level: n.Level, State: n.State}
+		nodes[i] = views.GraphNode{ID: n.ID, State: n.State}
 	}
 	edges := make([]views.GraphEdge, len(g.Edges))
 	for i, e := range g.Edges {

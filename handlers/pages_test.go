@@ -38,6 +38,20 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
+// startRun registers a job and starts a run of it; it returns their ids.
+func startRun(t *testing.T, h *heraldtest.Herald, job map[string]any) (jobID, runID string) {
+	t.Helper()
+	resp := h.Do(http.MethodPost, "/v1/jobs", job)
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+	require.Equal(t, http.StatusAccepted, resp.Status, "body: %s", resp.Body)
+	var run struct{ ID string }
+	resp.JSON(t, &run)
+	return j.ID, run.ID
+}
+
 // A run followed on its page in a real browser: the job list links to the
 // job, "Run now" starts a run and shows it, and the run's tasks change state
 // on the page as they progress, without a reload, until the run succeeds.
@@ -79,6 +93,8 @@ func TestRunPageFollowsTheRunLive(t *testing.T) {
 		chromedp.Click(`[data-testid="trigger"]`),
 		// The run's page, following it: b is running (held by the receiver).
 		chromedp.WaitVisible(`[data-testid="task-b"][data-state="running"]`),
+		// Its request shows on the timeline as it goes.
+		chromedp.WaitVisible(`[data-testid="timeline-b"] .tl-bar[data-outcome="running"]`),
 		chromedp.Location(&url),
 		chromedp.Evaluate(`window.notReloaded = true`, nil),
 	))
@@ -93,6 +109,7 @@ func TestRunPageFollowsTheRunLive(t *testing.T) {
 		chromedp.Text(`[data-testid="task-counts"]`, &counts),
 		chromedp.AttributeValue(`[data-testid="topology"] [data-testid="node-b"]`, "data-state", &bState, nil),
 		chromedp.WaitVisible(`[data-testid="attempts-b"]`),
+		chromedp.WaitVisible(`[data-testid="timeline-b"] .tl-bar[data-outcome="succeeded"]`),
 		chromedp.Evaluate(`window.notReloaded === true`, &notReloaded),
 	))
 	require.True(t, notReloaded, "the page was reloaded instead of updated")
@@ -194,16 +211,8 @@ func TestJobListPages(t *testing.T) {
 		ids = append(ids, j.ID)
 	}
 	get := func(path string) string {
-		req, err := http.NewRequest(http.MethodGet, h.Server.URL+path, nil)
-		require.NoError(t, err)
-		req.SetBasicAuth("operator", heraldtest.APIKey)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return string(body)
+		body, _ := getAsBrowser(t, h, path)
+		return body
 	}
 	first := get("/jobs")
 	require.Contains(t, first, `data-testid="job-`+ids[100]+`"`, "the newest is on the first page")
@@ -232,25 +241,9 @@ func TestBigRunPage(t *testing.T) {
 	for i := range tasks {
 		tasks[i] = map[string]any{"id": fmt.Sprintf("t%03d", i), "request": map[string]any{"url": "https://device.example/hook"}}
 	}
-	resp := h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": "fleet", "tasks": tasks})
-	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
-	var j struct{ ID string }
-	resp.JSON(t, &j)
-	resp = h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
-	require.Equal(t, http.StatusAccepted, resp.Status)
-	var run struct{ ID string }
-	resp.JSON(t, &run)
+	_, runID := startRun(t, h, map[string]any{"name": "fleet", "tasks": tasks})
 
-	req, err := http.NewRequest(http.MethodGet, h.Server.URL+"/runs/"+run.ID, nil)
-	require.NoError(t, err)
-	req.SetBasicAuth("operator", heraldtest.APIKey)
-	page, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer page.Body.Close()
-	require.Equal(t, http.StatusOK, page.StatusCode)
-	body, err := io.ReadAll(page.Body)
-	require.NoError(t, err)
-	html := string(body)
+	html, _ := getAsBrowser(t, h, "/runs/"+runID)
 	require.Contains(t, html, "310 tasks")
 	require.Contains(t, html, `data-state="pending">pending 310`)
 	require.Equal(t, 200, strings.Count(html, `data-testid="task-t`), "tasks listed")
@@ -258,4 +251,25 @@ func TestBigRunPage(t *testing.T) {
 	require.NotContains(t, html, `data-testid="task-t200"`)
 	require.Contains(t, html, "too many to draw")
 	require.NotContains(t, html, `data-testid="topology"`)
+
+	// The export it links to instead opens in a browser (Basic).
+	require.Contains(t, html, `href="/runs/`+runID+`/graph?format=svg"`)
+	_, contentType := getAsBrowser(t, h, "/runs/"+runID+"/graph?format=svg")
+	require.Equal(t, "image/svg+xml", contentType)
+}
+
+// getAsBrowser gets a page with the key as a browser gives it (HTTP Basic);
+// it must answer 200.
+func getAsBrowser(t *testing.T, h *heraldtest.Herald, path string) (body, contentType string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, h.Server.URL+path, nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("operator", heraldtest.APIKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", path)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b), resp.Header.Get("Content-Type")
 }

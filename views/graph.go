@@ -1,102 +1,224 @@
 package views
 
-import "strconv"
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/herald-sched/herald/views/layered"
+)
 
 // MaxDrawnTasks is the largest topology a page draws; a bigger one is left
-// to the graph export (GET /v1/jobs/{id}/graph?format=dot).
+// to the graph export (GET /v1/jobs/{id}/graph?format=svg or dot).
 const MaxDrawnTasks = 300
 
-// GraphNode is a task in a topology: Level is its depth (the longest path
-// from a task without dependencies).
+// GraphNode is a task in a topology.
 type GraphNode struct {
 	ID    string
-	Level int
 	State string // the task's state in the run shown, "" for none
 }
 
 // GraphEdge is a dependency: To runs after From.
 type GraphEdge struct{ From, To string }
 
-// Graph is a laid-out topology: one column per level, left to right.
+// Graph is a laid-out topology, left to right (package layered).
 type Graph struct {
-	Nodes         []PlacedNode
-	Edges         []PlacedEdge
-	Width, Height int
+	// Nodes are in graph order: by column, then top to bottom.
+	Nodes []PlacedNode
+	Edges []PlacedEdge
+	// Width and Height are the drawing's size in pixels.
+	Width, Height float64
 	// Tasks is the task count; nothing is placed above MaxDrawnTasks.
 	Tasks int
+	// Legend lists the states drawn, in the palette's order.
+	Legend []StateStyle
 }
 
 // Drawn says whether the graph was laid out.
 func (g Graph) Drawn() bool { return len(g.Nodes) > 0 }
 
-// PlacedNode is a node with its box.
+// Order returns the task ids in graph order (nil when not drawn): the order
+// the pages list a run's tasks in.
+func (g Graph) Order() []string {
+	ids := make([]string, len(g.Nodes))
+	for i, n := range g.Nodes {
+		ids[i] = n.ID
+	}
+	return ids
+}
+
+// PlacedNode is a node with its box and the lines of its label.
 type PlacedNode struct {
 	GraphNode
-	X, Y, W, H int
+	layered.Box
+	Lines []string
+	Style StateStyle
 }
 
-// PlacedEdge is an edge from the right of one box to the left of another.
-type PlacedEdge struct{ X1, Y1, X2, Y2 int }
+// LabelLine is a line of a node's label and where its baseline goes.
+type LabelLine struct {
+	Text string
+	Y    string
+}
 
-// Path is the edge's SVG path: a horizontal S curve.
+// Label returns the label's lines, centred in the box.
+func (n PlacedNode) Label() []LabelLine {
+	out := make([]LabelLine, len(n.Lines))
+	top := n.Y + n.H/2 - float64(len(n.Lines))*lineHeight/2
+	for i, l := range n.Lines {
+		out[i] = LabelLine{Text: l, Y: num(top + (float64(i)+0.5)*lineHeight)}
+	}
+	return out
+}
+
+// PlacedEdge is a dependency with its route.
+type PlacedEdge struct {
+	From, To string
+	Points   []layered.Point
+}
+
+// Path is the edge's SVG path: horizontal runs through the columns, and an
+// S curve across each gap between columns (its control points stay in
+// the gap, where no box is).
 func (e PlacedEdge) Path() string {
-	mid := strconv.Itoa((e.X1 + e.X2) / 2)
-	return "M" + strconv.Itoa(e.X1) + "," + strconv.Itoa(e.Y1) +
-		" C" + mid + "," + strconv.Itoa(e.Y1) + " " + mid + "," + strconv.Itoa(e.Y2) +
-		" " + strconv.Itoa(e.X2) + "," + strconv.Itoa(e.Y2)
+	b := make([]byte, 0, 16+28*len(e.Points))
+	p := e.Points[0]
+	b = append(b, 'M')
+	b = appendNum(b, p.X)
+	b = append(b, ',')
+	b = appendNum(b, p.Y)
+	for _, q := range e.Points[1:] {
+		if q.Y == p.Y {
+			b = append(b, " H"...)
+			b = appendNum(b, q.X)
+		} else {
+			mid := (p.X + q.X) / 2
+			b = append(b, " C"...)
+			b = appendNum(b, mid)
+			b = append(b, ',')
+			b = appendNum(b, p.Y)
+			b = append(b, ' ')
+			b = appendNum(b, mid)
+			b = append(b, ',')
+			b = appendNum(b, q.Y)
+			b = append(b, ' ')
+			b = appendNum(b, q.X)
+			b = append(b, ',')
+			b = appendNum(b, q.Y)
+		}
+		p = q
+	}
+	return string(b)
 }
 
-const (
-	nodeW, nodeH = 140, 34
-	colGap       = 60
-	rowGap       = 14
-	margin       = 10
-)
+// num formats a coordinate to a tenth of a pixel.
+func num(f float64) string { return string(appendNum(nil, f)) }
 
-// LayoutGraph places nodes in columns by level, in the order given; a
-// graph of more than MaxDrawnTasks is left unplaced (a page's drawing).
-func LayoutGraph(nodes []GraphNode, edges []GraphEdge) Graph {
+func appendNum(b []byte, f float64) []byte {
+	tenths := int64(math.Round(f * 10))
+	if tenths < 0 {
+		b = append(b, '-')
+		tenths = -tenths
+	}
+	b = strconv.AppendInt(b, tenths/10, 10)
+	if d := tenths % 10; d != 0 {
+		b = append(b, '.', byte('0'+d))
+	}
+	return b
+}
+
+// spacing is the pages' spacing of a topology.
+var spacing = layered.Spacing{LayerGap: 56, NodeGap: 14, EdgeGap: 8, PortGap: 7, Margin: 12}
+
+// LayoutGraph lays out a topology for a page; a graph of more than
+// MaxDrawnTasks is left unplaced.
+func LayoutGraph(nodes []GraphNode, edges []GraphEdge) (Graph, error) {
 	if len(nodes) > MaxDrawnTasks {
-		return Graph{Tasks: len(nodes)}
+		return Graph{Tasks: len(nodes)}, nil
 	}
 	return LayoutAll(nodes, edges)
 }
 
-// LayoutAll is LayoutGraph whatever the size (the SVG export).
-func LayoutAll(nodes []GraphNode, edges []GraphEdge) Graph {
+// LayoutAll lays out a topology whatever its size (the SVG export). The
+// drawing depends on the graph only, not on the order nodes and edges come
+// in: a job's topology and its runs' are drawn alike.
+func LayoutAll(nodes []GraphNode, edges []GraphEdge) (Graph, error) {
 	g := Graph{Tasks: len(nodes)}
 	if len(nodes) == 0 {
-		return g
+		return g, nil
 	}
-	rows := map[int]int{}
-	at := make(map[string]PlacedNode, len(nodes))
-	for _, n := range nodes {
-		p := PlacedNode{
-			GraphNode: n,
-			X:         margin + n.Level*(nodeW+colGap),
-			Y:         margin + rows[n.Level]*(nodeH+rowGap),
-			W:         nodeW, H: nodeH,
+	nodes = slices.Clone(nodes)
+	slices.SortFunc(nodes, func(a, b GraphNode) int { return strings.Compare(a.ID, b.ID) })
+	edges = slices.Clone(edges)
+	slices.SortFunc(edges, func(a, b GraphEdge) int {
+		return cmp.Or(strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
+	})
+	index := make(map[string]int, len(nodes))
+	sizes := make([]layered.Size, len(nodes))
+	lines := make([][]string, len(nodes))
+	for i, n := range nodes {
+		index[n.ID] = i
+		lines[i] = labelLines(n.ID)
+		sizes[i] = boxSize(lines[i])
+	}
+	in := make([]layered.Edge, len(edges))
+	for i, e := range edges {
+		from, ok1 := index[e.From]
+		to, ok2 := index[e.To]
+		if !ok1 || !ok2 {
+			return Graph{}, fmt.Errorf("views: edge %s -> %s: no such task", e.From, e.To)
 		}
-		rows[n.Level]++
-		at[n.ID] = p
-		g.Nodes = append(g.Nodes, p)
-		g.Width = max(g.Width, p.X+p.W+margin)
-		g.Height = max(g.Height, p.Y+p.H+margin)
+		in[i] = layered.Edge{From: from, To: to}
 	}
-	for _, e := range edges {
-		from, ok1 := at[e.From]
-		to, ok2 := at[e.To]
-		if ok1 && ok2 {
-			g.Edges = append(g.Edges, PlacedEdge{X1: from.X + from.W, Y1: from.Y + from.H/2, X2: to.X, Y2: to.Y + to.H/2})
+	d, err := layered.Layout(sizes, in, spacing)
+	if err != nil {
+		return Graph{}, err
+	}
+	g.Width, g.Height = math.Ceil(d.Width), math.Ceil(d.Height)
+	present := map[string]bool{}
+	for _, i := range d.Order {
+		n := nodes[i]
+		g.Nodes = append(g.Nodes, PlacedNode{GraphNode: n, Box: d.Boxes[i], Lines: lines[i], Style: StyleOf(n.State)})
+		present[n.State] = true
+	}
+	for i, e := range edges {
+		g.Edges = append(g.Edges, PlacedEdge{From: e.From, To: e.To, Points: d.Routes[i].Points})
+	}
+	for _, s := range Palette {
+		if present[s.State] {
+			g.Legend = append(g.Legend, s)
+			delete(present, s.State)
 		}
 	}
-	return g
+	for _, n := range g.Nodes { // states the palette does not know, once each
+		if present[n.State] {
+			g.Legend = append(g.Legend, n.Style)
+			delete(present, n.State)
+		}
+	}
+	return g, nil
 }
 
-// label shortens a task id to fit its box.
-func label(id string) string {
-	if r := []rune(id); len(r) > 18 {
-		return string(r[:17]) + "…"
+// LegendEntry is a state in the standalone SVG's legend, with its place.
+type LegendEntry struct {
+	StateStyle
+	X, Y float64
+}
+
+// legendHeight is the room the standalone SVG gives its legend.
+const legendHeight = 28
+
+// SVGLegend places the legend in a row under the drawing (the standalone
+// SVG; the pages write theirs in HTML).
+func (g Graph) SVGLegend() []LegendEntry {
+	out := make([]LegendEntry, len(g.Legend))
+	x := spacing.Margin
+	for i, s := range g.Legend {
+		out[i] = LegendEntry{StateStyle: s, X: x, Y: g.Height + 4}
+		x += 14 + 6 + float64(len(s.Label))*7 + 16
 	}
-	return id
+	return out
 }

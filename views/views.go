@@ -6,6 +6,7 @@ package views
 import (
 	"embed"
 	"fmt"
+	"github.com/herald-sched/herald/internal/state"
 	"time"
 )
 
@@ -21,6 +22,7 @@ type RunSummary struct {
 	State        string
 	Trigger      string
 	ScheduledFor time.Time
+	CreatedAt    time.Time
 	FinishedAt   *time.Time
 }
 
@@ -70,10 +72,14 @@ const MaxShownTasks = 200
 
 // RunBody is the part of a run's page that changes while it runs.
 type RunBody struct {
-	Run   RunSummary
+	Run RunSummary
+	// Now is when the body was read: the end of what has not ended.
+	Now   time.Time
 	Graph Graph
-	// Tasks are the first MaxShownTasks tasks, by id.
-	Tasks []TaskRow
+	// Tasks are the first MaxShownTasks tasks, in graph order (by id when
+	// the run has too many tasks to draw).
+	Tasks    []TaskRow
+	Timeline Timeline
 	// TaskCount is the run's task count; States counts them by state, in
 	// StateOrder.
 	TaskCount int
@@ -86,17 +92,25 @@ type StateCount struct {
 	Count int
 }
 
-// StateOrder is the order task states are counted in.
-var StateOrder = []string{"waiting", "pending", "running", "retrying", "succeeded", "failed", "upstream_failed", "cancelled"}
+// Elapsed is the run's duration: "took 3 min 4 s", or "running for 12.0 s".
+func (b RunBody) Elapsed() string {
+	if b.Run.FinishedAt != nil {
+		return "took " + Duration(b.Run.FinishedAt.Sub(b.Run.CreatedAt))
+	}
+	return "running for " + Duration(b.Now.Sub(b.Run.CreatedAt))
+}
+
+// StateOrder is the order task states are counted in: internal/state's.
+var StateOrder = func() []string {
+	var out []string
+	for _, s := range state.Tasks() {
+		out = append(out, string(s))
+	}
+	return out
+}()
 
 // Ended says the run will not change any more (the live view stops).
-func (b RunBody) Ended() bool {
-	switch b.Run.State {
-	case "succeeded", "failed", "cancelled", "skipped":
-		return true
-	}
-	return false
-}
+func (b RunBody) Ended() bool { return state.Run(b.Run.State).Final() }
 
 // TaskRow is a task of a run, with its attempts.
 type TaskRow struct {
@@ -105,6 +119,14 @@ type TaskRow struct {
 	LastError string
 	WebhookID string
 	Attempts  []AttemptRow
+	// ReadyAt is when the task could first be sent: when the last of its
+	// dependencies finished, or the run began (nil when not known).
+	ReadyAt *time.Time
+	// StartedAt is when its first attempt began.
+	StartedAt *time.Time
+	// CurrentAttempt is the number of its latest attempt, recorded or on
+	// its way.
+	CurrentAttempt int32
 }
 
 // AttemptRow is one HTTP request of a task.
@@ -113,7 +135,7 @@ type AttemptRow struct {
 	StartedAt  time.Time
 	DurationMs float64
 	Status     string // the HTTP status, "" when no response came
-	Outcome    string
+	Outcome    string // succeeded, retrying, failed or lost
 	Error      string
 	Response   string
 	Truncated  bool
@@ -161,5 +183,3 @@ func whenPtr(t *time.Time) string {
 	}
 	return when(*t)
 }
-
-func ms(d float64) string { return fmt.Sprintf("%.1f ms", d) }
