@@ -48,6 +48,9 @@ type jobResponse struct {
 	// Secret is the signing secret, shown only in the response that creates
 	// or rotates it.
 	Secret string `json:"secret,omitempty"`
+	// Warnings, in the answer to a create or update, say what was accepted
+	// but probably not meant (a pool selecting by a label no device has).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (j *jobResponse) location() string { return "/v1/jobs/" + j.ID.String() }
@@ -95,7 +98,10 @@ func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *create
 	if err := decodeJSON(w, r, a.maxBody, &req.job); err != nil {
 		return err
 	}
-	return a.validate(&req.job, a.now())
+	if err := a.validate(&req.job, a.now()); err != nil {
+		return err
+	}
+	return a.checkDevices(r.Context(), &req.job)
 }
 
 // createJob stores a job; the response carries its signing secret.
@@ -109,7 +115,8 @@ func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (
 		return nil, err
 	}
 	resp.Secret = secret
-	return resp, nil
+	resp.Warnings, err = a.poolWarnings(ctx, &req.job)
+	return resp, err
 }
 
 type jobIDRequest struct {
@@ -247,7 +254,10 @@ func (a *API) parseUpdateJob(w http.ResponseWriter, r *http.Request, req *update
 	if err := decodeJSON(w, r, a.maxBody, &req.job); err != nil {
 		return err
 	}
-	return a.validate(&req.job, a.now())
+	if err := a.validate(&req.job, a.now()); err != nil {
+		return err
+	}
+	return a.checkDevices(r.Context(), &req.job)
 }
 
 // updateJob replaces a job's definition (the whole of it, as POST takes it)
@@ -257,7 +267,12 @@ func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
-	return toJobResponse(updated, &a.schedules)
+	resp, err := toJobResponse(updated, &a.schedules)
+	if err != nil {
+		return nil, err
+	}
+	resp.Warnings, err = a.poolWarnings(ctx, &req.job)
+	return resp, err
 }
 
 // setPaused pauses or resumes a job (jobs.SetPaused).

@@ -52,6 +52,10 @@ type attemptResponse struct {
 	ResponseBody      *string       `json:"response_body"`
 	ResponseTruncated bool          `json:"response_truncated"`
 	NextRetryAt       *time.Time    `json:"next_retry_at"`
+	// DeviceID is the device the attempt went to (a task with a target),
+	// and Placement why that one, or why none was eligible.
+	DeviceID  *uuid.UUID `json:"device_id,omitempty"`
+	Placement *string    `json:"placement,omitempty"`
 }
 
 func toRunResponse(r *store.Run) *runResponse {
@@ -110,7 +114,7 @@ func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, erro
 					Attempt: at.Attempt, StartedAt: at.StartedAt, DurationMs: at.DurationMs,
 					StatusCode: at.StatusCode, Outcome: at.Outcome, Error: at.Error,
 					ResponseBody: at.ResponseBody, ResponseTruncated: at.ResponseTruncated,
-					NextRetryAt: at.NextRetryAt,
+					NextRetryAt: at.NextRetryAt, DeviceID: at.DeviceID, Placement: at.Placement,
 				})
 			}
 		}

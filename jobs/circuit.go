@@ -115,7 +115,7 @@ func (c *circuits) remember(host string, st circuitState) {
 // or because it has been parked past the deadline (parkedSince is when its
 // delivery job was created).
 func (c *circuits) gate(ctx context.Context, host string, parkedSince time.Time) (time.Duration, error) {
-	if !c.enabled() {
+	if !c.enabled() || host == "" { // "": a device target, gated once placed
 		return 0, nil
 	}
 	st, err := c.state(ctx, host)

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/batch"
+	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -98,6 +99,9 @@ type Config struct {
 	// TracerProvider traces runs, River jobs (otelriver) and, through the
 	// Dispatcher's own, requests. Default none.
 	TracerProvider trace.TracerProvider
+	// DeviceTimeout is how long a device stays online after a heartbeat.
+	// Default device.DefaultTimeout.
+	DeviceTimeout time.Duration
 	// Replica is this process's registration: its id is the River client's
 	// id, its clock (the database's) times ticks and staged deliveries, and
 	// its fence holds requests while the process cannot show it is alive.
@@ -279,6 +283,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		workers := river.NewWorkers()
 		c.worker = &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger, live: cfg.Replica, holder: rc.ID,
+			fleet:    device.NewFleet(pool, cfg.DeviceTimeout, 0),
 			hosts:    newHostLimiter(cfg.MaxInFlightPerHost),
 			leaseFor: cfg.MaxRequestTimeout + recordMargin,
 			metrics:  cfg.Metrics,

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -20,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/batch"
+	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -103,6 +105,10 @@ type DeliverWorker struct {
 	// holder names this process in the leases it takes.
 	holder  string
 	working workingSet
+	// fleet is the view of the devices that targets are placed on;
+	// placements counts placements (round robin's sequence).
+	fleet      *device.Fleet
+	placements atomic.Uint64
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -139,12 +145,27 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if tr == nil {
 		return nil // finished or cancelled meanwhile: nothing to deliver
 	}
-	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: trace.SpanContextFromContext(ctx)}
+	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: trace.SpanContextFromContext(ctx), attempt: attempt}
 	describeAttempt(ctx, job.Metadata, tr, attempt)
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {
 		item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "corrupt task definition: " + err.Error()}
 		return w.finish(ctx, item)
+	}
+	var dev *placed
+	if task.Target != nil {
+		p, decision, err := w.place(ctx, tr, task.Target)
+		switch {
+		case errors.Is(err, errPullMode):
+			item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "request not sent: the device chosen is in pull mode, which this release does not deliver to yet", placement: decision.Explain()}
+			return w.finish(ctx, item)
+		case err != nil:
+			return laterIfUnavailable(ctx, err)
+		case p == nil:
+			return w.waitForDevice(ctx, item, &task, decision.Explain())
+		}
+		dev = p
+		task.Request.URL = p.url
 	}
 	req, signer, err := w.buildRequest(ctx, tr, &task, attempt)
 	var refErr *referenceError
@@ -158,10 +179,27 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
 		return err
 	}
-	if !w.hosts.acquire(ctx, job.Args.Host, slotWait) {
+	host := job.Args.Host
+	if dev != nil {
+		host = device.CircuitKey(dev.device)
+		if park, err := w.circuits.gate(ctx, host, job.CreatedAt); err != nil {
+			return laterIfUnavailable(ctx, err)
+		} else if park > 0 {
+			return river.JobSnooze(park) // another delivery probes the device
+		}
+		admitted, err := admitDevice(ctx, w.pool, dev, tr.ID, w.holder, w.leaseFor)
+		if err != nil {
+			return laterIfUnavailable(ctx, err)
+		}
+		if !admitted {
+			return river.JobSnooze(waitForSlot(job.Metadata)) // the device is at its capacity
+		}
+		defer releaseDeviceLease(ctx, w.pool, tr.ID, w.holder)
+	}
+	if !w.hosts.acquire(ctx, host, slotWait) {
 		return river.JobSnooze(waitForSlot(job.Metadata))
 	}
-	defer w.hosts.release(job.Args.Host)
+	defer w.hosts.release(host)
 	if wait, err := admit(ctx, w.pool, &job.Args, w.leaseFor, w.holder, job.Metadata); err != nil {
 		return laterIfUnavailable(ctx, err)
 	} else if wait > 0 {
@@ -194,6 +232,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 
 	rec := attemptRecord{attempt: attempt, started: started, res: &res}
+	if dev != nil {
+		rec.device, rec.placement = dev.device, dev.reason
+		if res.StatusCode != 0 {
+			w.fleet.ObserveLatency(dev.device, res.Duration)
+		}
+	}
 	switch {
 	case res.Outcome == dispatch.Success:
 		rec.outcome = state.TaskSucceeded
@@ -216,7 +260,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		}
 	}
 	w.metrics.Delivered(rec.outcome, res.Duration)
-	if err := w.circuits.record(ctx, job.Args.Host, &res, rec.err); err != nil {
+	if err := w.circuits.record(ctx, host, &res, rec.err); err != nil {
 		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
 	}
 	item.rec = rec
@@ -228,6 +272,24 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return &deliveryError{msg: rec.err}
 	}
 	return nil
+}
+
+// waitForDevice handles a task whose target has no eligible device now:
+// past its valid_for it ends expired; until then it waits (snoozed, no
+// worker held, no attempt used), saying why on the task run.
+func (w *DeliverWorker) waitForDevice(ctx context.Context, item *finishItem, task *jobspec.Task, reason string) error {
+	now := w.now()
+	if expired(task, item.tr.ScheduledFor, now) {
+		item.rec = attemptRecord{
+			attempt: item.attempt, outcome: state.TaskExpired, placement: reason,
+			err: fmt.Sprintf("expired: no device was eligible within valid_for (%s): %s", task.ValidFor.Std(), reason),
+		}
+		return w.finish(ctx, item)
+	}
+	if err := store.New(w.pool).WaitingForDevice(ctx, store.WaitingForDeviceParams{ID: item.tr.ID, Reason: new("waiting for a device: " + reason)}); err != nil {
+		return laterIfUnavailable(ctx, err)
+	}
+	return river.JobSnooze(deviceWait(task, item.tr.ScheduledFor, now))
 }
 
 // finish records the attempt through the batched recorder. An outcome
@@ -397,10 +459,10 @@ type attemptRecord struct {
 	// placement why it was chosen, or why none was.
 	device    uuid.UUID
 	placement string
-	started time.Time
-	res     *dispatch.Result
-	err     string
-	retryAt *time.Time
+	started   time.Time
+	res       *dispatch.Result
+	err       string
+	retryAt   *time.Time
 }
 
 // appendTo adds the attempt of task run id to a batch of attempts.

@@ -57,11 +57,12 @@ func beginAttempts(ctx context.Context, pool *pgxpool.Pool, items []beginItem) (
 // finishItem is an attempt made (or a task that failed without one) to
 // record.
 type finishItem struct {
-	tr   *store.BeginAttemptsRow
-	rec  attemptRecord
-	solo bool              // the run has this one task
-	flow FlowLimits        // the job's flow limits, for the children it releases
-	span trace.SpanContext // the attempt's span, for the children it releases
+	tr      *store.BeginAttemptsRow
+	rec     attemptRecord
+	solo    bool              // the run has this one task
+	flow    FlowLimits        // the job's flow limits, for the children it releases
+	span    trace.SpanContext // the attempt's span, for the children it releases
+	attempt int               // the attempt's number
 }
 
 // recorder writes the outcome of many attempts in one transaction: the

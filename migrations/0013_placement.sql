@@ -25,3 +25,7 @@ ALTER TABLE task_runs ADD CONSTRAINT task_runs_state_check
 DROP INDEX task_runs_unsettled;
 CREATE INDEX task_runs_unsettled ON task_runs (run_id)
     WHERE state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired');
+
+ALTER TABLE attempts DROP CONSTRAINT attempts_outcome_check;
+ALTER TABLE attempts ADD CONSTRAINT attempts_outcome_check
+    CHECK (outcome IN ('succeeded', 'retrying', 'failed', 'lost', 'expired'));

@@ -246,6 +246,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		Logger:             logger,
 		TracerProvider:     tp,
 		Replica:            p.live,
+		DeviceTimeout:      c.deviceTimeout,
 	})
 	if err != nil {
 		return nil, err

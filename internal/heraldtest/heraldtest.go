@@ -107,6 +107,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Metrics:      m,
 
 		TracerProvider: opts.TracerProvider,
+		DeviceTimeout:  opts.DeviceTimeout,
 	}
 	var live *replica.Replica
 	if !opts.NoWork {

@@ -87,9 +87,12 @@ const (
 	// OutcomeLost: the replica making it died; it may or may not have been
 	// sent, and does not count against max_attempts.
 	OutcomeLost Outcome = "lost"
+	// OutcomeExpired: no request was made, as no device became eligible
+	// within the task's valid_for; the task ends expired.
+	OutcomeExpired Outcome = "expired"
 )
 
 // Outcomes lists every attempt outcome.
 func Outcomes() []Outcome {
-	return []Outcome{OutcomeSucceeded, OutcomeRetrying, OutcomeFailed, OutcomeLost}
+	return []Outcome{OutcomeSucceeded, OutcomeRetrying, OutcomeFailed, OutcomeLost, OutcomeExpired}
 }

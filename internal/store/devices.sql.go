@@ -149,10 +149,12 @@ func (q *Queries) DeviceByTokenHash(ctx context.Context, tokenHash []byte) (uuid
 }
 
 const deviceCircuits = `-- name: DeviceCircuits :many
-SELECT host FROM endpoints WHERE state = 'open' AND host LIKE 'device:%'
+SELECT host FROM endpoints
+WHERE state = 'open' AND host LIKE 'device:%' AND (next_probe_at IS NULL OR next_probe_at > now())
 `
 
-// The devices whose circuit is open.
+// The devices whose circuit is open and not yet due for a probe (a due
+// probe makes the device eligible again, for one delivery).
 func (q *Queries) DeviceCircuits(ctx context.Context) ([]string, error) {
 	rows, err := q.db.Query(ctx, deviceCircuits)
 	if err != nil {

@@ -93,8 +93,10 @@ DELETE FROM device_leases WHERE holder = @holder;
 SELECT device_id, count(*)::int AS n FROM device_leases WHERE expires_at > now() GROUP BY device_id;
 
 -- name: DeviceCircuits :many
--- The devices whose circuit is open.
-SELECT host FROM endpoints WHERE state = 'open' AND host LIKE 'device:%';
+-- The devices whose circuit is open and not yet due for a probe (a due
+-- probe makes the device eligible again, for one delivery).
+SELECT host FROM endpoints
+WHERE state = 'open' AND host LIKE 'device:%' AND (next_probe_at IS NULL OR next_probe_at > now());
 
 -- name: WaitingForDevice :exec
 -- Says on a task run why it waits (no device eligible), without an attempt.
