@@ -47,4 +47,4 @@ ALTER TABLE job_leases ADD COLUMN holder text NOT NULL DEFAULT '';
 CREATE INDEX job_leases_by_holder ON job_leases (holder);
 
 -- Attempts lost with a dead replica are recorded with outcome 'lost'.
-COMMENT ON COLUMN attempts.outcome IS 'succeeded, retrying, failed, or lost (its replica died holding it)';
+COMMENT ON COLUMN attempts.outcome IS 'succeeded, retry, failed, or lost (its replica died holding it)';

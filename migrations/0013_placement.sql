@@ -29,3 +29,5 @@ CREATE INDEX task_runs_unsettled ON task_runs (run_id)
 ALTER TABLE attempts DROP CONSTRAINT attempts_outcome_check;
 ALTER TABLE attempts ADD CONSTRAINT attempts_outcome_check
     CHECK (outcome IN ('succeeded', 'retrying', 'failed', 'lost', 'expired'));
+
+COMMENT ON COLUMN attempts.outcome IS 'succeeded, retrying, failed, lost (its replica died holding it) or expired (no device eligible within valid_for: no request made)';

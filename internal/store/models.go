@@ -27,7 +27,7 @@ type Attempt struct {
 	StartedAt  time.Time
 	DurationMs float64
 	StatusCode *int32
-	// succeeded, retry, failed, or lost (its replica died holding it)
+	// succeeded, retrying, failed, lost (its replica died holding it) or expired (no device eligible within valid_for: no request made)
 	Outcome           state.Outcome
 	Error             *string
 	ResponseBody      *string
