@@ -83,6 +83,20 @@ func (b *fleetBundle) beat(t *testing.T, d *fakeDevice, cpu *float64, mu *sync.M
 	return stop
 }
 
+// waitOnline waits until the devices are online and the fleet snapshots
+// of this process may have seen it (they are at most 500ms old).
+func (b *fleetBundle) waitOnline(t *testing.T, devs ...*fakeDevice) {
+	t.Helper()
+	for _, d := range devs {
+		heraldtest.Eventually(t, 10*time.Second, func() bool {
+			var got struct{ State string }
+			b.h.Do(http.MethodGet, "/v1/devices/"+d.id, nil).JSON(t, &got)
+			return got.State == "online"
+		}, "device %s never online", d.name)
+	}
+	time.Sleep(600 * time.Millisecond) // device.DefaultFleetRefresh, and a margin
+}
+
 func (b *fleetBundle) poolJob(t *testing.T, target map[string]any, task map[string]any) string {
 	t.Helper()
 	tk := map[string]any{"target": target, "request": map[string]any{"body": map[string]any{"do": "update"}}}
@@ -157,14 +171,18 @@ func TestLoadAwarePlacementFollowsReportedLoad(t *testing.T) {
 	b.heartbeat(t, other, 0)
 	job := b.poolJob(t, map[string]any{"pool": map[string]any{"selector": map[string]any{"site": "17"}}, "path": "/update"}, nil)
 
-	r := b.waitRun(t, b.trigger(t, job), 10*time.Second)
+	// Once the five heartbeats are seen (the first runs may be placed
+	// before all of them are), the least loaded gets the task.
+	var r deviceRun
+	heraldtest.Eventually(t, 10*time.Second, func() bool {
+		r = b.waitRun(t, b.trigger(t, job), 10*time.Second)
+		return strings.Contains(r.Tasks[0].Attempts[0].Placement, "of 5 eligible")
+	}, "the five devices were never all eligible")
 	require.Equal(t, "succeeded", r.State)
-	require.Equal(t, 1, devs[1].rc.Count(), "the least loaded device (gw-2, cpu 0.2)")
-	require.Equal(t, "/update", devs[1].rc.Requests()[0].Path)
 	at := r.Tasks[0].Attempts[0]
-	require.Equal(t, devs[1].id, at.DeviceID)
+	require.Equal(t, devs[1].id, at.DeviceID, "the least loaded device (gw-2, cpu 0.2): %s", at.Placement)
 	require.Contains(t, at.Placement, "load_aware: gw-2")
-	require.Contains(t, at.Placement, "of 5 eligible")
+	require.Equal(t, "/update", devs[1].rc.Requests()[0].Path)
 
 	mu.Lock()
 	loads[1], loads[3] = 0.85, 0.05 // gw-2 busy now, gw-4 idle
@@ -191,6 +209,7 @@ func TestRetryGoesToTheNextBestDevice(t *testing.T) {
 	for i, d := range []*fakeDevice{broken, second, third} {
 		b.beat(t, d, &loads[i], &mu)
 	}
+	b.waitOnline(t, broken, second, third)
 	job := b.poolJob(t, map[string]any{"pool": map[string]any{"selector": map[string]any{"pool": "a"}}},
 		map[string]any{"retry": map[string]any{"max_attempts": 3, "initial_interval": "100ms"}})
 	r := b.waitRun(t, b.trigger(t, job), 10*time.Second)
@@ -219,6 +238,7 @@ func TestKilledDevicesTaskIsDeliveredToAnother(t *testing.T) {
 	survivor := b.device(t, "survivor", map[string]string{"pool": "k"}, nil)
 	stopVictim := b.beat(t, victim, &loads[0], &mu)
 	b.beat(t, survivor, &loads[1], &mu)
+	b.waitOnline(t, victim, survivor) // the task goes to the victim, the less loaded
 	job := b.poolJob(t, map[string]any{"pool": map[string]any{"selector": map[string]any{"pool": "k"}}},
 		map[string]any{"retry": map[string]any{"max_attempts": 3, "initial_interval": "100ms"}, "request": map[string]any{"timeout": "60s"}})
 	runID := b.trigger(t, job)
@@ -233,7 +253,7 @@ func TestKilledDevicesTaskIsDeliveredToAnother(t *testing.T) {
 	victim.rc.Close()
 	killed := time.Now()
 	r := b.waitRun(t, runID, 20*time.Second)
-	require.Equal(t, "succeeded", r.State)
+	require.Equal(t, "succeeded", r.State, "%+v", r)
 	t.Logf("device killed to delivered elsewhere: %s", time.Since(killed).Round(time.Millisecond))
 	require.Equal(t, 1, survivor.rc.Count())
 	require.Equal(t, r.Tasks[0].WebhookID, survivor.rc.Requests()[0].Header.Get("Webhook-Id"))
