@@ -42,7 +42,8 @@ func (w *DeliverWorker) place(ctx context.Context, tr *store.BeginAttemptsRow, t
 	var (
 		snap *placement.Snapshot
 		err  error
-		task = placement.Task{TaskRunID: tr.ID, Sequence: w.placements.Add(1)}
+		// Pull mode is not delivered to yet: such devices are not chosen.
+		task = placement.Task{TaskRunID: tr.ID, Sequence: w.placements.Add(1), PushOnly: true}
 		name = placement.StrategyLoadAware
 	)
 	if t.Pool != nil {

@@ -211,6 +211,7 @@ func (f *Fleet) load(ctx context.Context) ([]placement.Device, map[uuid.UUID]*st
 		d := placement.Device{
 			ID: r.ID, Name: r.Name, Online: r.Live, Capacity: int(r.Capacity),
 			InFlight: inFlight[r.ID], LatencyMs: latency[r.ID], CircuitOpen: circuitOpen[CircuitKey(r.ID)],
+			Pull: r.Url == nil,
 		}
 		if r.Cpu != nil {
 			d.CPU = *r.Cpu

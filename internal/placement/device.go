@@ -25,6 +25,8 @@ type Device struct {
 	LatencyMs float64
 	// CircuitOpen says recent attempts to it failed past the threshold.
 	CircuitOpen bool
+	// Pull says the device has no URL: it fetches its tasks (pull mode).
+	Pull bool
 }
 
 // Snapshot is a pool's devices at one moment: the only input of a

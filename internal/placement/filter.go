@@ -101,6 +101,17 @@ func (LabelsMismatch) Reject(t *Task, d *Device) string {
 	return ""
 }
 
+// PullOnly drops devices in pull mode for a task that can only be pushed.
+type PullOnly struct{}
+
+// Reject implements Filter.
+func (PullOnly) Reject(t *Task, d *Device) string {
+	if t.PushOnly && d.Pull {
+		return "pull mode"
+	}
+	return ""
+}
+
 // AlreadyTried drops devices whose attempt of this task run failed, so that
 // a retry goes to the next-best device. The chain lifts it when it would
 // leave no device.

@@ -50,6 +50,8 @@ func TestFilters(t *testing.T) {
 		{name: "empty selector matches all", filter: LabelsMismatch{}, want: ""},
 		{name: "not tried", filter: AlreadyTried{}, task: Task{Tried: []uuid.UUID{tried.ID}}, want: ""},
 		{name: "tried", filter: AlreadyTried{}, task: Task{Tried: []uuid.UUID{base.ID}}, want: reasonTried},
+		{name: "pull device, push task", filter: PullOnly{}, task: Task{PushOnly: true}, edit: func(d *Device) { d.Pull = true }, want: "pull mode"},
+		{name: "pull device, any task", filter: PullOnly{}, edit: func(d *Device) { d.Pull = true }, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

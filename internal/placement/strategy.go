@@ -26,7 +26,7 @@ func DefaultWeights() []Weighted {
 // DefaultFilters are every strategy's filters, in the order their reasons
 // are judged.
 func DefaultFilters() []Filter {
-	return []Filter{LabelsMismatch{}, Offline{}, CircuitOpen{}, CapacityFull{}, Overloaded{}, AlreadyTried{}}
+	return []Filter{LabelsMismatch{}, PullOnly{}, Offline{}, CircuitOpen{}, CapacityFull{}, Overloaded{}, AlreadyTried{}}
 }
 
 // ForStrategy returns the built-in chain of a strategy ("" is load_aware).

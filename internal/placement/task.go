@@ -17,4 +17,6 @@ type Task struct {
 	// Tried are devices whose attempts of this task run failed: a retry goes
 	// to the next-best device, unless every eligible device was tried.
 	Tried []uuid.UUID
+	// PushOnly keeps the task off devices in pull mode.
+	PushOnly bool
 }
