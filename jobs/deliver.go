@@ -157,7 +157,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		p, decision, err := w.place(ctx, tr, task.Target)
 		switch {
 		case errors.Is(err, errPullMode):
-			item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "request not sent: the device chosen is in pull mode, which this release does not deliver to yet", placement: decision.Explain()}
+			item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "request not sent: the device chosen is gone, or in pull mode", placement: decision.Explain()}
 			return w.finish(ctx, item)
 		case err != nil:
 			return laterIfUnavailable(ctx, err)
