@@ -63,6 +63,26 @@ type DeviceLease struct {
 	ExpiresAt time.Time
 }
 
+type DeviceTask struct {
+	LeaseID      uuid.UUID
+	DeviceID     uuid.UUID
+	TaskRunID    uuid.UUID
+	Attempt      int32
+	Holder       string
+	Method       string
+	Path         string
+	Headers      json.RawMessage
+	Body         []byte
+	TimeoutMs    int32
+	State        string
+	CreatedAt    time.Time
+	TakenAt      *time.Time
+	Deadline     *time.Time
+	ResultStatus *int32
+	ResultBody   []byte
+	ReportedAt   *time.Time
+}
+
 type Endpoint struct {
 	Host                string
 	State               string
