@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -61,23 +64,26 @@ func MetricNames(expr string) ([]string, error) {
 }
 
 // BaseMetric maps a series name to the metric family it belongs to in a
-// scrape: a histogram's name_bucket, name_sum and name_count, a summary's
-// name_sum and name_count, belong to name when families has name.
-func BaseMetric(series string, families map[string]bool) string {
-	if families[series] {
+// scrape (families: each family's type by name): a histogram's name_bucket,
+// name_sum and name_count and a summary's name_sum and name_count belong to
+// name; any other series only to a family of its own name. "" when none.
+func BaseMetric(series string, families map[string]dto.MetricType) string {
+	if _, ok := families[series]; ok {
 		return series
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-		if base, ok := cutSuffix(series, suffix); ok && families[base] {
+		base, ok := strings.CutSuffix(series, suffix)
+		if !ok {
+			continue
+		}
+		switch families[base] {
+		case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 			return base
+		case dto.MetricType_SUMMARY:
+			if suffix != "_bucket" {
+				return base
+			}
 		}
 	}
 	return ""
-}
-
-func cutSuffix(s, suffix string) (string, bool) {
-	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
-		return s[:len(s)-len(suffix)], true
-	}
-	return "", false
 }
