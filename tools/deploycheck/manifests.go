@@ -62,35 +62,25 @@ func Load(dir string) (*Manifests, error) {
 	return m, nil
 }
 
-// ConfigMap returns the ConfigMap named name, or nil.
-func (m *Manifests) ConfigMap(name string) *corev1.ConfigMap {
-	for _, c := range m.ConfigMaps {
-		if c.Name == name {
-			return c
+// named returns the object of objs named name, or nil.
+func named[T interface{ GetName() string }](objs []T, name string) T {
+	for _, o := range objs {
+		if o.GetName() == name {
+			return o
 		}
 	}
-	return nil
+	var none T
+	return none
 }
+
+// ConfigMap returns the ConfigMap named name, or nil.
+func (m *Manifests) ConfigMap(name string) *corev1.ConfigMap { return named(m.ConfigMaps, name) }
 
 // Secret returns the Secret named name, or nil.
-func (m *Manifests) Secret(name string) *corev1.Secret {
-	for _, s := range m.Secrets {
-		if s.Name == name {
-			return s
-		}
-	}
-	return nil
-}
+func (m *Manifests) Secret(name string) *corev1.Secret { return named(m.Secrets, name) }
 
 // Deployment returns the Deployment named name, or nil.
-func (m *Manifests) Deployment(name string) *appsv1.Deployment {
-	for _, d := range m.Deployments {
-		if d.Name == name {
-			return d
-		}
-	}
-	return nil
-}
+func (m *Manifests) Deployment(name string) *appsv1.Deployment { return named(m.Deployments, name) }
 
 // SecretKeys are the keys of the Secret named name (data and stringData);
 // ok is false when there is no such Secret.
