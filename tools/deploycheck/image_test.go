@@ -81,6 +81,17 @@ func TestDockerfile(t *testing.T) {
 		require.Empty(t, final.All("RUN"), "the final stage runs nothing: its base has no shell")
 		require.True(t, strings.HasPrefix(final.Base, "gcr.io/distroless/static") || final.Base == "scratch", "base %s", final.Base)
 	})
+	t.Run("build context leaves out what the build does not need", func(t *testing.T) {
+		t.Parallel()
+		for _, name := range []string{".git", "tools", "deploy", ".herald", "bin"} {
+			_, err := os.Stat(filepath.Join(b.Context, name))
+			require.True(t, os.IsNotExist(err), "%s is in the build context", name)
+		}
+		for _, name := range []string{"go.mod", "go.sum", "cmd/herald/main.go", "migrations", "views", "openapi"} {
+			_, err := os.Stat(filepath.Join(b.Context, name))
+			require.NoError(t, err, "%s is in the build context", name)
+		}
+	})
 	t.Run("every ENV is a setting herald knows", func(t *testing.T) {
 		t.Parallel()
 		env, err := final.Env(-1)

@@ -47,15 +47,23 @@ var built = sync.OnceValues(func() (*imageBuild, error) {
 	if err := os.Chmod(binDir, 0o755); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// The build context the image build sends: the repository less what
+	// Dockerfile.dockerignore excludes (the Dockerfile copies it all to its
+	// WORKDIR before go build).
+	contextDir := filepath.Join(binDir, "context")
+	files, err := CopyBuildContext(root, filepath.Join(root, "deploy", "Dockerfile.dockerignore"), contextDir)
+	if err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	bin := filepath.Join(binDir, "herald")
-	line, err := gb.Run(ctx, root, bin)
+	line, err := gb.Run(ctx, contextDir, bin)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "deploycheck: built herald as deploy/Dockerfile does: %s\n", line)
-	return &imageBuild{Root: root, Dockerfile: df, GoBuild: gb, Binary: bin}, nil
+	fmt.Fprintf(os.Stderr, "deploycheck: built herald as deploy/Dockerfile does, in a copy of its build context (%d files): %s\n", files, line)
+	return &imageBuild{Root: root, Dockerfile: df, GoBuild: gb, Binary: bin, Context: contextDir}, nil
 })
 
 // imageBuild is the Dockerfile, its build of herald, and the binary.
@@ -64,6 +72,8 @@ type imageBuild struct {
 	Dockerfile *Dockerfile
 	GoBuild    GoBuild
 	Binary     string
+	// Context is the copy of the build context the binary was built in.
+	Context string
 }
 
 // image builds herald like the image (once) or fails the test.
