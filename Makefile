@@ -11,7 +11,7 @@ export HERALD_API_KEY HERALD_ALLOWED_TARGET_NETWORKS
 SQLC := cd tools && $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc
 TEMPL := cd tools && $(GO) run github.com/a-h/templ/cmd/templ
 
-.PHONY: build run test generate check-generated vet bench chaos
+.PHONY: build run test test-deploy generate check-generated vet bench chaos image
 
 build:
 	$(GO) build -o $(BIN) ./cmd/herald
@@ -20,14 +20,36 @@ run: build
 	./$(BIN) serve
 
 ## test: generated code is current, vet is clean, and every test passes
-## (against TEST_DATABASE_URL/DATABASE_URL if set, else an embedded PostgreSQL).
+## (against TEST_DATABASE_URL/DATABASE_URL if set, else an embedded PostgreSQL),
+## then the checks of deploy/ (test-deploy).
 test: check-generated vet
 	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-deploy
+
+## test-deploy: the offline checks of deploy/ (tools/deploycheck, in the tools
+## module so that the Kubernetes and Prometheus libraries stay out of go.mod):
+## the image's binary built as deploy/Dockerfile does (static, non-root), the
+## Kubernetes manifests rendered with kustomize and strictly decoded, the
+## Prometheus rules (promtool check rules, test rules) and the Grafana
+## dashboard against a real /metrics scrape (promtool check metrics).
+## The timeout covers the first build of herald with the Dockerfile's flags
+## (-trimpath compiles every package again) on a cold cache.
+test-deploy:
+	cd tools && $(GO) test -count=1 -timeout 30m ./...
 
 vet:
 	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd tools && $(GO) vet ./...
+
+## image: the container image (deploy/Dockerfile) with docker, podman or
+## buildah, whichever can build here; says why for each where none can.
+## IMAGE=name:tag (default herald:dev), VERSION=... (default git describe),
+## ENGINE=docker|podman|buildah to choose.
+IMAGE ?= herald:dev
+image:
+	IMAGE='$(IMAGE)' ENGINE='$(ENGINE)' deploy/image.sh
 
 ## bench: the benchmark harness at full size (about 7 minutes); see BENCHMARKS.md.
 bench:

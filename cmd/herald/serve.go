@@ -406,9 +406,13 @@ func ready(ctx context.Context, pool *pgxpool.Pool) error {
 	return migrations.Check(ctx, pool)
 }
 
-// revision is the VCS revision the binary was built from, for traces'
-// service.version; "devel" when unknown.
+// revision is the version stamped at link time (version) or else the VCS
+// revision the binary was built from, for the replica's registration and
+// traces' service.version; "devel" when unknown.
 func revision() string {
+	if version != "" {
+		return version
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {

@@ -13,102 +13,138 @@ import (
 const scrapeTimeout = 2 * time.Second
 
 // DBCollector reads, at each scrape, the gauges that live in the database:
-// they describe the whole deployment, the same whichever replica answers.
+// they describe the whole deployment, the same whichever replica answers
+// (aggregate them across replicas with max, not sum).
 type DBCollector struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
-	backlog, oldestAge, waiting, schedules, overdue, replicas *prometheus.Desc
+	up, backlog, oldestAge, waiting, schedules, overdue, replicas, openCircuits *prometheus.Desc
 }
 
-// replicaStates are the states herald_replicas counts, each always present.
-var replicaStates = []string{"alive", "silent", "dead", "stopped"}
+// replicaStates are the states herald_replicas counts, and replicaRoles the
+// roles; every pair is always present.
+var (
+	replicaStates = []string{"alive", "silent", "dead", "stopped"}
+	replicaRoles  = []string{"api", "worker", "all"}
+)
 
 // NewDBCollector returns the collector; register it with a registry.
 func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
 	return &DBCollector{
-		pool:      pool,
-		logger:    logger,
-		backlog:   prometheus.NewDesc("herald_queue_backlog", "Jobs due and waiting for a worker, by queue.", []string{"queue"}, nil),
-		oldestAge: prometheus.NewDesc("herald_oldest_ready_age_seconds", "Age of the oldest due job waiting for a worker, by queue.", []string{"queue"}, nil),
-		waiting:   prometheus.NewDesc("herald_tasks_waiting_upstream", "Task runs waiting for their upstream tasks.", nil, nil),
-		schedules: prometheus.NewDesc("herald_active_schedules", "Jobs with a next tick that are not paused.", nil, nil),
-		overdue:   prometheus.NewDesc("herald_overdue_ticks", "Jobs whose next tick is past its time and not yet claimed (no replica working, or ticks backing up).", nil, nil),
-		replicas:  prometheus.NewDesc("herald_replicas", "Registered herald processes by state: alive, silent (past its timeout, about to be declared dead), dead (reclaimed) and stopped, the last two over the past 24 hours.", []string{"state"}, nil),
+		pool:         pool,
+		logger:       logger,
+		up:           prometheus.NewDesc("herald_database_up", "1 when this process reached PostgreSQL at this scrape (a ping within 2s), else 0; the other database gauges are left out while it is 0.", nil, nil),
+		backlog:      prometheus.NewDesc("herald_queue_backlog", "Jobs due and waiting for a worker, by queue (every queue River knows, 0 when none wait).", []string{"queue"}, nil),
+		oldestAge:    prometheus.NewDesc("herald_oldest_ready_age_seconds", "Age of the oldest due job waiting for a worker, by queue (0 when none wait).", []string{"queue"}, nil),
+		waiting:      prometheus.NewDesc("herald_tasks_waiting_upstream", "Task runs waiting for their upstream tasks.", nil, nil),
+		schedules:    prometheus.NewDesc("herald_active_schedules", "Jobs with a next tick that are not paused.", nil, nil),
+		overdue:      prometheus.NewDesc("herald_overdue_ticks", "Jobs whose next tick is past its time and not yet claimed (no replica working, or ticks backing up).", nil, nil),
+		replicas:     prometheus.NewDesc("herald_replicas", "Registered herald processes by state and role: alive, silent (past its timeout, about to be declared dead), dead (reclaimed) and stopped, the last two over the past 24 hours; role is api, worker or all (--role).", []string{"state", "role"}, nil),
+		openCircuits: prometheus.NewDesc("herald_endpoints_open", "Target hosts whose circuit is open (deliveries to them parked, one probe at a time).", nil, nil),
 	}
 }
 
 // Describe sends the descriptors.
 func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.up
 	ch <- c.backlog
 	ch <- c.oldestAge
 	ch <- c.waiting
 	ch <- c.schedules
 	ch <- c.overdue
 	ch <- c.replicas
+	ch <- c.openCircuits
 }
 
-// Collect reads the gauges; a failed read is logged and its gauges left out.
+// Collect reads the gauges. herald_database_up is always sent; when the
+// database does not answer the ping, the other gauges are left out (rather
+// than each read waiting for its timeout), and a failed read is logged and
+// its gauges left out.
 func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
-	rows, err := c.pool.Query(ctx, `
-		SELECT queue, count(*), coalesce(extract(epoch FROM now() - min(scheduled_at)), 0)
-		FROM river_job WHERE state = 'available' AND scheduled_at <= now() GROUP BY queue`)
-	if err != nil {
-		c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
-	} else {
-		for rows.Next() {
-			var queue string
-			var n int64
-			var age float64
-			if err := rows.Scan(&queue, &n, &age); err != nil {
-				break
-			}
-			ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(n), queue)
-			ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age, queue)
-		}
-		rows.Close()
+	if err := c.pool.Ping(ctx); err != nil {
+		c.logger.Warn("metrics: database unreachable", slog.Any("error", err))
+		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0)
+		return
 	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
+	c.collectQueues(ctx, ch)
 	c.collectReplicas(ctx, ch)
-	var waiting, schedules, overdue int64
-	err = c.pool.QueryRow(ctx, `SELECT
+	var waiting, schedules, overdue, open int64
+	err := c.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM task_runs WHERE state = 'waiting'),
 		(SELECT count(*) FROM jobs WHERE next_fire_at IS NOT NULL AND NOT paused AND deleted_at IS NULL),
-		(SELECT count(*) FROM jobs WHERE next_fire_at < now() AND NOT paused AND deleted_at IS NULL)`).Scan(&waiting, &schedules, &overdue)
+		(SELECT count(*) FROM jobs WHERE next_fire_at < now() AND NOT paused AND deleted_at IS NULL),
+		(SELECT count(*) FROM endpoints WHERE state = 'open')`).Scan(&waiting, &schedules, &overdue, &open)
 	if err != nil {
-		c.logger.Warn("metrics: read task and schedule counts", slog.Any("error", err))
+		c.logger.Warn("metrics: read task, schedule and circuit counts", slog.Any("error", err))
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(waiting))
 	ch <- prometheus.MustNewConstMetric(c.schedules, prometheus.GaugeValue, float64(schedules))
 	ch <- prometheus.MustNewConstMetric(c.overdue, prometheus.GaugeValue, float64(overdue))
+	ch <- prometheus.MustNewConstMetric(c.openCircuits, prometheus.GaugeValue, float64(open))
 }
 
-// collectReplicas counts the registered processes by state.
+// collectQueues sends each queue's backlog and oldest due job's age: the
+// queues with due jobs, and with zeros every other queue River has
+// registered (river_queue), so that a queue's series does not vanish when it
+// empties.
+func (c *DBCollector) collectQueues(ctx context.Context, ch chan<- prometheus.Metric) {
+	rows, err := c.pool.Query(ctx, `
+		WITH due AS (
+			SELECT queue, count(*) AS n, coalesce(extract(epoch FROM now() - min(scheduled_at)), 0) AS age
+			FROM river_job WHERE state = 'available' AND scheduled_at <= now() GROUP BY queue)
+		SELECT queue, n, age FROM due
+		UNION ALL
+		SELECT name, 0, 0 FROM river_queue WHERE name NOT IN (SELECT queue FROM due)`)
+	if err != nil {
+		c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var queue string
+		var n int64
+		var age float64
+		if err := rows.Scan(&queue, &n, &age); err != nil {
+			c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(n), queue)
+		ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age, queue)
+	}
+}
+
+// collectReplicas counts the registered processes by state and role.
 func (c *DBCollector) collectReplicas(ctx context.Context, ch chan<- prometheus.Metric) {
 	rows, err := c.pool.Query(ctx, `
 		SELECT CASE WHEN state = 'alive' AND heartbeat_at < now() - make_interval(secs => timeout_ms / 1000.0)
-		            THEN 'silent' ELSE state END, count(*)
-		FROM replicas GROUP BY 1`)
+		            THEN 'silent' ELSE state END, role, count(*)
+		FROM replicas GROUP BY 1, 2`)
 	if err != nil {
 		c.logger.Warn("metrics: read replicas", slog.Any("error", err))
 		return
 	}
-	counts := map[string]int64{}
+	type key struct{ state, role string }
+	counts := map[key]int64{}
 	for rows.Next() {
-		var state string
+		var k key
 		var n int64
-		if err := rows.Scan(&state, &n); err != nil {
+		if err := rows.Scan(&k.state, &k.role, &n); err != nil {
 			break
 		}
-		counts[state] = n
+		counts[k] = n
 	}
 	rows.Close()
 	if rows.Err() != nil {
 		return
 	}
 	for _, st := range replicaStates {
-		ch <- prometheus.MustNewConstMetric(c.replicas, prometheus.GaugeValue, float64(counts[st]), st)
+		for _, role := range replicaRoles {
+			ch <- prometheus.MustNewConstMetric(c.replicas, prometheus.GaugeValue, float64(counts[key{st, role}]), st, role)
+		}
 	}
 }
