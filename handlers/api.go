@@ -15,6 +15,7 @@ import (
 	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/jobs"
 )
@@ -45,6 +46,9 @@ type APIConfig struct {
 	// DeviceTimeout is how long a device stays online after a heartbeat.
 	// Default device.DefaultTimeout.
 	DeviceTimeout time.Duration
+	// Hub wakes long-polls of pull-mode devices when a task is offered to
+	// them; the caller runs it. Nil: no pull endpoints.
+	Hub *notify.Hub
 }
 
 // API is the /v1 REST API.
@@ -61,6 +65,7 @@ type API struct {
 	devices       *device.Registry
 	heartbeats    *device.Heartbeats
 	deviceTimeout time.Duration
+	hub           *notify.Hub
 	// schedules keeps parsed cron expressions for showing next fire times.
 	schedules schedule.Cache
 	// starts creates the runs of concurrent triggers together (startRuns);
@@ -84,6 +89,7 @@ func NewAPI(cfg APIConfig) *API {
 		devices:       cfg.Devices,
 		heartbeats:    cfg.Heartbeats,
 		deviceTimeout: cmp.Or(cfg.DeviceTimeout, device.DefaultTimeout),
+		hub:           cfg.Hub,
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -121,6 +121,10 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 			r.Group(func(r chi.Router) {
 				r.Use(a.requireDevice)
 				r.Post("/devices/{deviceID}/heartbeat", endpoint(a, http.StatusNoContent, a.parseHeartbeat, a.heartbeat))
+				if a.hub != nil {
+					r.Get("/devices/{deviceID}/tasks", a.pullTasks)
+					r.Post("/devices/{deviceID}/tasks/{leaseID}/result", endpoint(a, http.StatusNoContent, a.parseResult, a.reportResult))
+				}
 			})
 		}
 		r.Group(a.keyRoutes(apiKey, insecure))

@@ -22,6 +22,7 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/internal/store"
@@ -102,6 +103,10 @@ type Config struct {
 	// DeviceTimeout is how long a device stays online after a heartbeat.
 	// Default device.DefaultTimeout.
 	DeviceTimeout time.Duration
+	// Hub wakes workers waiting for the results of pull-mode devices; the
+	// caller runs it. Default none: tasks are not placed on pull-mode
+	// devices.
+	Hub *notify.Hub
 	// Replica is this process's registration: its id is the River client's
 	// id, its clock (the database's) times ticks and staged deliveries, and
 	// its fence holds requests while the process cannot show it is alive.
@@ -284,6 +289,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		c.worker = &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger, live: cfg.Replica, holder: rc.ID,
 			fleet:    device.NewFleet(pool, cfg.DeviceTimeout, 0),
+			hub:      cfg.Hub,
 			hosts:    newHostLimiter(cfg.MaxInFlightPerHost),
 			leaseFor: cfg.MaxRequestTimeout + recordMargin,
 			metrics:  cfg.Metrics,

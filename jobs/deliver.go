@@ -25,6 +25,7 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/signing"
 	"github.com/herald-sched/herald/internal/store"
@@ -109,6 +110,9 @@ type DeliverWorker struct {
 	// placements counts placements (round robin's sequence).
 	fleet      *device.Fleet
 	placements atomic.Uint64
+	// hub wakes the worker waiting for a pull-mode device's result; nil
+	// keeps tasks off pull-mode devices.
+	hub *notify.Hub
 }
 
 // NextRetry schedules the retry Work decided on; zero (internal errors such
@@ -156,9 +160,8 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if task.Target != nil {
 		p, decision, err := w.place(ctx, tr, task.Target)
 		switch {
-		case errors.Is(err, errPullMode):
-			item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "request not sent: the device chosen is gone, or in pull mode", placement: decision.Explain()}
-			return w.finish(ctx, item)
+		case errors.Is(err, errDeviceGone):
+			return river.JobSnooze(deviceWaitMax) // placed again from a newer snapshot
 		case err != nil:
 			return laterIfUnavailable(ctx, err)
 		case p == nil:
@@ -222,9 +225,21 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	w.metrics.InFlight(1)
 	w.working.sending(1)
-	res := w.dispatcher.Do(ctx, req)
+	var res dispatch.Result
+	var pullErr error
+	if dev != nil && dev.pull {
+		res, pullErr = w.pull(ctx, dev, tr, attempt, &req)
+	} else {
+		res = w.dispatcher.Do(ctx, req)
+	}
 	w.working.sending(-1)
 	w.metrics.InFlight(-1)
+	switch {
+	case errors.Is(pullErr, errDeviceLeft):
+		return river.JobSnooze(deviceWaitMax) // placed again, no attempt used
+	case pullErr != nil && ctx.Err() == nil:
+		return laterIfUnavailable(ctx, pullErr)
+	}
 	if ctx.Err() != nil {
 		// Shutting down or timed out by River: River puts the job back
 		// (shutdown) or retries it (timeout); this attempt is not recorded.

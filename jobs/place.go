@@ -24,6 +24,7 @@ type placed struct {
 	url      string // the device's base URL and the target's path
 	capacity int
 	reason   string // the decision, explained
+	pull     bool   // the device fetches its tasks: url is pullBase and the path
 }
 
 // deviceWaitMax is the longest single wait of a task for a device to be
@@ -31,8 +32,8 @@ type placed struct {
 // least this often.
 const deviceWaitMax = time.Second
 
-// errPullMode is a pull-mode device chosen by a push delivery.
-var errPullMode = errors.New("the device is in pull mode")
+// errDeviceGone is a device deleted between its snapshot and its attempt.
+var errDeviceGone = errors.New("the device chosen is gone")
 
 // place chooses the device of a task with a target, from the fleet's
 // snapshot of its pool (or its one device), away from the devices whose
@@ -42,8 +43,8 @@ func (w *DeliverWorker) place(ctx context.Context, tr *store.BeginAttemptsRow, t
 	var (
 		snap *placement.Snapshot
 		err  error
-		// Pull mode is not delivered to yet: such devices are not chosen.
-		task = placement.Task{TaskRunID: tr.ID, Sequence: w.placements.Add(1), PushOnly: true}
+		// Without a hub to hear results, pull-mode devices are not chosen.
+		task = placement.Task{TaskRunID: tr.ID, Sequence: w.placements.Add(1), PushOnly: w.hub == nil}
 		name = placement.StrategyLoadAware
 	)
 	if t.Pool != nil {
@@ -75,13 +76,16 @@ func (w *DeliverWorker) place(ctx context.Context, tr *store.BeginAttemptsRow, t
 		return nil, &d, nil
 	}
 	base, ok := w.fleet.URL(chosen.ID)
-	if !ok || base == nil {
-		return nil, &d, errPullMode
+	if !ok {
+		return nil, &d, errDeviceGone
 	}
-	return &placed{
-		device: chosen.ID, url: strings.TrimRight(*base, "/") + t.Path,
-		capacity: chosen.Capacity, reason: d.Explain(),
-	}, &d, nil
+	p := &placed{device: chosen.ID, capacity: chosen.Capacity, reason: d.Explain(), pull: base == nil}
+	if p.pull {
+		p.url = pullBase + t.Path
+	} else {
+		p.url = strings.TrimRight(*base, "/") + t.Path
+	}
+	return p, &d, nil
 }
 
 // expired reports whether a task with a valid_for waited for a device past

@@ -50,6 +50,9 @@ func (c *Client) Reclaim(ctx context.Context, tx pgx.Tx, dead string) (int, erro
 	if _, err := q.ReleaseHolderDeviceLeases(ctx, dead); err != nil {
 		return 0, fmt.Errorf("release device leases: %w", err)
 	}
+	if _, err := q.WithdrawHolderDeviceTasks(ctx, dead); err != nil {
+		return 0, fmt.Errorf("withdraw device offers: %w", err)
+	}
 	if len(held) == 0 {
 		return 0, nil
 	}

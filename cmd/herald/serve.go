@@ -26,6 +26,7 @@ import (
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/tracing"
 	"github.com/herald-sched/herald/jobs"
@@ -181,6 +182,7 @@ type server struct {
 	// heartbeats writes devices' heartbeats; sweeper declares devices offline.
 	heartbeats *device.Heartbeats
 	sweeper    *device.Sweeper
+	hub        *notify.Hub
 	// stopMetrics closes the metrics listener of --metrics-addr.
 	stopMetrics func()
 }
@@ -216,6 +218,9 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewDBCollector(p.pool, logger))
 	m := metrics.New(registry)
+	// One listening connection for the process: long-polls of pull-mode
+	// devices and workers waiting for their results wait on it.
+	p.hub = notify.New(p.pool, logger, notify.DeviceOffers, notify.DeviceResults)
 	rcfg := c.replicaConfig()
 	rcfg.Logger, rcfg.Metrics = logger, m
 	if p.live, err = replica.New(p.pool, rcfg); err != nil {
@@ -247,6 +252,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		TracerProvider:     tp,
 		Replica:            p.live,
 		DeviceTimeout:      c.deviceTimeout,
+		Hub:                p.hub,
 	})
 	if err != nil {
 		return nil, err
@@ -273,6 +279,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 			Devices:       device.NewRegistry(p.pool, dispatcher.CheckURL),
 			Heartbeats:    p.heartbeats,
 			DeviceTimeout: c.deviceTimeout,
+			Hub:           p.hub,
 			Pool:          p.pool,
 			Inserter:      p.client,
 			CheckURL:      dispatcher.CheckURL,
@@ -334,6 +341,7 @@ func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) e
 	if p.heartbeats != nil {
 		p.heartbeats.Start(context.WithoutCancel(ctx)) // lives with the process
 	}
+	go p.hub.Run(context.WithoutCancel(ctx)) // lives with the process
 	if c.runWorker() {
 		// Not ctx: a signal must not cancel deliveries in flight. The client
 		// stops below, gracefully.

@@ -46,6 +46,10 @@ func (o Outcome) String() string {
 	}
 }
 
+// Classify returns the outcome of a response with the given status code
+// (a pull-mode device reports its status; a pushed response has it).
+func Classify(status int) Outcome { return classify(status) }
+
 // classify returns the outcome of a response with the given status code.
 func classify(status int) Outcome {
 	switch {

@@ -24,7 +24,8 @@ type fakeDevice struct {
 }
 
 // fleetBundle is a working herald with a fast liveness (replica heartbeats
-// every 100ms, devices offline after 1s), to register devices on.
+// every 100ms, devices offline after 1s), to register devices on; every
+// exchange is validated against the OpenAPI document.
 type fleetBundle struct {
 	h *heraldtest.Herald
 }
@@ -32,6 +33,7 @@ type fleetBundle struct {
 func setupFleet(t *testing.T) *fleetBundle {
 	t.Helper()
 	return &fleetBundle{h: heraldtest.Start(t, heraldtest.Options{
+		Wrap:          heraldtest.ValidateOpenAPI(t), // every exchange checked against openapi.yaml
 		DeviceTimeout: time.Second,
 		Replica: func(c *replica.Config) {
 			c.HeartbeatInterval = 100 * time.Millisecond

@@ -28,6 +28,7 @@ import (
 	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/metrics"
+	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/jobs"
 )
@@ -109,6 +110,11 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		TracerProvider: opts.TracerProvider,
 		DeviceTimeout:  opts.DeviceTimeout,
 	}
+	hub := notify.New(pool, logger, notify.DeviceOffers, notify.DeviceResults)
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	t.Cleanup(stopHub)
+	go hub.Run(hubCtx)
+	cfg.Hub = hub
 	var live *replica.Replica
 	if !opts.NoWork {
 		rcfg := replica.Config{Role: "all", Version: "test", Logger: logger, Metrics: m}
@@ -144,6 +150,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Devices:       device.NewRegistry(pool, dispatcher.CheckURL),
 		Heartbeats:    heartbeats,
 		DeviceTimeout: opts.DeviceTimeout,
+		Hub:           hub,
 		Pool:          pool,
 		Inserter:      client,
 		CheckURL:      dispatcher.CheckURL,
