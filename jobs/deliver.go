@@ -167,6 +167,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		case p == nil:
 			return w.waitForDevice(ctx, item, &task, decision.Explain())
 		}
+		w.metrics.Placed("placed")
 		dev = p
 		task.Request.URL = p.url
 	}
@@ -236,6 +237,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	w.metrics.InFlight(-1)
 	switch {
 	case errors.Is(pullErr, errDeviceLeft):
+		w.metrics.Placed("replaced")
 		return river.JobSnooze(deviceWaitMax) // placed again, no attempt used
 	case pullErr != nil && ctx.Err() == nil:
 		return laterIfUnavailable(ctx, pullErr)
@@ -295,12 +297,14 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 func (w *DeliverWorker) waitForDevice(ctx context.Context, item *finishItem, task *jobspec.Task, reason string) error {
 	now := w.now()
 	if expired(task, item.tr.ScheduledFor, now) {
+		w.metrics.Placed("expired")
 		item.rec = attemptRecord{
 			attempt: item.attempt, outcome: state.TaskExpired, placement: reason,
 			err: fmt.Sprintf("expired: no device was eligible within valid_for (%s): %s", task.ValidFor.Std(), reason),
 		}
 		return w.finish(ctx, item)
 	}
+	w.metrics.Placed("waiting")
 	if err := store.New(w.pool).WaitingForDevice(ctx, store.WaitingForDeviceParams{ID: item.tr.ID, Reason: new("waiting for a device: " + reason)}); err != nil {
 		return laterIfUnavailable(ctx, err)
 	}

@@ -19,8 +19,11 @@ type DBCollector struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
 
-	up, backlog, oldestAge, waiting, schedules, overdue, replicas, openCircuits *prometheus.Desc
+	up, backlog, oldestAge, waiting, schedules, overdue, replicas, openCircuits, devices *prometheus.Desc
 }
+
+// deviceStates are the states herald_devices counts, each always present.
+var deviceStates = []string{"online", "offline", "never_seen"}
 
 // replicaStates are the states herald_replicas counts, and replicaRoles the
 // roles; every pair is always present.
@@ -42,6 +45,7 @@ func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
 		overdue:      prometheus.NewDesc("herald_overdue_ticks", "Jobs whose next tick is past its time and not yet claimed (no replica working, or ticks backing up).", nil, nil),
 		replicas:     prometheus.NewDesc("herald_replicas", "Registered herald processes by state and role: alive, silent (past its timeout, about to be declared dead), dead (reclaimed) and stopped, the last two over the past 24 hours; role is api, worker or all (--role).", []string{"state", "role"}, nil),
 		openCircuits: prometheus.NewDesc("herald_endpoints_open", "Target hosts whose circuit is open (deliveries to them parked, one probe at a time).", nil, nil),
+		devices:      prometheus.NewDesc("herald_devices", "Registered devices by state: online, offline (declared so by the sweep after the device timeout), never_seen (no heartbeat yet).", []string{"state"}, nil),
 	}
 }
 
@@ -55,6 +59,7 @@ func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.overdue
 	ch <- c.replicas
 	ch <- c.openCircuits
+	ch <- c.devices
 }
 
 // Collect reads the gauges. herald_database_up is always sent; when the
@@ -72,6 +77,7 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
 	c.collectQueues(ctx, ch)
 	c.collectReplicas(ctx, ch)
+	c.collectDevices(ctx, ch)
 	var waiting, schedules, overdue, open int64
 	err := c.pool.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM task_runs WHERE state = 'waiting'),
@@ -146,5 +152,32 @@ func (c *DBCollector) collectReplicas(ctx context.Context, ch chan<- prometheus.
 		for _, role := range replicaRoles {
 			ch <- prometheus.MustNewConstMetric(c.replicas, prometheus.GaugeValue, float64(counts[key{st, role}]), st, role)
 		}
+	}
+}
+
+// collectDevices counts the devices by state.
+func (c *DBCollector) collectDevices(ctx context.Context, ch chan<- prometheus.Metric) {
+	rows, err := c.pool.Query(ctx, `
+		SELECT CASE WHEN last_heartbeat_at IS NULL THEN 'never_seen' WHEN online THEN 'online' ELSE 'offline' END, count(*)
+		FROM devices GROUP BY 1`)
+	if err != nil {
+		c.logger.Warn("metrics: read devices", slog.Any("error", err))
+		return
+	}
+	counts := map[string]int64{}
+	for rows.Next() {
+		var st string
+		var n int64
+		if err := rows.Scan(&st, &n); err != nil {
+			break
+		}
+		counts[st] = n
+	}
+	rows.Close()
+	if rows.Err() != nil {
+		return
+	}
+	for _, st := range deviceStates {
+		ch <- prometheus.MustNewConstMetric(c.devices, prometheus.GaugeValue, float64(counts[st]), st)
 	}
 }

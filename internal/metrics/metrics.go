@@ -22,6 +22,7 @@ type Metrics struct {
 	clockOffset      prometheus.Gauge
 	reclaimed        prometheus.Counter
 	recordFailures   prometheus.Counter
+	placements       *prometheus.CounterVec
 }
 
 // New creates the instruments and registers them with reg.
@@ -62,7 +63,14 @@ func New(reg prometheus.Registerer) *Metrics {
 		Name: "herald_record_failures_total",
 		Help: "Attempt outcomes that could not be recorded as they were (the task failed with the recording error instead).",
 	})
-	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight, m.clockOffset, m.reclaimed, m.recordFailures)
+	m.placements = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "herald_placements_total",
+		Help: "Placements of attempts on devices by outcome: placed, waiting (no device eligible: the task waits), expired (no device within valid_for), replaced (a pull device went offline before taking its task: placed again).",
+	}, []string{"outcome"})
+	for _, o := range []string{"placed", "waiting", "expired", "replaced"} {
+		m.placements.WithLabelValues(o)
+	}
+	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight, m.clockOffset, m.reclaimed, m.recordFailures, m.placements)
 	return m
 }
 
@@ -114,5 +122,12 @@ func (m *Metrics) Reclaimed(n int) {
 func (m *Metrics) RecordFailed() {
 	if m != nil {
 		m.recordFailures.Inc()
+	}
+}
+
+// Placed counts a placement by outcome: placed, waiting, expired, replaced.
+func (m *Metrics) Placed(outcome string) {
+	if m != nil {
+		m.placements.WithLabelValues(outcome).Inc()
 	}
 }
