@@ -145,9 +145,11 @@ func cliMain(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if cl.output != "table" && cl.output != "json" {
 		return usageError("--output %q: want table or json", cl.output)
 	}
-	if s.given("api-key") {
+	switch {
+	case cl.apiKey == "":
+	case s.given("api-key"):
 		cl.keySource = "--api-key"
-	} else if _, ok := lookup(cl.getenv, "HERALD_API_KEY"); ok {
+	default:
 		cl.keySource = "HERALD_API_KEY"
 	}
 	return runCmd(ctx, rest)

@@ -70,7 +70,7 @@ func compareJob(cj *checkedJob, current *client.Job) ([]jobChange, error) {
 }
 
 // canonicalJob is j as a JSON value in which equal definitions are equal:
-// instants in UTC, private keys redacted.
+// instants in UTC, private keys redacted, no labels an empty object.
 func canonicalJob(j *jobspec.Job) (any, error) {
 	raw, err := json.Marshal(j)
 	if err != nil {
@@ -79,6 +79,11 @@ func canonicalJob(j *jobspec.Job) (any, error) {
 	var v map[string]any
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
+	}
+	// Fields jobspec leaves out when empty, shown as they are.
+	v["paused"] = j.Paused
+	if _, ok := v["labels"]; !ok {
+		v["labels"] = map[string]any{}
 	}
 	if s, ok := v["schedule"].(map[string]any); ok {
 		if at, ok := s["at"].(string); ok {
