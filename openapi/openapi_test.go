@@ -81,40 +81,31 @@ func TestNoAnonymousObjectsInSchemas(t *testing.T) {
 	var walk func(where string, s *openapi3.SchemaRef)
 	walk = func(where string, s *openapi3.SchemaRef) {
 		if s == nil || s.Ref != "" || s.Value == nil {
-			return
+			return // a named schema is checked on its own
 		}
-		v := s.Value
-		if len(v.Properties) > 0 {
+		if len(s.Value.Properties) > 0 {
 			anonymous = append(anonymous, where)
 		}
-		for _, name := range slices.Sorted(maps.Keys(v.Properties)) {
-			walk(where+"."+name, v.Properties[name])
-		}
-		walk(where+"[]", v.Items)
-		if ap := v.AdditionalProperties.Schema; ap != nil {
-			walk(where+"{}", ap)
-		}
-		for i, sub := range slices.Concat(v.AllOf, v.OneOf, v.AnyOf) {
-			walk(fmt.Sprintf("%s/%d", where, i), sub)
-		}
+		eachChild(where, s.Value, walk)
 	}
 	for _, name := range slices.Sorted(maps.Keys(doc.Components.Schemas)) {
-		v := doc.Components.Schemas[name].Value
 		// The named schema itself may have properties; what it holds may not.
-		for _, prop := range slices.Sorted(maps.Keys(v.Properties)) {
-			walk(name+"."+prop, v.Properties[prop])
-		}
-		walk(name+"[]", v.Items)
-		if ap := v.AdditionalProperties.Schema; ap != nil {
-			walk(name+"{}", ap)
-		}
-		for i, sub := range slices.Concat(v.AllOf, v.OneOf, v.AnyOf) {
-			if sub.Ref == "" && sub.Value != nil && len(sub.Value.Properties) > 0 {
-				anonymous = append(anonymous, fmt.Sprintf("%s/allOf|oneOf|anyOf %d", name, i))
-			}
-		}
+		eachChild(name, doc.Components.Schemas[name].Value, walk)
 	}
 	require.Empty(t, anonymous, "objects with properties inside named schemas: name them under components/schemas")
+}
+
+// eachChild calls visit with every schema v holds: properties, items,
+// additional properties, allOf/oneOf/anyOf members.
+func eachChild(where string, v *openapi3.Schema, visit func(string, *openapi3.SchemaRef)) {
+	for _, name := range slices.Sorted(maps.Keys(v.Properties)) {
+		visit(where+"."+name, v.Properties[name])
+	}
+	visit(where+"[]", v.Items)
+	visit(where+"{}", v.AdditionalProperties.Schema)
+	for i, sub := range slices.Concat(v.AllOf, v.OneOf, v.AnyOf) {
+		visit(fmt.Sprintf("%s/%d", where, i), sub)
+	}
 }
 
 // TestDocumentMetadata: Redocly's recommended rules want a license and a

@@ -77,6 +77,24 @@ func isCLICommand(name string) bool {
 	return findCommand(cliCommands(), name) != nil
 }
 
+// lookupCommand follows words down the command tree: it returns the
+// deepest command they name (nil for none), its path and the words left.
+func lookupCommand(words []string) (cmd *cliCommand, path, rest []string) {
+	cmds := cliCommands()
+	for len(words) > 0 {
+		next := findCommand(cmds, words[0])
+		if next == nil {
+			break
+		}
+		cmd, path, words = next, append(path, next.name), words[1:]
+		if next.sub == nil {
+			break
+		}
+		cmds = next.sub
+	}
+	return cmd, path, words
+}
+
 func findCommand(cmds []*cliCommand, name string) *cliCommand {
 	for _, c := range cmds {
 		if c.name == name {
@@ -104,23 +122,7 @@ type cli struct {
 // cliMain runs a client command: args starts with its group's name.
 func cliMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cl := &cli{stdin: os.Stdin, stdout: stdout, stderr: stderr}
-	path := []string{}
-	cmds := cliCommands()
-	var cmd *cliCommand
-	for {
-		if len(args) == 0 {
-			break
-		}
-		next := findCommand(cmds, args[0])
-		if next == nil {
-			break
-		}
-		cmd, path, args = next, append(path, next.name), args[1:]
-		if next.sub == nil {
-			break
-		}
-		cmds = next.sub
-	}
+	cmd, path, args := lookupCommand(args)
 	if cmd.sub != nil {
 		// A group without a subcommand (or with an unknown one).
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {

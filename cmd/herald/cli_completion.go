@@ -90,20 +90,7 @@ func complete(ctx context.Context, words []string, w io.Writer) {
 			}
 		}
 	}
-	cmds := cliCommands()
-	var path []string
-	var cmd *cliCommand
-	for len(done) > 0 {
-		next := findCommand(cmds, done[0])
-		if next == nil {
-			break
-		}
-		cmd, path, done = next, append(path, next.name), done[1:]
-		if next.sub == nil {
-			break
-		}
-		cmds = next.sub
-	}
+	cmd, path, done := lookupCommand(done)
 	switch {
 	case cmd == nil:
 		if len(done) == 0 {

@@ -28,8 +28,8 @@ func devicesList(cl *cli, s *settings) func(context.Context, []string) error {
 	s.String(&labels, "label", "", "", "Only devices carrying these labels: k=v[,k=v...].")
 	s.Int(&limit, "limit", "", 100, "Show at most this many (0: all).")
 	return func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usageError("unexpected argument %q", args[0])
+		if err := noArgs(args); err != nil {
+			return err
 		}
 		params := &client.ListDevicesParams{Limit: new(min(max(limit, 1), 500))}
 		if labels != "" {
@@ -39,15 +39,9 @@ func devicesList(cl *cli, s *settings) func(context.Context, []string) error {
 		if err != nil {
 			return err
 		}
-		devices := []client.Device{}
-		for d, err := range c.Devices(ctx, params) {
-			if err != nil {
-				return cl.fail(err)
-			}
-			devices = append(devices, d)
-			if limit > 0 && len(devices) == limit {
-				break
-			}
+		devices, err := collect(c.Devices(ctx, params), limit)
+		if err != nil {
+			return cl.fail(err)
 		}
 		if cl.json() {
 			return cl.printJSON(devices)
@@ -62,11 +56,7 @@ func devicesList(cl *cli, s *settings) func(context.Context, []string) error {
 
 func devicesGet(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		id, err := oneArg(args, "DEVICE")
-		if err != nil {
-			return err
-		}
-		c, err := cl.client()
+		c, id, err := cl.clientAndArg(args, "DEVICE")
 		if err != nil {
 			return err
 		}

@@ -20,10 +20,6 @@ func graphRun(cl *cli, s *settings) func(context.Context, []string) error {
 	var format string
 	s.String(&format, "format", "", "dot", "dot, svg or json (-o json is the same as --format json).")
 	return func(ctx context.Context, args []string) error {
-		ref, err := oneArg(args, "JOB")
-		if err != nil {
-			return err
-		}
 		if cl.json() {
 			format = "json"
 		}
@@ -31,13 +27,9 @@ func graphRun(cl *cli, s *settings) func(context.Context, []string) error {
 		if !f.Valid() {
 			return usageError("--format %q: want dot, svg or json", format)
 		}
-		c, err := cl.client()
+		c, j, err := cl.clientAndJob(ctx, args)
 		if err != nil {
 			return err
-		}
-		j, err := resolveJob(ctx, c, ref)
-		if err != nil {
-			return cl.fail(err)
 		}
 		doc, err := c.JobGraphDocument(ctx, j.Id.String(), f)
 		if err != nil {

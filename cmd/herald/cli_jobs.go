@@ -76,14 +76,6 @@ func jobIDs(jobs []client.Job) string {
 	return strings.Join(ids, ", ")
 }
 
-// oneArg checks that a command got exactly one argument, named what.
-func oneArg(args []string, what string) (string, error) {
-	if len(args) != 1 {
-		return "", usageError("want one argument, %s (got %d)", what, len(args))
-	}
-	return args[0], nil
-}
-
 func jobsList(cl *cli, s *settings) func(context.Context, []string) error {
 	var (
 		name, labels, paused string
@@ -94,8 +86,8 @@ func jobsList(cl *cli, s *settings) func(context.Context, []string) error {
 	s.String(&paused, "paused", "", "", "true: only paused jobs; false: only active ones.")
 	s.Int(&limit, "limit", "", 100, "Show at most this many (0: all).")
 	return func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usageError("unexpected argument %q", args[0])
+		if err := noArgs(args); err != nil {
+			return err
 		}
 		params := &client.ListJobsParams{Limit: new(min(max(limit, 1), 500))}
 		if name != "" {
@@ -115,15 +107,9 @@ func jobsList(cl *cli, s *settings) func(context.Context, []string) error {
 		if err != nil {
 			return err
 		}
-		jobs := []client.Job{}
-		for j, err := range c.Jobs(ctx, params) {
-			if err != nil {
-				return cl.fail(err)
-			}
-			jobs = append(jobs, j)
-			if limit > 0 && len(jobs) == limit {
-				break
-			}
+		jobs, err := collect(c.Jobs(ctx, params), limit)
+		if err != nil {
+			return cl.fail(err)
 		}
 		if cl.json() {
 			return cl.printJSON(jobs)
@@ -155,17 +141,9 @@ func scheduleText(s *client.Schedule) string {
 
 func jobsGet(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		ref, err := oneArg(args, "JOB")
+		_, j, err := cl.clientAndJob(ctx, args)
 		if err != nil {
 			return err
-		}
-		c, err := cl.client()
-		if err != nil {
-			return err
-		}
-		j, err := resolveJob(ctx, c, ref)
-		if err != nil {
-			return cl.fail(err)
 		}
 		if cl.json() {
 			return cl.printJSON(j)
@@ -225,17 +203,9 @@ func taskTarget(t client.Task) string {
 func jobsAction(action string) func(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(cl *cli, s *settings) func(context.Context, []string) error {
 		return func(ctx context.Context, args []string) error {
-			ref, err := oneArg(args, "JOB")
+			c, j, err := cl.clientAndJob(ctx, args)
 			if err != nil {
 				return err
-			}
-			c, err := cl.client()
-			if err != nil {
-				return err
-			}
-			j, err := resolveJob(ctx, c, ref)
-			if err != nil {
-				return cl.fail(err)
 			}
 			id := j.Id.String()
 			switch action {
@@ -273,10 +243,6 @@ func jobsTrigger(cl *cli, s *settings) func(context.Context, []string) error {
 	s.String(&input, "input", "", "", "A JSON value, the run's input (needs a server with run input).")
 	s.Bool(&watch, "watch", "", false, "Follow the run until it ends, as runs watch does.")
 	return func(ctx context.Context, args []string) error {
-		ref, err := oneArg(args, "JOB")
-		if err != nil {
-			return err
-		}
 		var opts []client.CallOption
 		if s.given("input") {
 			if !json.Valid([]byte(input)) {
@@ -284,18 +250,18 @@ func jobsTrigger(cl *cli, s *settings) func(context.Context, []string) error {
 			}
 			opts = append(opts, client.WithInput(json.RawMessage(input)))
 		}
-		c, err := cl.client()
-		if err != nil {
-			return err
-		}
 		if len(opts) > 0 {
+			c, err := cl.client()
+			if err != nil {
+				return err
+			}
 			if err := requireRunInput(ctx, c); err != nil {
 				return cl.fail(err)
 			}
 		}
-		j, err := resolveJob(ctx, c, ref)
+		c, j, err := cl.clientAndJob(ctx, args)
 		if err != nil {
-			return cl.fail(err)
+			return err
 		}
 		run, err := c.TriggerRun(ctx, j.Id.String(), opts...)
 		if err != nil {

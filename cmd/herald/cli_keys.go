@@ -21,11 +21,7 @@ func keysCommand() *cliCommand {
 
 func keysCreate(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		name, err := oneArg(args, "NAME")
-		if err != nil {
-			return err
-		}
-		c, err := cl.client()
+		c, name, err := cl.clientAndArg(args, "NAME")
 		if err != nil {
 			return err
 		}
@@ -43,8 +39,8 @@ func keysCreate(cl *cli, s *settings) func(context.Context, []string) error {
 
 func keysList(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usageError("unexpected argument %q", args[0])
+		if err := noArgs(args); err != nil {
+			return err
 		}
 		c, err := cl.client()
 		if err != nil {
@@ -70,11 +66,7 @@ func keysList(cl *cli, s *settings) func(context.Context, []string) error {
 
 func keysRevoke(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		id, err := oneArg(args, "KEY-ID")
-		if err != nil {
-			return err
-		}
-		c, err := cl.client()
+		c, id, err := cl.clientAndArg(args, "KEY-ID")
 		if err != nil {
 			return err
 		}

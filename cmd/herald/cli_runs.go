@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/herald-sched/herald/client"
 )
 
@@ -38,8 +36,8 @@ func runsList(cl *cli, s *settings) func(context.Context, []string) error {
 	s.String(&state, "state", "", "", "Only runs in this state: running, queued, skipped, succeeded, failed, cancelled.")
 	s.Int(&limit, "limit", "", 50, "Show at most this many (0: all).")
 	return func(ctx context.Context, args []string) error {
-		if len(args) > 0 {
-			return usageError("unexpected argument %q", args[0])
+		if err := noArgs(args); err != nil {
+			return err
 		}
 		params := &client.ListRunsParams{Limit: new(min(max(limit, 1), 500))}
 		if state != "" {
@@ -56,15 +54,9 @@ func runsList(cl *cli, s *settings) func(context.Context, []string) error {
 			}
 			params.JobId = &j.Id
 		}
-		runs := []client.Run{}
-		for r, err := range c.Runs(ctx, params) {
-			if err != nil {
-				return cl.fail(err)
-			}
-			runs = append(runs, r)
-			if limit > 0 && len(runs) == limit {
-				break
-			}
+		runs, err := collect(c.Runs(ctx, params), limit)
+		if err != nil {
+			return cl.fail(err)
 		}
 		if cl.json() {
 			return cl.printJSON(runs)
@@ -93,25 +85,9 @@ func runDuration(r client.Run) string {
 	return end.Sub(start).Round(time.Millisecond).String()
 }
 
-// runArg checks a run id.
-func runArg(args []string) (string, error) {
-	id, err := oneArg(args, "RUN")
-	if err != nil {
-		return "", err
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return "", usageError("%q is not a run id", id)
-	}
-	return id, nil
-}
-
 func runsGet(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		id, err := runArg(args)
-		if err != nil {
-			return err
-		}
-		c, err := cl.client()
+		c, id, err := cl.clientAndRun(args)
 		if err != nil {
 			return err
 		}
@@ -174,11 +150,7 @@ func millis(ms float64) string {
 func runsAction(action string) func(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(cl *cli, s *settings) func(context.Context, []string) error {
 		return func(ctx context.Context, args []string) error {
-			id, err := runArg(args)
-			if err != nil {
-				return err
-			}
-			c, err := cl.client()
+			c, id, err := cl.clientAndRun(args)
 			if err != nil {
 				return err
 			}

@@ -12,11 +12,7 @@ func runsWatch(cl *cli, s *settings) func(context.Context, []string) error {
 	var interval time.Duration
 	s.Duration(&interval, "interval", "", client.DefaultWatchInterval, "How often to read the run.")
 	return func(ctx context.Context, args []string) error {
-		id, err := runArg(args)
-		if err != nil {
-			return err
-		}
-		c, err := cl.client()
+		c, id, err := cl.clientAndRun(args)
 		if err != nil {
 			return err
 		}
