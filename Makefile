@@ -10,6 +10,7 @@ export HERALD_API_KEY HERALD_ALLOWED_TARGET_NETWORKS
 
 SQLC := cd tools && $(GO) run github.com/sqlc-dev/sqlc/cmd/sqlc
 TEMPL := cd tools && $(GO) run github.com/a-h/templ/cmd/templ
+OAPI := cd tools && $(GO) run github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen -config ../client/oapi-codegen.yaml
 
 .PHONY: build run test test-deploy generate check-generated vet bench chaos image
 
@@ -62,14 +63,19 @@ bench:
 chaos:
 	$(GO) run ./cmd/herald-chaos $(CHAOS_FLAGS)
 
-## generate: regenerate sqlc code (queries, migrations) and templ code (views).
+## generate: regenerate sqlc code (queries, migrations), templ code (views)
+## and the Go client (client/client.gen.go, from openapi/openapi.yaml).
 generate:
 	$(SQLC) generate -f ../sqlc.yaml
 	$(TEMPL) generate -path ../views
+	$(OAPI) -o ../client/client.gen.go ../openapi/openapi.yaml
 
-## check-generated: fails when the committed sqlc or templ code is stale.
+## check-generated: fails when the committed sqlc, templ or client code is stale.
 check-generated:
 	$(SQLC) diff -f ../sqlc.yaml
+	@tmp=$$(mktemp); trap 'rm -f $$tmp' EXIT; \
+	  ($(OAPI) -o $$tmp ../openapi/openapi.yaml) && \
+	  if ! cmp -s $$tmp client/client.gen.go; then echo "client/client.gen.go is stale: run make generate and commit it"; exit 1; fi
 	@before=$$(cat views/*_templ.go 2>/dev/null | sha256sum); \
 	  ($(TEMPL) generate -path ../views >/dev/null); \
 	  after=$$(cat views/*_templ.go | sha256sum); \

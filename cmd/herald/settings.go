@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,6 +28,9 @@ type settings struct {
 	list []*setting
 	// footer ends the usage text.
 	footer string
+	// synopsis, when set, follows "Usage: herald" instead of the command's
+	// name and "[flags]"; about, when set, follows the usage line.
+	synopsis, about string
 }
 
 func newSettings(name string, out io.Writer) *settings {
@@ -86,13 +90,40 @@ func (s *settings) Duration(p *time.Duration, name, env string, def time.Duratio
 // parse reads the command line, then the environment for every setting the
 // command line left out.
 func (s *settings) parse(args []string, getenv func(string) string) error {
+	rest, err := s.parseArgs(args, getenv)
+	if err == nil && len(rest) > 0 {
+		err = fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	return err
+}
+
+// parseArgs is parse for a command that takes arguments besides its flags,
+// which it returns: flags may come before, between and after them (all
+// that follows "--" is arguments).
+func (s *settings) parseArgs(args []string, getenv func(string) string) ([]string, error) {
 	s.fs.Usage = func() { s.usage(s.fs.Output()) }
-	if err := s.fs.Parse(args); err != nil {
-		return err
+	var rest []string
+	for {
+		if err := s.fs.Parse(args); err != nil {
+			return nil, err
+		}
+		left := s.fs.Args()
+		if len(left) == 0 {
+			break
+		}
+		if consumed := args[:len(args)-len(left)]; len(consumed) > 0 && consumed[len(consumed)-1] == "--" {
+			rest = append(rest, left...)
+			break
+		}
+		rest = append(rest, left[0])
+		args = left[1:]
 	}
-	if s.fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", s.fs.Arg(0))
-	}
+	return rest, s.readEnv(getenv)
+}
+
+// readEnv sets every setting that the command line left out from its
+// environment variable, if set.
+func (s *settings) readEnv(getenv func(string) string) error {
 	given := map[string]bool{}
 	s.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for _, st := range s.list {
@@ -108,6 +139,13 @@ func (s *settings) parse(args []string, getenv func(string) string) error {
 	return nil
 }
 
+// given reports whether the command line set flag name.
+func (s *settings) given(name string) bool {
+	found := false
+	s.fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
 func lookup(getenv func(string) string, name string) (string, bool) {
 	if getenv == nil {
 		return os.LookupEnv(name)
@@ -117,7 +155,19 @@ func lookup(getenv func(string) string, name string) (string, bool) {
 }
 
 func (s *settings) usage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: herald %s [flags]\n\nFlags (each also read from its environment variable):\n", s.fs.Name())
+	synopsis := s.fs.Name() + " [flags]"
+	if s.synopsis != "" {
+		synopsis = s.synopsis
+	}
+	fmt.Fprintf(w, "Usage: herald %s\n\n", synopsis)
+	if s.about != "" {
+		fmt.Fprintf(w, "%s\n\n", s.about)
+	}
+	if slices.ContainsFunc(s.list, func(st *setting) bool { return st.env == "" }) {
+		fmt.Fprintf(w, "Flags (those with a variable beside them can also be set through it):\n")
+	} else {
+		fmt.Fprintf(w, "Flags (each also read from its environment variable):\n")
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, st := range s.list {
 		def := st.def

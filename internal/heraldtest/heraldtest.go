@@ -145,7 +145,11 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		})
 	}
 	heartbeats := device.NewHeartbeats(pool)
-	heartbeats.Start(t.Context())
+	// Not t.Context(): it ends before the cleanups that stop what still
+	// heartbeats (a test's fake devices).
+	beatCtx, stopBeats := context.WithCancel(context.Background())
+	t.Cleanup(stopBeats)
+	heartbeats.Start(beatCtx)
 	api := handlers.NewAPI(handlers.APIConfig{
 		Devices:       device.NewRegistry(pool, dispatcher.CheckURL),
 		Heartbeats:    heartbeats,
