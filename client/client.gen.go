@@ -819,19 +819,24 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// PulledRequest The request as herald would have pushed it.
+type PulledRequest struct {
+	// Body The request body's exact bytes (JSON or text): the signature covers them.
+	Body    string            `json:"body"`
+	Headers map[string]string `json:"headers"`
+	Method  string            `json:"method"`
+
+	// Path The target's path, with its query.
+	Path string `json:"path"`
+}
+
 // PulledTask defines model for PulledTask.
 type PulledTask struct {
 	Deadline time.Time `json:"deadline"`
 	LeaseId  string    `json:"lease_id"`
-	Request  struct {
-		// Body The request body's exact bytes (JSON or text): the signature covers them.
-		Body    string            `json:"body"`
-		Headers map[string]string `json:"headers"`
-		Method  string            `json:"method"`
 
-		// Path The target's path, with its query.
-		Path string `json:"path"`
-	} `json:"request"`
+	// Request The request as herald would have pushed it.
+	Request PulledRequest `json:"request"`
 
 	// WebhookId The task run's webhook id, the same on every attempt.
 	WebhookId string `json:"webhook_id"`
