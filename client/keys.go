@@ -8,8 +8,14 @@ import (
 // CreateKey creates an API key named name. The answer carries the key
 // (hk_...), which later reads never show.
 func (c *Client) CreateKey(ctx context.Context, name string) (*APIKeyCreated, error) {
+	return c.CreateKeyWith(ctx, APIKeyInput{Name: name})
+}
+
+// CreateKeyWith creates an API key with a scope (admin, write or read; the
+// server's default is read) and a label limit.
+func (c *Client) CreateKeyWith(ctx context.Context, in APIKeyInput) (*APIKeyCreated, error) {
 	return do[APIKeyCreated](ctx, c, retryIfUnchanged, func(ctx context.Context) (*http.Response, error) {
-		return c.raw.CreateKey(ctx, APIKeyInput{Name: name})
+		return c.raw.CreateKey(ctx, in)
 	})
 }
 

@@ -70,7 +70,7 @@ type API struct {
 	schedules schedule.Cache
 	// starts creates the runs of concurrent triggers together (startRuns);
 	// its flushers start with the first trigger and live with the process.
-	starts     *batch.Batcher[jobs.Trigger, triggerResult]
+	starts     *batch.Batcher[triggerItem, triggerResult]
 	startsOnce sync.Once
 }
 
@@ -127,20 +127,23 @@ func endpoint[Req, Resp any](a *API, status int, parse parseFunc[Req], execute f
 }
 
 // write is endpoint for a core that writes: it runs in a transaction of its
-// own, committed when the core succeeds.
+// own, committed when the core succeeds, with the write's audit row.
 func write[Req, Resp any](a *API, status int, parse parseFunc[Req], execute writeCore[Req, Resp]) http.HandlerFunc {
 	return endpoint(a, status, parse, func(ctx context.Context, req *Req) (*Resp, error) {
-		return inTx(ctx, a.pool, req, execute)
+		return inTx(a, ctx, req, status, execute)
 	})
 }
 
-// inTx runs execute in a transaction of pool's.
-func inTx[Req, Resp any](ctx context.Context, pool *pgxpool.Pool, req *Req, execute writeCore[Req, Resp]) (*Resp, error) {
+// inTx runs execute in a transaction that also records the write's audit
+// row (answered status) when it succeeds.
+func inTx[Req, Resp any](a *API, ctx context.Context, req *Req, status int, execute writeCore[Req, Resp]) (*Resp, error) {
 	var resp *Resp
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
 		var err error
-		resp, err = execute(ctx, tx, req)
-		return err
+		if resp, err = execute(ctx, tx, req); err != nil {
+			return err
+		}
+		return a.auditInTx(ctx, tx, status, objectOf(resp))
 	})
 	if err != nil {
 		return nil, err

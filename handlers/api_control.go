@@ -17,7 +17,7 @@ import (
 
 // runControl runs a run operation (cancel, retry) in a transaction and
 // answers with the run as it then is.
-func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error)) func(context.Context, *runIDRequest) (*runResponse, error) {
+func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error), status int) func(context.Context, *runIDRequest) (*runResponse, error) {
 	core := func(ctx context.Context, tx pgx.Tx, req *runIDRequest) (*store.Run, error) {
 		run, err := op(ctx, tx, a.inserter, req.id)
 		var se *jobs.StateError
@@ -30,7 +30,10 @@ func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UU
 		return run, err
 	}
 	return func(ctx context.Context, req *runIDRequest) (*runResponse, error) {
-		run, err := inTx(ctx, a.pool, req, core)
+		if err := a.seeRun(ctx, req.id); err != nil {
+			return nil, err
+		}
+		run, err := inTx(a, ctx, req, status, core)
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +75,11 @@ func (a *API) replayRuns(ctx context.Context, tx pgx.Tx, req *replayRequest) (*r
 	if limit < 1 || limit > maxReplay {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("limit", fmt.Sprintf("must be between 1 and %d", maxReplay)))
 	}
-	ids, err := jobs.ReplayRuns(ctx, tx, a.inserter, jobs.ReplayFilter{JobID: req.JobID, From: req.From, To: req.To, Limit: limit})
+	f := jobs.ReplayFilter{JobID: req.JobID, From: req.From, To: req.To, Limit: limit}
+	if p := principal(ctx); p.Limited() {
+		f.JobLabels = p.Labels
+	}
+	ids, err := jobs.ReplayRuns(ctx, tx, a.inserter, f)
 	if err != nil {
 		return nil, err
 	}

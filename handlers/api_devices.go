@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -105,8 +106,8 @@ func validationProblem(err error) error {
 }
 
 // createDevice registers a device; the response carries its token.
-func (a *API) createDevice(ctx context.Context, req *deviceRequest) (*deviceResponse, error) {
-	d, token, err := a.devices.Create(ctx, &req.spec)
+func (a *API) createDevice(ctx context.Context, tx pgx.Tx, req *deviceRequest) (*deviceResponse, error) {
+	d, token, err := a.devices.Create(ctx, tx, &req.spec)
 	if err != nil {
 		return nil, validationProblem(err)
 	}
@@ -119,8 +120,8 @@ func (a *API) createDevice(ctx context.Context, req *deviceRequest) (*deviceResp
 }
 
 // updateDevice replaces a device's definition; its token and liveness stay.
-func (a *API) updateDevice(ctx context.Context, req *deviceRequest) (*deviceResponse, error) {
-	d, err := a.devices.Update(ctx, req.id, &req.spec)
+func (a *API) updateDevice(ctx context.Context, tx pgx.Tx, req *deviceRequest) (*deviceResponse, error) {
+	d, err := a.devices.Update(ctx, tx, req.id, &req.spec)
 	if err != nil {
 		return nil, deviceNotFound(validationProblem(err), req.id)
 	}
@@ -146,8 +147,8 @@ func (a *API) getDevice(ctx context.Context, req *deviceIDRequest) (*deviceRespo
 }
 
 // deleteDevice removes a device: its token stops working.
-func (a *API) deleteDevice(ctx context.Context, req *deviceIDRequest) (*struct{}, error) {
-	return nil, deviceNotFound(a.devices.Delete(ctx, req.id), req.id)
+func (a *API) deleteDevice(ctx context.Context, tx pgx.Tx, req *deviceIDRequest) (*struct{}, error) {
+	return nil, deviceNotFound(a.devices.Delete(ctx, tx, req.id), req.id)
 }
 
 func deviceNotFound(err error, id uuid.UUID) error {

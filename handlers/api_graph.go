@@ -72,6 +72,9 @@ func (a *API) jobGraph(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return "", nil, err
 		}
+		if err := a.seeJob(ctx, id); err != nil {
+			return "", nil, err
+		}
 		j, err := store.New(a.pool).GetJob(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return "", nil, notFound("job " + id.String())
@@ -93,6 +96,9 @@ func (a *API) runGraph(w http.ResponseWriter, r *http.Request) {
 	a.serveGraph(w, r, func(ctx context.Context) (string, *graphResponse, error) {
 		id, err := parseUUID(chi.URLParam(r, "runID"), "run")
 		if err != nil {
+			return "", nil, err
+		}
+		if err := a.seeRun(ctx, id); err != nil {
 			return "", nil, err
 		}
 		g, err := a.runGraphOf(ctx, id)

@@ -106,6 +106,9 @@ func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *create
 
 // createJob stores a job; the response carries its signing secret.
 func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (*jobResponse, error) {
+	if err := mayLabel(ctx, req.job.Labels); err != nil {
+		return nil, err
+	}
 	created, secret, err := jobs.CreateJob(ctx, tx, &req.job, a.now())
 	if err != nil {
 		return nil, err
@@ -138,6 +141,9 @@ func parseUUID(s, what string) (uuid.UUID, error) {
 }
 
 func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
 	j, err := store.New(a.pool).GetJob(ctx, req.id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, notFound("job " + req.id.String())
@@ -150,6 +156,9 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 
 // deleteJob stops the job's future ticks; its runs stay readable.
 func (a *API) deleteJob(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*struct{}, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
 	return nil, jobNotFound(jobs.DeleteJob(ctx, tx, a.inserter, req.id), req.id)
 }
 
@@ -203,9 +212,13 @@ func parseListJobs(_ http.ResponseWriter, r *http.Request, req *listJobsRequest)
 
 func (a *API) listJobs(ctx context.Context, req *listJobsRequest) (*listJobsResponse, error) {
 	p := store.ListJobsParams{Before: req.page.cursor, Paused: req.paused, Name: req.name, MaxRows: int32(req.page.limit + 1)}
-	if req.labels != nil {
+	labels, ok := keyLabels(ctx, req.labels)
+	if !ok {
+		return &listJobsResponse{Data: []*jobResponse{}}, nil
+	}
+	if labels != nil {
 		var err error
-		if p.Labels, err = json.Marshal(req.labels); err != nil {
+		if p.Labels, err = json.Marshal(labels); err != nil {
 			return nil, err
 		}
 	}
@@ -263,6 +276,12 @@ func (a *API) parseUpdateJob(w http.ResponseWriter, r *http.Request, req *update
 // updateJob replaces a job's definition (the whole of it, as POST takes it)
 // and re-arms its schedule from now (jobs.UpdateJob).
 func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (*jobResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
+	if err := mayLabel(ctx, req.job.Labels); err != nil {
+		return nil, err
+	}
 	updated, err := jobs.UpdateJob(ctx, tx, a.inserter, req.id, &req.job, a.now())
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
@@ -278,6 +297,9 @@ func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (
 // setPaused pauses or resumes a job (jobs.SetPaused).
 func (a *API) setPaused(paused bool) writeCore[jobIDRequest, jobResponse] {
 	return func(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*jobResponse, error) {
+		if err := a.seeJob(ctx, req.id); err != nil {
+			return nil, err
+		}
 		out, err := jobs.SetPaused(ctx, tx, a.inserter, req.id, paused)
 		if err != nil {
 			return nil, jobNotFound(err, req.id)
@@ -289,6 +311,9 @@ func (a *API) setPaused(paused bool) writeCore[jobIDRequest, jobResponse] {
 // rotateSecret issues a new signing secret (jobs.RotateSecret); the
 // response carries it.
 func (a *API) rotateSecret(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*jobResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
 	j, secret, err := jobs.RotateSecret(ctx, tx, req.id, a.now())
 	if err != nil {
 		return nil, jobNotFound(err, req.id)

@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,15 +14,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/herald-sched/herald/internal/access"
+	"github.com/herald-sched/herald/internal/jobspec"
 )
 
 // apiKeyResponse is an API key as listed; Key only when created.
 type apiKeyResponse struct {
-	ID        uuid.UUID  `json:"id"`
-	Name      string     `json:"name"`
-	Prefix    string     `json:"prefix"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
+	ID     uuid.UUID `json:"id"`
+	Name   string    `json:"name"`
+	Prefix string    `json:"prefix"`
+	// Scope is admin, write or read; Labels, when set, limit the key to
+	// the jobs carrying all of them.
+	Scope     access.Scope      `json:"scope"`
+	Labels    map[string]string `json:"labels"`
+	CreatedAt time.Time         `json:"created_at"`
+	RevokedAt *time.Time        `json:"revoked_at"`
 	// Key is the secret key, shown only in the response that creates it.
 	Key string `json:"key,omitempty"`
 }
@@ -29,6 +36,11 @@ func (k *apiKeyResponse) location() string { return "/v1/keys/" + k.ID.String() 
 
 type createKeyRequest struct {
 	Name string `json:"name"`
+	// Scope is admin, write or read; default read (the least).
+	Scope access.Scope `json:"scope"`
+	// Labels limit the key to the jobs carrying all of them (and their
+	// runs); none: every job.
+	Labels map[string]string `json:"labels"`
 }
 
 func (a *API) parseCreateKey(w http.ResponseWriter, r *http.Request, req *createKeyRequest) error {
@@ -39,17 +51,47 @@ func (a *API) parseCreateKey(w http.ResponseWriter, r *http.Request, req *create
 	if req.Name == "" || len(req.Name) > 200 {
 		return invalidFields(http.StatusUnprocessableEntity, fieldError("name", "is required, at most 200 bytes"))
 	}
+	if req.Scope == "" {
+		req.Scope = access.ScopeRead
+	}
+	if !slices.Contains(access.Scopes(), req.Scope) {
+		return invalidFields(http.StatusUnprocessableEntity, fieldError("scope", "must be admin, write or read"))
+	}
+	if len(req.Labels) > 32 {
+		return invalidFields(http.StatusUnprocessableEntity, fieldError("labels", "at most 32 labels"))
+	}
+	for k, v := range req.Labels {
+		if k == "" || len(k) > 63 || len(v) > 256 {
+			return invalidFields(http.StatusUnprocessableEntity, fieldError("labels."+k, "keys of 1 to 63 bytes, values of at most 256"))
+		}
+	}
 	return nil
 }
 
 // createKey issues an API key (access.CreateKey); the response is the only
-// one that shows it.
+// one that shows it. A key never creates a broader key than itself (403).
 func (a *API) createKey(ctx context.Context, tx pgx.Tx, req *createKeyRequest) (*apiKeyResponse, error) {
-	row, key, err := access.CreateKey(ctx, tx, req.Name)
+	if why := principal(ctx).MayGrant(req.Scope, req.Labels); why != "" {
+		return nil, &apiError{status: http.StatusForbidden, kind: "scope", detail: why, fields: []jobspec.FieldError{{Field: "scope", Message: why}}}
+	}
+	row, key, err := access.CreateKey(ctx, tx, req.Name, req.Scope, req.Labels)
 	if err != nil {
 		return nil, err
 	}
-	return &apiKeyResponse{ID: row.ID, Name: row.Name, Prefix: row.Prefix, CreatedAt: row.CreatedAt, Key: key}, nil
+	return &apiKeyResponse{ID: row.ID, Name: row.Name, Prefix: row.Prefix, Scope: access.Scope(row.Scope),
+		Labels: labelsOf(row.Labels), CreatedAt: row.CreatedAt, Key: key}, nil
+}
+
+// labelsOf decodes a label limit; nil for none.
+func labelsOf(raw []byte) map[string]string {
+	if len(raw) == 0 {
+		return nil
+	}
+	var l map[string]string
+	if json.Unmarshal(raw, &l) != nil || len(l) == 0 {
+		return nil
+	}
+	return l
 }
 
 type listKeysResponse struct {
@@ -63,7 +105,8 @@ func (a *API) listKeys(ctx context.Context, _ *struct{}) (*listKeysResponse, err
 	}
 	out := &listKeysResponse{Data: make([]*apiKeyResponse, len(rows))}
 	for i, k := range rows {
-		out.Data[i] = &apiKeyResponse{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+		out.Data[i] = &apiKeyResponse{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scope: access.Scope(k.Scope),
+			Labels: labelsOf(k.Labels), CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
 	}
 	return out, nil
 }

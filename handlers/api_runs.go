@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/herald-sched/herald/internal/state"
 	"net/http"
@@ -77,6 +78,9 @@ func parseRunID(_ http.ResponseWriter, r *http.Request, req *runIDRequest) error
 
 // getRun returns the run with every task's state and attempts.
 func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, error) {
+	if err := a.seeRun(ctx, req.id); err != nil {
+		return nil, err
+	}
 	var out *runResponse
 	// One snapshot: the run, its tasks and attempts as of one instant.
 	err := pgx.BeginTxFunc(ctx, a.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -166,10 +170,14 @@ func parseListRuns(_ http.ResponseWriter, r *http.Request, req *listRunsRequest)
 }
 
 func (a *API) listRuns(ctx context.Context, req *listRunsRequest) (*listRunsResponse, error) {
-	rows, err := store.New(a.pool).ListRuns(ctx, store.ListRunsParams{
+	p := store.ListRunsParams{
 		JobID: req.jobID, State: req.state, From: req.from, To: req.to,
 		Before: req.page.cursor, MaxRows: int32(req.page.limit + 1),
-	})
+	}
+	if pr := principal(ctx); pr.Limited() {
+		p.JobLabels, _ = json.Marshal(pr.Labels)
+	}
+	rows, err := store.New(a.pool).ListRuns(ctx, p)
 	if err != nil {
 		return nil, err
 	}

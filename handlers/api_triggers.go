@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/herald-sched/herald/internal/access"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
 )
@@ -22,6 +23,9 @@ func (a *API) triggerRun() http.HandlerFunc {
 
 // triggerInTx starts the run in tx.
 func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*runResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
 	run, err := jobs.TriggerRun(ctx, tx, a.inserter, a.trigger(ctx, req))
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
@@ -32,15 +36,33 @@ func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*r
 // batchedTrigger starts the run together with the triggers that arrive
 // while the previous batch is written (startRuns).
 func (a *API) batchedTrigger(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
 	a.startsOnce.Do(func() { a.starts.Start(context.Background()) })
-	res, err := a.starts.Submit(ctx, a.trigger(ctx, req))
+	item := triggerItem{trigger: a.trigger(ctx, req)}
+	if slot, ok := ctx.Value(auditKey{}).(*auditSlot); ok && !slot.recorded {
+		if r := requestOf(ctx); r != nil {
+			item.audit = a.auditEntry(ctx, r, http.StatusAccepted, "")
+		}
+	}
+	res, err := a.starts.Submit(ctx, item)
 	if err == nil {
 		err = res.err
 	}
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
+	if item.audit != nil {
+		ctx.Value(auditKey{}).(*auditSlot).recorded = true // with the batch
+	}
 	return toRunResponse(res.run), nil
+}
+
+// triggerItem is a trigger waiting for its batch, with its audit row.
+type triggerItem struct {
+	trigger jobs.Trigger
+	audit   *access.Entry // nil outside a write request
 }
 
 func (a *API) trigger(ctx context.Context, req *jobIDRequest) jobs.Trigger {
@@ -58,8 +80,12 @@ type triggerResult struct {
 // of their task runs and one River insert of their deliveries, then one
 // commit, instead of all of that per trigger. A trigger of a job that does
 // not exist gets its 404 alone.
-func (a *API) startRuns(ctx context.Context, triggers []jobs.Trigger) ([]triggerResult, error) {
-	out := make([]triggerResult, len(triggers))
+func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResult, error) {
+	out := make([]triggerResult, len(items))
+	triggers := make([]jobs.Trigger, len(items))
+	for i := range items {
+		triggers[i] = items[i].trigger
+	}
 	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
 		runs, errs, err := jobs.TriggerRuns(ctx, tx, a.inserter, triggers)
 		if err != nil {
@@ -67,6 +93,12 @@ func (a *API) startRuns(ctx context.Context, triggers []jobs.Trigger) ([]trigger
 		}
 		for i := range out {
 			out[i] = triggerResult{run: runs[i], err: errs[i]}
+			if e := items[i].audit; e != nil && runs[i] != nil {
+				e.ObjectID = runs[i].ID.String()
+				if err := access.Audit(ctx, tx, e); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

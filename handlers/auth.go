@@ -9,15 +9,19 @@ import (
 	"strings"
 
 	"github.com/herald-sched/herald/internal/access"
+	"github.com/herald-sched/herald/internal/jobspec"
 )
 
 type principalKey struct{}
 
-// principal names who made the request: "bootstrap", "insecure", or
-// "key:<id>". Idempotency keys are scoped to it.
-func principal(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
+// principal is who made the request (requireKey): its scope, its label
+// limit; idempotency keys and audit rows are by its name. A request that
+// did not go through requireKey is nobody's: no scope at all.
+func principal(ctx context.Context) *access.Principal {
+	if p, ok := ctx.Value(principalKey{}).(*access.Principal); ok {
+		return p
+	}
+	return &access.Principal{Name: "nobody"}
 }
 
 // requireKey refuses requests without `Authorization: Bearer <key>`, where
@@ -41,7 +45,7 @@ func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Han
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if insecure {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, "insecure")))
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, &access.Insecure)))
 				return
 			}
 			scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -55,20 +59,20 @@ func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Han
 				return
 			}
 			got := sha256.Sum256([]byte(token))
-			who := ""
+			var who *access.Principal
 			if bootstrap != "" && subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
-				who = "bootstrap"
+				who = &access.Bootstrap
 			} else if strings.HasPrefix(token, access.KeyPrefix) {
-				id, err := access.KeyByToken(r.Context(), a.pool, token)
+				p, err := access.KeyByToken(r.Context(), a.pool, token)
 				switch {
 				case err == nil:
-					who = "key:" + id.String()
+					who = p
 				case !errors.Is(err, access.ErrKeyNotFound):
 					writeError(w, r, a.logger, err)
 					return
 				}
 			}
-			if who == "" {
+			if who == nil {
 				if basic {
 					w.Header().Set("WWW-Authenticate", challenge)
 				} else {
@@ -80,4 +84,32 @@ func (a *API) requireKeyAs(bootstrap string, insecure, basic bool) func(http.Han
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 		})
 	}
+}
+
+// requireScope refuses a request its key's scope does not reach (403,
+// naming the scope it needs): reading (GET, HEAD) needs read, writing
+// needs write, and the keys and the audit log need admin whatever the
+// method.
+func (a *API) requireScope(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		need := scopeNeeded(r)
+		if p := principal(r.Context()); !p.Scope.Allows(need) {
+			writeProblem(w, &apiError{status: http.StatusForbidden, kind: "scope", fields: []jobspec.FieldError{{Field: "scope", Message: "needs " + string(need)}},
+				detail: "this key's scope is " + string(p.Scope) + ": " + r.Method + " " + r.URL.Path + " needs " + string(need)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// scopeNeeded is the scope a request needs.
+func scopeNeeded(r *http.Request) access.Scope {
+	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	switch {
+	case strings.HasPrefix(path, "/keys"), strings.HasPrefix(path, "/audit"), strings.HasPrefix(path, "/riverui"):
+		return access.ScopeAdmin
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return access.ScopeRead
+	}
+	return access.ScopeWrite
 }

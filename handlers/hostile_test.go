@@ -30,7 +30,8 @@ func taskBody(task string) string {
 	return `{"name": "hostile", "tasks": [{` + task + `}]}`
 }
 
-// snapshot is a digest of every herald table's rows (River's included).
+// snapshot is a digest of every herald table's rows (River's included), but
+// the audit log's: a refused write leaves its audit row by design.
 func snapshot(t *testing.T, b *testBundle) string {
 	t.Helper()
 	ctx := context.Background()
@@ -40,7 +41,9 @@ func snapshot(t *testing.T, b *testBundle) string {
 	for rows.Next() {
 		var name string
 		require.NoError(t, rows.Scan(&name))
-		tables = append(tables, name)
+		if name != "audit_log" {
+			tables = append(tables, name)
+		}
 	}
 	require.NoError(t, rows.Err())
 	var out strings.Builder

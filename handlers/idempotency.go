@@ -58,6 +58,9 @@ func idempotent[Req, Resp any](a *API, status int, parse parseFunc[Req], execute
 			if err != nil {
 				return nil, err
 			}
+			if err := a.auditInTx(r.Context(), tx, status, objectOf(resp)); err != nil {
+				return nil, err
+			}
 			return encodeStored(status, resp)
 		})
 		switch {
@@ -76,7 +79,7 @@ func idempotent[Req, Resp any](a *API, status int, parse parseFunc[Req], execute
 
 // idempotencyScope is the route and the caller: keys are scoped to them.
 func idempotencyScope(r *http.Request) access.IdempotencyScope {
-	return access.IdempotencyScope(r.Method + " " + r.URL.Path + " " + principal(r.Context()))
+	return access.IdempotencyScope(r.Method + " " + r.URL.Path + " " + principal(r.Context()).Name)
 }
 
 // encodeStored is the response to keep for resp.

@@ -46,6 +46,8 @@ const (
 func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(a.requireKeyAs(apiKey, insecure, true))
+		r.Use(a.auditWrites)
+		r.Use(a.requireScope)
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { a.errorPage(w, r, err, "/jobs") }))
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
@@ -233,6 +235,9 @@ func (a *API) runPage(r *http.Request) (templ.Component, error) {
 // order, or by id when not drawn) with their attempts, and its timeline. A
 // run of 10,000 tasks costs a page no more than one of 200.
 func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.UUID, error) {
+	if err := a.seeRun(ctx, id); err != nil {
+		return nil, uuid.Nil, err
+	}
 	var (
 		b        views.RunBody
 		jobID    uuid.UUID
@@ -479,7 +484,7 @@ func (a *API) pauseAction(paused bool) func(*http.Request) (string, error) {
 		if err := parseJobID(nil, r, &req); err != nil {
 			return "", err
 		}
-		if _, err := inTx(r.Context(), a.pool, &req, set); err != nil {
+		if _, err := inTx(a, r.Context(), &req, http.StatusSeeOther, set); err != nil {
 			return "", err
 		}
 		return "/jobs/" + req.id.String(), nil
@@ -487,7 +492,7 @@ func (a *API) pauseAction(paused bool) func(*http.Request) (string, error) {
 }
 
 func (a *API) runAction(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error)) func(*http.Request) (string, error) {
-	do := a.runControl(op)
+	do := a.runControl(op, http.StatusSeeOther)
 	return func(r *http.Request) (string, error) {
 		var req runIDRequest
 		if err := parseRunID(nil, r, &req); err != nil {

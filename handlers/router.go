@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -48,6 +49,9 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	a := cfg.API
 	r := chi.NewRouter()
+	// Each request has an id (the caller's X-Request-Id when it sends a
+	// sane one), answered in X-Request-Id and kept in its audit row.
+	r.Use(middleware.RequestID, echoRequestID, withRequest)
 	if cfg.TracerProvider != nil {
 		r.Use(nameSpan)
 	}
@@ -78,7 +82,7 @@ func NewRouter(cfg RouterConfig) http.Handler {
 		r.Route("/v1", a.routes(cfg.APIKey, cfg.Insecure))
 		r.Group(a.pageRoutes(cfg.APIKey, cfg.Insecure))
 		if cfg.RiverUI != nil {
-			ui := a.requireKeyAs(cfg.APIKey, cfg.Insecure, true)(http.NewCrossOriginProtection().Handler(cfg.RiverUI))
+			ui := a.requireKeyAs(cfg.APIKey, cfg.Insecure, true)(a.requireScope(http.NewCrossOriginProtection().Handler(cfg.RiverUI)))
 			r.Handle("/riverui", ui)
 			r.Handle("/riverui/*", ui)
 		}
@@ -135,12 +139,14 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 func (a *API) keyRoutes(apiKey string, insecure bool) func(chi.Router) {
 	return func(r chi.Router) {
 		r.Use(a.requireKey(apiKey, insecure))
+		r.Use(a.auditWrites)
+		r.Use(a.requireScope)
 		if a.devices != nil {
-			r.Post("/devices", endpoint(a, http.StatusCreated, a.parseDevice, a.createDevice))
+			r.Post("/devices", write(a, http.StatusCreated, a.parseDevice, a.createDevice))
 			r.Get("/devices", endpoint(a, http.StatusOK, parseListDevices, a.listDevices))
 			r.Get("/devices/{deviceID}", endpoint(a, http.StatusOK, parseDeviceID, a.getDevice))
-			r.Put("/devices/{deviceID}", endpoint(a, http.StatusOK, a.parseDevice, a.updateDevice))
-			r.Delete("/devices/{deviceID}", endpoint(a, http.StatusNoContent, parseDeviceID, a.deleteDevice))
+			r.Put("/devices/{deviceID}", write(a, http.StatusOK, a.parseDevice, a.updateDevice))
+			r.Delete("/devices/{deviceID}", write(a, http.StatusNoContent, parseDeviceID, a.deleteDevice))
 		}
 		r.Post("/jobs", idempotent(a, http.StatusCreated, a.parseCreateJob, a.createJob, nil))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
@@ -155,14 +161,25 @@ func (a *API) keyRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
 		r.Post("/jobs/{jobID}/rotate-secret", write(a, http.StatusOK, parseJobID, a.rotateSecret))
 		r.Post("/runs/replay", write(a, http.StatusOK, a.parseReplay, a.replayRuns))
-		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun)))
-		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun)))
+		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun, http.StatusOK)))
+		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun, http.StatusAccepted)))
 		r.Get("/jobs/{jobID}/graph", a.jobGraph)
 		r.Get("/endpoints", endpoint(a, http.StatusOK, nil, a.listEndpoints))
 		r.Get("/replicas", endpoint(a, http.StatusOK, nil, a.listReplicas))
+		r.Get("/audit", endpoint(a, http.StatusOK, parseListAudit, a.listAudit))
 		r.Post("/keys", write(a, http.StatusCreated, a.parseCreateKey, a.createKey))
 		r.Get("/keys", endpoint(a, http.StatusOK, nil, a.listKeys))
 		r.Delete("/keys/{keyID}", write(a, http.StatusNoContent, parseKeyID, a.revokeKey))
 		r.Get("/runs/{runID}/graph", a.runGraph)
 	}
+}
+
+// echoRequestID answers the request's id in X-Request-Id.
+func echoRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := middleware.GetReqID(r.Context()); id != "" {
+			w.Header().Set(middleware.RequestIDHeader, id)
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -188,14 +188,22 @@ type ReplayFilter struct {
 	From, To *time.Time
 	// Limit is the most runs retried.
 	Limit int
+	// JobLabels, when set, limit the runs to those of jobs carrying all of
+	// them (a key limited to labels).
+	JobLabels map[string]string
 }
 
 // ReplayRuns retries, in tx, the failed runs the filter selects, oldest
 // first, as RetryRun does, and returns their ids.
 func ReplayRuns(ctx context.Context, tx pgx.Tx, ins Inserter, f ReplayFilter) ([]uuid.UUID, error) {
-	ids, err := store.New(tx).FailedRunsForReplay(ctx, store.FailedRunsForReplayParams{
-		JobID: f.JobID, From: f.From, To: f.To, MaxRows: int32(f.Limit),
-	})
+	p := store.FailedRunsForReplayParams{JobID: f.JobID, From: f.From, To: f.To, MaxRows: int32(f.Limit)}
+	if len(f.JobLabels) > 0 {
+		var err error
+		if p.JobLabels, err = json.Marshal(f.JobLabels); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := store.New(tx).FailedRunsForReplay(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("find failed runs: %w", err)
 	}

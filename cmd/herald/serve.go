@@ -22,6 +22,7 @@ import (
 	"riverqueue.com/riverui"
 
 	"github.com/herald-sched/herald/handlers"
+	"github.com/herald-sched/herald/internal/access"
 	"github.com/herald-sched/herald/internal/device"
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -60,6 +61,7 @@ type serveSettings struct {
 	heartbeat       time.Duration
 	replicaTimeout  time.Duration
 	deviceTimeout   time.Duration
+	auditRetention  time.Duration
 	maxClockOffset  time.Duration
 }
 
@@ -88,6 +90,7 @@ func (c *serveSettings) register(s *settings) {
 	s.Duration(&c.heartbeat, "heartbeat-interval", "HERALD_HEARTBEAT_INTERVAL", replica.DefaultHeartbeatInterval, "How often this process records in PostgreSQL that it is alive (at least 100ms).")
 	s.Duration(&c.replicaTimeout, "replica-timeout", "HERALD_REPLICA_TIMEOUT", replica.DefaultTimeout, "A replica silent this long is dead: a surviving worker puts the deliveries it held\nback in the queue (same webhook-id). At least 3 heartbeat intervals. This process\nstops sending when its own heartbeats have failed for this long minus one interval.")
 	s.Duration(&c.deviceTimeout, "device-timeout", "HERALD_DEVICE_TIMEOUT", device.DefaultTimeout, "A device is online until this long passes without a heartbeat; then it is offline\nand what was placed on it is placed again (judged by a worker replica connected\nfor at least this long).")
+	s.Duration(&c.auditRetention, "audit-retention", "HERALD_AUDIT_RETENTION", access.DefaultAuditRetention, "How long the audit log (GET /v1/audit) keeps each API write.")
 	s.Duration(&c.maxClockOffset, "max-clock-offset", "HERALD_MAX_CLOCK_OFFSET", replica.DefaultMaxClockOffset, "Log a warning when this process's clock is further than this from PostgreSQL's\n(staged deliveries are sent by PostgreSQL's clock either way).")
 	s.Duration(&c.rescueAfter, "rescue-after", "HERALD_RESCUE_AFTER", jobs.DefaultRescueAfter, "Last resort for a replica that heartbeats but is stuck: a delivery running this long\nis retried with the same webhook-id (River's stuck-job rescue, which looks every 30s).\nAt least --max-request-timeout plus 15s. A dead replica's deliveries move after\n--replica-timeout instead.")
 }
@@ -333,7 +336,8 @@ func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) e
 	}
 	var sweepers []replica.Sweeper
 	if c.runWorker() {
-		sweepers = append(sweepers, &device.Sweeper{Pool: p.pool, Timeout: c.deviceTimeout, Logger: p.logger})
+		sweepers = append(sweepers, &device.Sweeper{Pool: p.pool, Timeout: c.deviceTimeout, Logger: p.logger},
+			&access.AuditRetention{Pool: p.pool, Keep: c.auditRetention})
 	}
 	if err := p.live.Start(ctx, work, sweepers...); err != nil {
 		return err

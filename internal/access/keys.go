@@ -5,6 +5,7 @@ package access
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -22,13 +23,23 @@ const KeyPrefix = "hk_"
 // ErrKeyNotFound is returned for an unknown key, or one already revoked.
 var ErrKeyNotFound = errors.New("API key not found")
 
-// CreateKey issues an API key named name ("hk_" + 32 random base32
-// characters) and returns it with its record; only its SHA-256 is stored,
-// so the key is shown this once.
-func CreateKey(ctx context.Context, db store.DBTX, name string) (*store.CreateAPIKeyRow, string, error) {
+// CreateKey issues an API key named name, of scope s, limited to the jobs
+// with labels (nil: every job) ("hk_" + 32 random base32 characters), and
+// returns it with its record; only its SHA-256 is stored, so the key is
+// shown this once. The caller checks that its own key may grant it
+// (Principal.MayGrant).
+func CreateKey(ctx context.Context, db store.DBTX, name string, s Scope, labels map[string]string) (*store.CreateAPIKeyRow, string, error) {
 	key := KeyPrefix + strings.ToLower(rand.Text())
+	var limit []byte
+	if len(labels) > 0 {
+		var err error
+		if limit, err = json.Marshal(labels); err != nil {
+			return nil, "", err
+		}
+	}
 	row, err := store.New(db).CreateAPIKey(ctx, store.CreateAPIKeyParams{
 		ID: uuid.Must(uuid.NewV7()), Name: name, Prefix: key[:len(KeyPrefix)+6], Hash: HashKey(key),
+		Scope: string(s), Labels: limit,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("create key: %w", err)
@@ -58,18 +69,24 @@ func RevokeKey(ctx context.Context, db store.DBTX, id uuid.UUID) error {
 	return nil
 }
 
-// KeyByToken returns the id of the live key token is, or ErrKeyNotFound.
-// The lookup is by SHA-256, through a unique index: nothing is cached, so a
-// revocation takes effect at once.
-func KeyByToken(ctx context.Context, db store.DBTX, token string) (uuid.UUID, error) {
-	id, err := store.New(db).APIKeyByHash(ctx, HashKey(token))
+// KeyByToken returns the principal of the live key token is, or
+// ErrKeyNotFound. The lookup is by SHA-256, through a unique index: nothing
+// is cached, so a revocation takes effect at once.
+func KeyByToken(ctx context.Context, db store.DBTX, token string) (*Principal, error) {
+	row, err := store.New(db).APIKeyByHash(ctx, HashKey(token))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return uuid.Nil, ErrKeyNotFound
+		return nil, ErrKeyNotFound
 	}
 	if err != nil {
-		return uuid.Nil, fmt.Errorf("look up key: %w", err)
+		return nil, fmt.Errorf("look up key: %w", err)
 	}
-	return id, nil
+	p := &Principal{Name: "key:" + row.ID.String(), KeyID: &row.ID, Scope: Scope(row.Scope)}
+	if len(row.Labels) > 0 {
+		if err := json.Unmarshal(row.Labels, &p.Labels); err != nil {
+			return nil, fmt.Errorf("labels of key %s: %w", row.ID, err)
+		}
+	}
+	return p, nil
 }
 
 // HashKey is the stored form of a key.

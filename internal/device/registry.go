@@ -49,7 +49,7 @@ func NewRegistry(pool *pgxpool.Pool, checkURL func(string) error) *Registry {
 
 // Create registers a device and returns it with its token, which is shown
 // this once.
-func (r *Registry) Create(ctx context.Context, s *Spec) (*store.Device, string, error) {
+func (r *Registry) Create(ctx context.Context, db store.DBTX, s *Spec) (*store.Device, string, error) {
 	if err := s.Validate(r.checkURL); err != nil {
 		return nil, "", err
 	}
@@ -58,7 +58,7 @@ func (r *Registry) Create(ctx context.Context, s *Spec) (*store.Device, string, 
 		return nil, "", err
 	}
 	token, hash, prefix := newToken()
-	d, err := store.New(r.pool).CreateDevice(ctx, store.CreateDeviceParams{
+	d, err := store.New(db).CreateDevice(ctx, store.CreateDeviceParams{
 		ID: uuid.Must(uuid.NewV7()), Name: s.Name, Labels: labels, Url: urlOrNil(s.URL),
 		Capacity: int32(*s.Capacity), Timezone: s.Timezone, TokenHash: hash, TokenPrefix: prefix,
 	})
@@ -96,7 +96,7 @@ func (r *Registry) List(ctx context.Context, labels map[string]string, before *u
 
 // Update replaces a device's definition; its token, liveness and load are
 // kept.
-func (r *Registry) Update(ctx context.Context, id uuid.UUID, s *Spec) (*store.Device, error) {
+func (r *Registry) Update(ctx context.Context, db store.DBTX, id uuid.UUID, s *Spec) (*store.Device, error) {
 	if err := s.Validate(r.checkURL); err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (r *Registry) Update(ctx context.Context, id uuid.UUID, s *Spec) (*store.De
 	if err != nil {
 		return nil, err
 	}
-	d, err := store.New(r.pool).UpdateDevice(ctx, store.UpdateDeviceParams{
+	d, err := store.New(db).UpdateDevice(ctx, store.UpdateDeviceParams{
 		ID: id, Name: s.Name, Labels: labels, Url: urlOrNil(s.URL), Capacity: int32(*s.Capacity), Timezone: s.Timezone,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -118,8 +118,8 @@ func (r *Registry) Update(ctx context.Context, id uuid.UUID, s *Spec) (*store.De
 
 // Delete removes a device; its token stops working (within tokenTTL on
 // processes that used it).
-func (r *Registry) Delete(ctx context.Context, id uuid.UUID) error {
-	n, err := store.New(r.pool).DeleteDevice(ctx, id)
+func (r *Registry) Delete(ctx context.Context, db store.DBTX, id uuid.UUID) error {
+	n, err := store.New(db).DeleteDevice(ctx, id)
 	if err != nil {
 		return fmt.Errorf("delete device: %w", err)
 	}

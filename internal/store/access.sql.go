@@ -7,25 +7,32 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
 )
 
 const aPIKeyByHash = `-- name: APIKeyByHash :one
-SELECT id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL
+SELECT id, scope, labels FROM api_keys WHERE hash = $1 AND revoked_at IS NULL
 `
 
-func (q *Queries) APIKeyByHash(ctx context.Context, hash []byte) (uuid.UUID, error) {
+type APIKeyByHashRow struct {
+	ID     uuid.UUID
+	Scope  string
+	Labels json.RawMessage
+}
+
+func (q *Queries) APIKeyByHash(ctx context.Context, hash []byte) (APIKeyByHashRow, error) {
 	row := q.db.QueryRow(ctx, aPIKeyByHash, hash)
-	var id uuid.UUID
-	err := row.Scan(&id)
-	return id, err
+	var i APIKeyByHashRow
+	err := row.Scan(&i.ID, &i.Scope, &i.Labels)
+	return i, err
 }
 
 const createAPIKey = `-- name: CreateAPIKey :one
-INSERT INTO api_keys (id, name, prefix, hash) VALUES ($1, $2, $3, $4)
-RETURNING id, name, prefix, created_at, revoked_at
+INSERT INTO api_keys (id, name, prefix, hash, scope, labels) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id, name, prefix, scope, labels, created_at, revoked_at
 `
 
 type CreateAPIKeyParams struct {
@@ -33,12 +40,16 @@ type CreateAPIKeyParams struct {
 	Name   string
 	Prefix string
 	Hash   []byte
+	Scope  string
+	Labels json.RawMessage
 }
 
 type CreateAPIKeyRow struct {
 	ID        uuid.UUID
 	Name      string
 	Prefix    string
+	Scope     string
+	Labels    json.RawMessage
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
@@ -49,12 +60,16 @@ func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (Cre
 		arg.Name,
 		arg.Prefix,
 		arg.Hash,
+		arg.Scope,
+		arg.Labels,
 	)
 	var i CreateAPIKeyRow
 	err := row.Scan(
 		&i.ID,
 		&i.Name,
 		&i.Prefix,
+		&i.Scope,
+		&i.Labels,
 		&i.CreatedAt,
 		&i.RevokedAt,
 	)
@@ -70,6 +85,21 @@ DELETE FROM idempotency_keys WHERE ctid IN (
 func (q *Queries) DeleteExpiredIdempotencyKeys(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, deleteExpiredIdempotencyKeys)
 	return err
+}
+
+const forgetAudit = `-- name: ForgetAudit :execrows
+DELETE FROM audit_log WHERE id IN (
+    SELECT id FROM audit_log WHERE at < now() - make_interval(secs => $1::float8) LIMIT 1000
+)
+`
+
+// Deletes rows older than the retention, a batch at a time.
+func (q *Queries) ForgetAudit(ctx context.Context, keepSeconds float64) (int64, error) {
+	result, err := q.db.Exec(ctx, forgetAudit, keepSeconds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const getIdempotentResponse = `-- name: GetIdempotentResponse :one
@@ -101,14 +131,27 @@ func (q *Queries) GetIdempotentResponse(ctx context.Context, arg GetIdempotentRe
 	return i, err
 }
 
+const jobLabels = `-- name: JobLabels :one
+SELECT labels FROM jobs WHERE id = $1
+`
+
+func (q *Queries) JobLabels(ctx context.Context, id uuid.UUID) (json.RawMessage, error) {
+	row := q.db.QueryRow(ctx, jobLabels, id)
+	var labels json.RawMessage
+	err := row.Scan(&labels)
+	return labels, err
+}
+
 const listAPIKeys = `-- name: ListAPIKeys :many
-SELECT id, name, prefix, created_at, revoked_at FROM api_keys ORDER BY id DESC
+SELECT id, name, prefix, scope, labels, created_at, revoked_at FROM api_keys ORDER BY id DESC
 `
 
 type ListAPIKeysRow struct {
 	ID        uuid.UUID
 	Name      string
 	Prefix    string
+	Scope     string
+	Labels    json.RawMessage
 	CreatedAt time.Time
 	RevokedAt *time.Time
 }
@@ -126,6 +169,8 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 			&i.ID,
 			&i.Name,
 			&i.Prefix,
+			&i.Scope,
+			&i.Labels,
 			&i.CreatedAt,
 			&i.RevokedAt,
 		); err != nil {
@@ -137,6 +182,100 @@ func (q *Queries) ListAPIKeys(ctx context.Context) ([]ListAPIKeysRow, error) {
 		return nil, err
 	}
 	return items, nil
+}
+
+const listAudit = `-- name: ListAudit :many
+SELECT id, at, principal, key_id, action, object_id, status, detail, request_id FROM audit_log
+WHERE ($1::uuid IS NULL OR id < $1::uuid)
+  AND ($2::text IS NULL OR principal = $2::text)
+  AND ($3::text IS NULL OR object_id = $3::text)
+  AND ($4::text IS NULL OR action = $4::text)
+  AND ($5::timestamptz IS NULL OR at >= $5::timestamptz)
+  AND ($6::timestamptz IS NULL OR at < $6::timestamptz)
+  AND (NOT $7::bool OR status >= 400)
+ORDER BY id DESC
+LIMIT $8
+`
+
+type ListAuditParams struct {
+	Before     *uuid.UUID
+	Principal  *string
+	ObjectID   *string
+	Action     *string
+	From       *time.Time
+	To         *time.Time
+	FailedOnly bool
+	MaxRows    int32
+}
+
+// Newest first, after the cursor, filtered.
+func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]AuditLog, error) {
+	rows, err := q.db.Query(ctx, listAudit,
+		arg.Before,
+		arg.Principal,
+		arg.ObjectID,
+		arg.Action,
+		arg.From,
+		arg.To,
+		arg.FailedOnly,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditLog{}
+	for rows.Next() {
+		var i AuditLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.At,
+			&i.Principal,
+			&i.KeyID,
+			&i.Action,
+			&i.ObjectID,
+			&i.Status,
+			&i.Detail,
+			&i.RequestID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recordAudit = `-- name: RecordAudit :exec
+INSERT INTO audit_log (id, principal, key_id, action, object_id, status, detail, request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+`
+
+type RecordAuditParams struct {
+	ID        uuid.UUID
+	Principal string
+	KeyID     *uuid.UUID
+	Action    string
+	ObjectID  *string
+	Status    int32
+	Detail    *string
+	RequestID string
+}
+
+func (q *Queries) RecordAudit(ctx context.Context, arg RecordAuditParams) error {
+	_, err := q.db.Exec(ctx, recordAudit,
+		arg.ID,
+		arg.Principal,
+		arg.KeyID,
+		arg.Action,
+		arg.ObjectID,
+		arg.Status,
+		arg.Detail,
+		arg.RequestID,
+	)
+	return err
 }
 
 const revokeAPIKey = `-- name: RevokeAPIKey :one
@@ -191,6 +330,17 @@ func (q *Queries) RotateSecret(ctx context.Context, arg RotateSecretParams) (Job
 		&i.MaxInFlight,
 	)
 	return i, err
+}
+
+const runJobLabels = `-- name: RunJobLabels :one
+SELECT j.labels FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = $1
+`
+
+func (q *Queries) RunJobLabels(ctx context.Context, id uuid.UUID) (json.RawMessage, error) {
+	row := q.db.QueryRow(ctx, runJobLabels, id)
+	var labels json.RawMessage
+	err := row.Scan(&labels)
+	return labels, err
 }
 
 const saveIdempotentResponse = `-- name: SaveIdempotentResponse :exec

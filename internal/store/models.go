@@ -19,6 +19,8 @@ type ApiKey struct {
 	Hash      []byte
 	CreatedAt time.Time
 	RevokedAt *time.Time
+	Scope     string
+	Labels    json.RawMessage
 }
 
 type Attempt struct {
@@ -35,6 +37,18 @@ type Attempt struct {
 	NextRetryAt       *time.Time
 	DeviceID          *uuid.UUID
 	Placement         *string
+}
+
+type AuditLog struct {
+	ID        uuid.UUID
+	At        time.Time
+	Principal string
+	KeyID     *uuid.UUID
+	Action    string
+	ObjectID  *string
+	Status    int32
+	Detail    *string
+	RequestID string
 }
 
 type Device struct {

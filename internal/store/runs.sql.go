@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -270,16 +271,19 @@ WHERE state = 'failed'
   AND ($1::uuid IS NULL OR job_id = $1::uuid)
   AND ($2::timestamptz IS NULL OR created_at >= $2::timestamptz)
   AND ($3::timestamptz IS NULL OR created_at < $3::timestamptz)
+  AND ($4::jsonb IS NULL
+       OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.labels @> $4::jsonb))
 ORDER BY id
-LIMIT $4
+LIMIT $5
 FOR UPDATE SKIP LOCKED
 `
 
 type FailedRunsForReplayParams struct {
-	JobID   *uuid.UUID
-	From    *time.Time
-	To      *time.Time
-	MaxRows int32
+	JobID     *uuid.UUID
+	From      *time.Time
+	To        *time.Time
+	JobLabels json.RawMessage
+	MaxRows   int32
 }
 
 func (q *Queries) FailedRunsForReplay(ctx context.Context, arg FailedRunsForReplayParams) ([]uuid.UUID, error) {
@@ -287,6 +291,7 @@ func (q *Queries) FailedRunsForReplay(ctx context.Context, arg FailedRunsForRepl
 		arg.JobID,
 		arg.From,
 		arg.To,
+		arg.JobLabels,
 		arg.MaxRows,
 	)
 	if err != nil {
@@ -470,17 +475,20 @@ WHERE ($1::uuid IS NULL OR job_id = $1::uuid)
   AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
   AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
   AND ($5::uuid IS NULL OR id < $5::uuid)
+  AND ($6::jsonb IS NULL
+       OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.labels @> $6::jsonb))
 ORDER BY id DESC
-LIMIT $6
+LIMIT $7
 `
 
 type ListRunsParams struct {
-	JobID   *uuid.UUID
-	State   *string
-	From    *time.Time
-	To      *time.Time
-	Before  *uuid.UUID
-	MaxRows int32
+	JobID     *uuid.UUID
+	State     *string
+	From      *time.Time
+	To        *time.Time
+	Before    *uuid.UUID
+	JobLabels json.RawMessage
+	MaxRows   int32
 }
 
 func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, error) {
@@ -490,6 +498,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 		arg.From,
 		arg.To,
 		arg.Before,
+		arg.JobLabels,
 		arg.MaxRows,
 	)
 	if err != nil {

@@ -1,9 +1,9 @@
 -- name: CreateAPIKey :one
-INSERT INTO api_keys (id, name, prefix, hash) VALUES (@id, @name, @prefix, @hash)
-RETURNING id, name, prefix, created_at, revoked_at;
+INSERT INTO api_keys (id, name, prefix, hash, scope, labels) VALUES (@id, @name, @prefix, @hash, @scope, sqlc.narg(labels))
+RETURNING id, name, prefix, scope, labels, created_at, revoked_at;
 
 -- name: ListAPIKeys :many
-SELECT id, name, prefix, created_at, revoked_at FROM api_keys ORDER BY id DESC;
+SELECT id, name, prefix, scope, labels, created_at, revoked_at FROM api_keys ORDER BY id DESC;
 
 -- name: RevokeAPIKey :one
 -- A key already revoked is not found: revoking it again answers 404.
@@ -11,7 +11,7 @@ UPDATE api_keys SET revoked_at = now() WHERE id = @id AND revoked_at IS NULL
 RETURNING id;
 
 -- name: APIKeyByHash :one
-SELECT id FROM api_keys WHERE hash = @hash AND revoked_at IS NULL;
+SELECT id, scope, labels FROM api_keys WHERE hash = @hash AND revoked_at IS NULL;
 
 -- name: GetIdempotentResponse :one
 SELECT request_hash, status, location, response FROM idempotency_keys
@@ -34,3 +34,32 @@ UPDATE jobs SET previous_secret = secret, previous_secret_expires_at = @previous
     secret = @secret, updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
+
+-- name: RecordAudit :exec
+INSERT INTO audit_log (id, principal, key_id, action, object_id, status, detail, request_id)
+VALUES (@id, @principal, sqlc.narg(key_id), @action, sqlc.narg(object_id), @status, sqlc.narg(detail), @request_id);
+
+-- name: ListAudit :many
+-- Newest first, after the cursor, filtered.
+SELECT * FROM audit_log
+WHERE (sqlc.narg(before)::uuid IS NULL OR id < sqlc.narg(before)::uuid)
+  AND (sqlc.narg(principal)::text IS NULL OR principal = sqlc.narg(principal)::text)
+  AND (sqlc.narg(object_id)::text IS NULL OR object_id = sqlc.narg(object_id)::text)
+  AND (sqlc.narg(action)::text IS NULL OR action = sqlc.narg(action)::text)
+  AND (sqlc.narg('from')::timestamptz IS NULL OR at >= sqlc.narg('from')::timestamptz)
+  AND (sqlc.narg('to')::timestamptz IS NULL OR at < sqlc.narg('to')::timestamptz)
+  AND (NOT @failed_only::bool OR status >= 400)
+ORDER BY id DESC
+LIMIT @max_rows;
+
+-- name: ForgetAudit :execrows
+-- Deletes rows older than the retention, a batch at a time.
+DELETE FROM audit_log WHERE id IN (
+    SELECT id FROM audit_log WHERE at < now() - make_interval(secs => @keep_seconds::float8) LIMIT 1000
+);
+
+-- name: JobLabels :one
+SELECT labels FROM jobs WHERE id = @id;
+
+-- name: RunJobLabels :one
+SELECT j.labels FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = @id;

@@ -28,6 +28,8 @@ WHERE (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
   AND (sqlc.narg('from')::timestamptz IS NULL OR created_at >= sqlc.narg('from')::timestamptz)
   AND (sqlc.narg('to')::timestamptz IS NULL OR created_at < sqlc.narg('to')::timestamptz)
   AND (sqlc.narg('before')::uuid IS NULL OR id < sqlc.narg('before')::uuid)
+  AND (sqlc.narg('job_labels')::jsonb IS NULL
+       OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.labels @> sqlc.narg('job_labels')::jsonb))
 ORDER BY id DESC
 LIMIT @max_rows;
 
@@ -82,6 +84,8 @@ WHERE state = 'failed'
   AND (sqlc.narg('job_id')::uuid IS NULL OR job_id = sqlc.narg('job_id')::uuid)
   AND (sqlc.narg('from')::timestamptz IS NULL OR created_at >= sqlc.narg('from')::timestamptz)
   AND (sqlc.narg('to')::timestamptz IS NULL OR created_at < sqlc.narg('to')::timestamptz)
+  AND (sqlc.narg('job_labels')::jsonb IS NULL
+       OR EXISTS (SELECT 1 FROM jobs j WHERE j.id = runs.job_id AND j.labels @> sqlc.narg('job_labels')::jsonb))
 ORDER BY id
 LIMIT @max_rows
 FOR UPDATE SKIP LOCKED;
