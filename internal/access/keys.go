@@ -5,8 +5,8 @@ package access
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
