@@ -3,6 +3,7 @@ package handlers
 import (
 	"cmp"
 	"context"
+	"github.com/herald-sched/herald/internal/store"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -135,10 +136,11 @@ func write[Req, Resp any](a *API, status int, parse parseFunc[Req], execute writ
 }
 
 // inTx runs execute in a transaction that also records the write's audit
-// row (answered status) when it succeeds.
+// row (answered status) when it succeeds; a transaction lost to a conflict
+// with a concurrent one is run again (store.InTx).
 func inTx[Req, Resp any](a *API, ctx context.Context, req *Req, status int, execute writeCore[Req, Resp]) (*Resp, error) {
 	var resp *Resp
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, a.pool, func(tx pgx.Tx) error {
 		var err error
 		if resp, err = execute(ctx, tx, req); err != nil {
 			return err

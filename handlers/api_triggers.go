@@ -86,7 +86,7 @@ func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResu
 	for i := range items {
 		triggers[i] = items[i].trigger
 	}
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err := store.InTx(ctx, a.pool, func(tx pgx.Tx) error {
 		runs, errs, err := jobs.TriggerRuns(ctx, tx, a.inserter, triggers)
 		if err != nil {
 			return err

@@ -39,7 +39,8 @@ type IdempotencyScope string
 // lock; a key used for another request is ErrKeyReused. When do fails,
 // nothing is stored, so the request can be corrected and resent.
 func Once(ctx context.Context, pool *pgxpool.Pool, scope IdempotencyScope, key string, hash []byte, do func(pgx.Tx) (*Response, error)) (resp *Response, replayed bool, err error) {
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err = store.InTx(ctx, pool, func(tx pgx.Tx) error {
+		resp, replayed = nil, false
 		var got bool
 		if err := tx.QueryRow(ctx, "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))", string(scope)+"\n"+key).Scan(&got); err != nil {
 			return err
