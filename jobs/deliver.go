@@ -228,17 +228,32 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	w.working.sending(1)
 	var res dispatch.Result
 	var pullErr error
-	if dev != nil && dev.pull {
-		res, pullErr = w.pull(ctx, dev, tr, attempt, &req)
-	} else {
+	switch {
+	case dev == nil:
 		res = w.dispatcher.Do(ctx, req)
+	default:
+		sendCtx, stop := w.watchDevice(ctx, dev)
+		if dev.pull {
+			res, pullErr = w.pull(sendCtx, dev, tr, attempt, &req)
+		} else {
+			res = w.dispatcher.Do(sendCtx, req)
+		}
+		if deviceLeft(sendCtx) && ctx.Err() == nil {
+			pullErr = errDeviceLeft
+		}
+		stop()
 	}
 	w.working.sending(-1)
 	w.metrics.InFlight(-1)
 	switch {
 	case errors.Is(pullErr, errDeviceLeft):
+		// Placed again at once, no attempt used, from a snapshot that
+		// knows the device is gone (a stale one waits out its age).
 		w.metrics.Placed("replaced")
-		return river.JobSnooze(deviceWaitMax) // placed again, no attempt used
+		if err := w.fleet.Refresh(ctx); err != nil {
+			return river.JobSnooze(deviceWaitMax)
+		}
+		return river.JobSnooze(0)
 	case pullErr != nil && ctx.Err() == nil:
 		return laterIfUnavailable(ctx, pullErr)
 	}

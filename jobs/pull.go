@@ -24,9 +24,10 @@ const pullRecheck = 2 * time.Second
 // only the path and query are given to the device.
 const pullBase = "https://pull.device.invalid"
 
-// errDeviceLeft is a pull-mode device that went offline before it took its
-// task: the task is placed again, without an attempt used.
-var errDeviceLeft = errors.New("the pull-mode device went offline before it took the task")
+// errDeviceLeft is a device that went offline with a task in flight (a
+// pushed request not yet answered, a pulled task not yet reported): the task
+// is placed again, without an attempt used.
+var errDeviceLeft = errors.New("the device went offline with the task in flight")
 
 // pull makes an attempt of req on a pull-mode device: it offers the request
 // (the device's long-poll takes it, signed then), and waits for the
@@ -87,6 +88,9 @@ func (w *DeliverWorker) pull(ctx context.Context, dev *placed, tr *store.BeginAt
 		case <-recheck.C:
 		case <-deadline:
 		case <-ctx.Done():
+			if deviceLeft(ctx) {
+				return dispatch.Result{}, errDeviceLeft
+			}
 			return dispatch.Result{}, ctx.Err()
 		}
 	}

@@ -223,7 +223,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 	m := metrics.New(registry)
 	// One listening connection for the process: long-polls of pull-mode
 	// devices and workers waiting for their results wait on it.
-	p.hub = notify.New(p.pool, logger, notify.DeviceOffers, notify.DeviceResults)
+	p.hub = notify.New(p.pool, logger, notify.DeviceOffers, notify.DeviceResults, notify.DeviceGone)
 	rcfg := c.replicaConfig()
 	rcfg.Logger, rcfg.Metrics = logger, m
 	if p.live, err = replica.New(p.pool, rcfg); err != nil {

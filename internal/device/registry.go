@@ -117,7 +117,7 @@ func (r *Registry) Update(ctx context.Context, db store.DBTX, id uuid.UUID, s *S
 }
 
 // Delete removes a device; its token stops working (within tokenTTL on
-// processes that used it).
+// processes that used it), and its tasks in flight are placed again.
 func (r *Registry) Delete(ctx context.Context, db store.DBTX, id uuid.UUID) error {
 	n, err := store.New(db).DeleteDevice(ctx, id)
 	if err != nil {
@@ -125,6 +125,9 @@ func (r *Registry) Delete(ctx context.Context, db store.DBTX, id uuid.UUID) erro
 	}
 	if n == 0 {
 		return ErrNotFound
+	}
+	if err := notifyGone(ctx, db, []uuid.UUID{id}); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	for h, t := range r.tokens {

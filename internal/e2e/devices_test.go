@@ -261,6 +261,46 @@ func TestKilledDevicesTaskIsDeliveredToAnother(t *testing.T) {
 	require.Equal(t, r.Tasks[0].WebhookID, survivor.rc.Requests()[0].Header.Get("Webhook-Id"))
 }
 
+// A device that goes offline (silent past the device timeout) while it
+// holds a request open, without closing the connection, has the request
+// abandoned and the task placed again at once on another device, with the
+// same webhook-id and no attempt used, not after the request's 60s timeout.
+func TestOfflineDevicesInFlightTaskIsPlacedAgain(t *testing.T) {
+	t.Parallel()
+	b := setupFleet(t)
+	var mu sync.Mutex
+	loads := []float64{0.1, 0.5}
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hung := b.device(t, "hung", map[string]string{"pool": "h"}, func(_ int, r *heraldtest.Request, _ http.ResponseWriter) {
+		once.Do(func() { close(arrived) })
+		<-release // holds the request open, connection and all
+	})
+	t.Cleanup(func() { close(release) })
+	other := b.device(t, "other", map[string]string{"pool": "h"}, nil)
+	stopHung := b.beat(t, hung, &loads[0], &mu)
+	b.beat(t, other, &loads[1], &mu)
+	b.waitOnline(t, hung, other) // the task goes to the less loaded, hung
+	job := b.poolJob(t, map[string]any{"pool": map[string]any{"selector": map[string]any{"pool": "h"}}},
+		map[string]any{"retry": map[string]any{"max_attempts": 1}, "request": map[string]any{"timeout": "60s"}})
+	runID := b.trigger(t, job)
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the task never reached the first device")
+	}
+	stopHung()
+	silent := time.Now()
+	r := b.waitRun(t, runID, 20*time.Second)
+	require.Equal(t, "succeeded", r.State, "%+v", r)
+	t.Logf("device silent to delivered elsewhere: %s (device timeout 1s)", time.Since(silent).Round(time.Millisecond))
+	require.Equal(t, 1, other.rc.Count())
+	require.Equal(t, r.Tasks[0].WebhookID, other.rc.Requests()[0].Header.Get("Webhook-Id"))
+	require.Equal(t, r.Tasks[0].WebhookID, hung.rc.Requests()[0].Header.Get("Webhook-Id"), "the same delivery, sent again")
+	require.Len(t, r.Tasks[0].Attempts, 1, "the abandoned request used no attempt (max_attempts 1)")
+	require.Equal(t, other.id, r.Tasks[0].Attempts[0].DeviceID)
+}
+
 // A task for a device that is offline waits without using attempts, saying
 // why, and arrives when the device comes back; one whose valid_for passes
 // first ends expired.

@@ -112,7 +112,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		TracerProvider: opts.TracerProvider,
 		DeviceTimeout:  opts.DeviceTimeout,
 	}
-	hub := notify.New(pool, logger, notify.DeviceOffers, notify.DeviceResults)
+	hub := notify.New(pool, logger, notify.DeviceOffers, notify.DeviceResults, notify.DeviceGone)
 	hubCtx, stopHub := context.WithCancel(context.Background())
 	t.Cleanup(stopHub)
 	go hub.Run(hubCtx)

@@ -27,6 +27,9 @@ const (
 	// DeviceResults: the lease named by the payload has its result, for
 	// the worker waiting for it.
 	DeviceResults = "herald_device_results"
+	// DeviceGone: the device named by the payload was declared offline or
+	// deleted, for the workers with a task in flight on it.
+	DeviceGone = "herald_device_gone"
 )
 
 // reconnectWait is the pause before listening again after a failure.
