@@ -62,14 +62,21 @@ type Task struct {
 	ValidFor *Duration `json:"valid_for,omitempty"`
 	// Retry is the retry policy for failed attempts.
 	Retry Retry `json:"retry"`
+	// Rollout sends a fleet task in waves (a task with Target.Fleet only);
+	// nil sends it to the whole fleet at once.
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
-// Target is a task's device target: one device, or a pool of them.
+// Target is a task's device target: one device, a pool of them (one is
+// chosen), or a fleet (every one).
 type Target struct {
 	// Device is the id of the one device to call.
 	Device string `json:"device,omitempty"`
 	// Pool selects devices by labels; placement chooses one per attempt.
 	Pool *Pool `json:"pool,omitempty"`
+	// Fleet selects devices by labels; the task runs on every one of them
+	// (one task run each, the membership fixed when the run starts).
+	Fleet *Fleet `json:"fleet,omitempty"`
 	// Path is appended to the chosen device's base URL (push mode), or
 	// given to it (pull mode). Default "/".
 	Path string `json:"path,omitempty"`

@@ -22,9 +22,17 @@ const (
 )
 
 func (t *Target) validate(v *validator, path string) {
+	named := 0
+	for _, set := range []bool{t.Device != "", t.Pool != nil, t.Fleet != nil} {
+		if set {
+			named++
+		}
+	}
 	switch {
-	case t.Device != "" && t.Pool != nil:
-		v.add(path, "names either a device or a pool, not both")
+	case named > 1:
+		v.add(path, "names one of a device, a pool or a fleet")
+	case t.Fleet != nil:
+		t.Fleet.validate(v, path+".fleet")
 	case t.Device != "":
 		if _, err := uuid.Parse(t.Device); err != nil {
 			v.add(path+".device", "is not a device id")
@@ -32,7 +40,7 @@ func (t *Target) validate(v *validator, path string) {
 	case t.Pool != nil:
 		t.Pool.validate(v, path+".pool")
 	default:
-		v.add(path, "names a device or a pool")
+		v.add(path, "names a device, a pool or a fleet")
 	}
 	if t.Path == "" {
 		t.Path = "/"
@@ -45,14 +53,7 @@ func (t *Target) validate(v *validator, path string) {
 }
 
 func (p *Pool) validate(v *validator, path string) {
-	if len(p.Selector) > maxSelector {
-		v.add(path+".selector", "at most %d labels", maxSelector)
-	}
-	for k := range p.Selector {
-		if !labelKeyPattern.MatchString(k) {
-			v.add(path+".selector."+k, "a label key is 1 to 63 letters, digits, '_', '.', '-' or '/'")
-		}
-	}
+	p.validateSelector(v, path+".selector")
 	if p.Strategy == "" {
 		p.Strategy = placement.StrategyLoadAware
 	}
@@ -94,4 +95,16 @@ func (j *Job) DeviceIDs() []uuid.UUID {
 		}
 	}
 	return ids
+}
+
+// validateSelector checks the pool's selector, at path.
+func (p *Pool) validateSelector(v *validator, path string) {
+	if len(p.Selector) > maxSelector {
+		v.add(path, "at most %d labels", maxSelector)
+	}
+	for k := range p.Selector {
+		if !labelKeyPattern.MatchString(k) {
+			v.add(path+"."+k, "a label key is 1 to 63 letters, digits, '_', '.', '-' or '/'")
+		}
+	}
 }

@@ -319,20 +319,27 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	switch {
 	case t.Target != nil:
 		if r.URL != "" {
-			v.add(path+".target", "a task calls either request.url or a target (device or pool), not both")
+			v.add(path+".target", "a task calls either request.url or a target (a device, a pool or a fleet), not both")
 		}
 		t.Target.validate(v, path+".target")
 	case r.URL == "":
-		v.add(rp+".url", "is required (or a target: a device or a pool)")
+		v.add(rp+".url", "is required (or a target: a device, a pool or a fleet)")
 	default:
 		if err := checkURL(r.URL); err != nil {
 			v.add(rp+".url", "%s", err.Error())
 		}
 	}
+	if t.Rollout != nil {
+		if !t.IsFleet() {
+			v.add(path+".rollout", "applies only to a task whose target is a fleet")
+		} else {
+			t.Rollout.validate(v, path+".rollout")
+		}
+	}
 	if t.ValidFor != nil {
 		switch d := t.ValidFor.Std(); {
 		case t.Target == nil:
-			v.add(path+".valid_for", "applies to tasks with a target (a device or a pool)")
+			v.add(path+".valid_for", "applies to tasks with a target (a device, a pool or a fleet)")
 		case d < time.Second || d > maxValidFor:
 			v.add(path+".valid_for", "must be between 1s and %s", maxValidFor)
 		}
