@@ -265,9 +265,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		rc.ID = cfg.Replica.ID()
 	}
 	if c.tracer != nil {
-		// Insert and work spans. herald puts the trace context of a run
-		// into its deliveries' metadata itself (see trace.go).
-		rc.Middleware = []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+		// Insert and work spans, the work span a child of the run's span
+		// (runTraceMiddleware, outermost). herald puts the trace context of
+		// a run into its deliveries' metadata itself (see trace.go).
+		rc.Middleware = []rivertype.Middleware{&runTraceMiddleware{}, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
 			TracerProvider:              c.tracer,
 			EnableWorkSpanJobKindSuffix: true,
 		})}

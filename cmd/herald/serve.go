@@ -436,6 +436,8 @@ const tracingHelp = `Traces (OpenTelemetry) are configured by the standard OTEL_
 off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set
 or OTEL_TRACES_EXPORTER=otlp: OTLP over HTTP (http/protobuf), OTEL_SERVICE_NAME
 (default herald), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG),
-OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED=true. Spans: each API request, each
-run's start, each delivery attempt (River's work span) and its outgoing request,
-whose trace context (traceparent) the webhook carries.`
+OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED=true. One trace per run: each API
+request, each run's start (a child of the request that triggered it, a root for
+a tick), each delivery attempt (River's work span, a child of the run's span on
+any replica and at every retry) and its outgoing request, whose trace context
+(traceparent) the webhook carries.`
