@@ -157,8 +157,10 @@ func (c *Client) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops claiming ticks, then stops River as River's Stop does
-// (deliveries in flight finish), then the batchers.
+// Stop stops claiming ticks, lets River take the deliveries of the ticks
+// it claimed ahead of their time (up to FireLead) so that they are sent on
+// time, then stops River as River's Stop does (deliveries in flight finish),
+// then the batchers.
 func (c *Client) Stop(ctx context.Context) error {
 	return c.stop(ctx, c.Client.Stop)
 }
@@ -179,6 +181,9 @@ func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error
 		case <-tickerDone:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if err := c.ticker.awaitStaged(ctx); err != nil {
+			return err
 		}
 	}
 	if err := stopRiver(ctx); err != nil {
