@@ -15,7 +15,9 @@ const usageText = `herald: a durable HTTP webhook scheduler.
 Usage:
   herald serve [flags]     run the REST API, schedulers and delivery workers
   herald migrate [flags]   apply database migrations (herald's and River's) and exit
-  herald receive [flags]   print the webhooks sent to it (a receiver for trying herald out)
+  herald receive [flags]   print the webhooks sent to it, checking their signatures
+                           with --verify-secret (a receiver for trying herald out)
+  herald version           print the version (also herald --version)
   herald help              show this text
 
 Client commands, for a herald server at --server (HERALD_URL, default
@@ -55,6 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
+		return nil
+	case "version", "--version", "-version":
+		printVersion(stdout)
 		return nil
 	default:
 		if isCLICommand(args[0]) {

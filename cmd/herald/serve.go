@@ -216,7 +216,8 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewDBCollector(p.pool, logger))
+		metrics.NewDBCollector(p.pool, logger).WithQueues(jobs.QueueDeliver))
+	metrics.RegisterBuildInfo(registry, version, vcsRevision())
 	m := metrics.New(registry)
 	// One listening connection for the process: long-polls of pull-mode
 	// devices and workers waiting for their results wait on it.
@@ -304,6 +305,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		RiverUI:  riverUI,
 
 		TracerProvider: tp,
+		RequestMetrics: m,
 	})
 	return p, nil
 }
@@ -421,14 +423,34 @@ func revision() string {
 	if version != "" {
 		return version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
+	if r := vcsRevision(); r != "" {
+		return r
+	}
+	return "devel"
+}
+
+// vcsRevision is the VCS revision the binary was built from, with
+// "-dirty" when the tree had changes; "" when the build does not say.
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
 			}
 		}
 	}
-	return "devel"
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }
 
 // tracingHelp ends `herald serve --help`.

@@ -98,7 +98,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		TracerProvider:   opts.TracerProvider,
 	})
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(metrics.NewDBCollector(pool, logger))
+	registry.MustRegister(metrics.NewDBCollector(pool, logger).WithQueues(jobs.QueueDeliver))
 	m := metrics.New(registry)
 	cfg := jobs.Config{
 		Work:         !opts.NoWork,
@@ -169,6 +169,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Logger:  logger,
 
 		TracerProvider: opts.TracerProvider,
+		RequestMetrics: m,
 	})
 	h := routes
 	if opts.Wrap != nil {
