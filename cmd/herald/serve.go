@@ -125,15 +125,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := c.validate(); err != nil {
-		return err
+		return failed(logger, c.logFormat, "serve", err)
 	}
+	return failed(logger, c.logFormat, "serve", listenAndServe(ctx, &c, logger, stdout))
+}
+
+// listenAndServe takes the port, then builds and runs the server.
+func listenAndServe(ctx context.Context, c *serveSettings, logger *slog.Logger, stdout io.Writer) error {
 	// The port first: a taken port fails before the database is touched.
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
-	p, err := build(ctx, &c, logger)
+	p, err := build(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -205,9 +210,11 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		tp = p.traces
 		logger.Info("tracing on: OpenTelemetry spans are exported over OTLP")
 	}
-	if p.pool, p.closeDB, err = c.db.open(ctx, logger); err != nil {
+	pool, closeDB, err := c.db.open(ctx, logger, true)
+	if err != nil {
 		return nil, err
 	}
+	p.pool, p.closeDB = pool, closeDB
 	if !c.noMigrate {
 		if _, err := migrations.Migrate(ctx, p.pool, logger); err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
@@ -362,7 +369,7 @@ func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) e
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
 	p.logger.Info("herald is serving", slog.String("addr", ln.Addr().String()), slog.String("role", c.role), slog.String("replica", p.live.ID()))
-	fmt.Fprintf(stdout, "herald listening on %s\n", ln.Addr())
+	announce(stdout, c.logFormat, "herald listening on "+ln.Addr().String(), slog.String("addr", ln.Addr().String()))
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
