@@ -177,13 +177,7 @@ func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
 			Clock: a.clock(r.Context(), scheduleZone(j.Schedule)),
 		}
 	}
-	next := ""
-	if list.NextCursor != nil {
-		q := r.URL.Query()
-		q.Set("cursor", *list.NextCursor)
-		q.Del("limit")
-		next = "/jobs?" + q.Encode()
-	}
+	next := nextPage(r, list.NextCursor)
 	f := views.JobFilter{Name: r.URL.Query().Get("name"), Label: r.URL.Query().Get("label"), Paused: r.URL.Query().Get("paused")}
 	return views.JobsList(rows, f, next), nil
 }
@@ -550,6 +544,18 @@ func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 		edges[i] = views.GraphEdge{From: e.From, To: e.To}
 	}
 	return nodes, edges
+}
+
+// nextPage is the link to the list page after r's, the same filter from
+// cursor on; "" without a cursor (the last page).
+func nextPage(r *http.Request, cursor *string) string {
+	if cursor == nil {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set("cursor", *cursor)
+	q.Del("limit")
+	return r.URL.Path + "?" + q.Encode()
 }
 
 // clock is a page's clock: now, and times about a schedule in zone ("" for

@@ -44,13 +44,7 @@ func (a *API) devicesPage(r *http.Request) (templ.Component, error) {
 	}
 	p := views.DevicesPage{
 		Rows: rows, Filter: views.DeviceFilter{Label: r.URL.Query().Get("label")},
-		Clock: a.clock(r.Context(), ""), Timeout: a.deviceTimeout.String(),
-	}
-	if list.NextCursor != nil {
-		q := r.URL.Query()
-		q.Set("cursor", *list.NextCursor)
-		q.Del("limit")
-		p.Next = "/devices?" + q.Encode()
+		Clock: a.clock(r.Context(), ""), Timeout: a.deviceTimeout.String(), Next: nextPage(r, list.NextCursor),
 	}
 	return views.DevicesView(p), nil
 }

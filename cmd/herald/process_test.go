@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -244,30 +243,10 @@ func TestServeUsesEmbeddedPostgresByDefault(t *testing.T) {
 	}
 }
 
-// served is what a `herald serve` that ran to its end printed.
-type served struct {
-	code           int
-	stdout, stderr string
-}
-
 // runServe runs `herald serve` to its end (at most 60 s) with env added.
-func runServe(t *testing.T, env []string, args ...string) served {
+func runServe(t *testing.T, env []string, args ...string) cliResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, heraldBin, append([]string{"serve"}, args...)...)
-	cmd.Env = append(append(baseEnv(), "HERALD_API_KEY="+testKey), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return served{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	return runCLIEnv(t, append([]string{"HERALD_API_KEY=" + testKey}, env...), "", append([]string{"serve"}, args...)...)
 }
 
 // With its port taken, herald fails at once, saying so, before it touches
