@@ -67,6 +67,9 @@ type API struct {
 	heartbeats    *device.Heartbeats
 	deviceTimeout time.Duration
 	hub           *notify.Hub
+	// fleet is this process's view of the devices, for the job page's
+	// placements (nil without devices).
+	fleet *device.Fleet
 	// schedules keeps parsed cron expressions for showing next fire times.
 	schedules schedule.Cache
 	// starts creates the runs of concurrent triggers together (startRuns);
@@ -94,6 +97,9 @@ func NewAPI(cfg APIConfig) *API {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.devices != nil && a.pool != nil {
+		a.fleet = device.NewFleet(a.pool, a.deviceTimeout, 0)
 	}
 	a.starts = batch.New(500, 2, a.startRuns)
 	return a

@@ -487,7 +487,7 @@ func TestGraphExport(t *testing.T) {
 
 // isPage says whether a route is one of the pages (and their assets).
 func isPage(route string) bool {
-	for _, prefix := range []string{"/jobs", "/runs", "/replicas", "/static"} {
+	for _, prefix := range []string{"/jobs", "/runs", "/replicas", "/devices", "/timezone", "/static"} {
 		if route == prefix || strings.HasPrefix(route, prefix+"/") {
 			return true
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,6 +51,7 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Use(a.requireScope)
 		r.Use(http.NewCrossOriginProtection().Handler)
 		r.Use(refuseBadInput(func(w http.ResponseWriter, r *http.Request, err error) { a.errorPage(w, r, err, "/jobs") }))
+		r.Use(withZoneChoice)
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "/jobs", http.StatusSeeOther)
 		})
@@ -66,12 +68,19 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Get("/runs/{runID}/events", a.runEvents)
 		r.Post("/runs/{runID}/cancel", a.action(a.runAction(jobs.CancelRun)))
 		r.Post("/runs/{runID}/retry", a.action(a.runAction(jobs.RetryRun)))
+		r.Post("/timezone", setZoneChoice)
+		if a.devices != nil {
+			r.Get("/devices", a.page(a.devicesPage))
+			r.Get("/devices/{deviceID}", a.page(a.devicePage))
+		}
 	}
 }
 
-// page renders what load returns, or an error page.
+// page renders what load returns, or an error page; the message of a form
+// that failed on its way here (takeFlash) shows at its top.
 func (a *API) page(load func(*http.Request) (templ.Component, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		r = takeFlash(w, r)
 		c, err := load(r)
 		if err != nil {
 			a.errorPage(w, r, err, "/jobs")
@@ -85,10 +94,19 @@ func (a *API) page(load func(*http.Request) (templ.Component, error)) http.Handl
 }
 
 // action runs a form's action and sends the browser where it says (303).
+// An action refused for what it asked (a run no longer running, a job
+// changed meanwhile: 400, 409, 422) sends the browser back to the page the
+// form was on, which shows why (flash); a missing object or a failure of
+// the server gets an error page.
 func (a *API) action(do func(*http.Request) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		to, err := do(r)
 		if err != nil {
+			if msg, ok := refusal(err); ok {
+				setFlash(w, msg)
+				http.Redirect(w, r, backTo(r), http.StatusSeeOther)
+				return
+			}
 			a.errorPage(w, r, err, backTo(r))
 			return
 		}
@@ -158,15 +176,10 @@ func (a *API) jobsPage(r *http.Request) (templ.Component, error) {
 		rows[i] = views.JobRow{
 			ID: j.ID.String(), Name: j.Name, Schedule: describeSchedule(j.Schedule),
 			NextFire: j.NextFireAt, Paused: j.Paused, LatestRun: byJob[j.ID],
+			Clock: a.clock(r.Context(), scheduleZone(j.Schedule)),
 		}
 	}
-	next := ""
-	if list.NextCursor != nil {
-		q := r.URL.Query()
-		q.Set("cursor", *list.NextCursor)
-		q.Del("limit")
-		next = "/jobs?" + q.Encode()
-	}
+	next := nextPage(r, list.NextCursor)
 	f := views.JobFilter{Name: r.URL.Query().Get("name"), Label: r.URL.Query().Get("label"), Paused: r.URL.Query().Get("paused")}
 	return views.JobsList(rows, f, next), nil
 }
@@ -206,6 +219,10 @@ func (a *API) jobPage(r *http.Request) (templ.Component, error) {
 		ID: j.ID.String(), Name: j.Name, Schedule: describeSchedule(j.Schedule),
 		Misfire: j.Misfire, Overlap: j.Overlap, Paused: j.Paused, NextFireTimes: j.NextFireTimes,
 		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks, Graph: drawing,
+		Clock: a.clock(r.Context(), scheduleZone(j.Schedule)),
+	}
+	if p.Placements, err = a.placements(r.Context(), j.ID, drawing.Order(), j.Tasks); err != nil {
+		return nil, err
 	}
 	for _, run := range runs.Data {
 		p.Runs = append(p.Runs, *runSummary(run))
@@ -218,29 +235,26 @@ func (a *API) runPage(r *http.Request) (templ.Component, error) {
 	if err := parseRunID(nil, r, &req); err != nil {
 		return nil, err
 	}
-	body, jobID, err := a.runBody(r.Context(), req.id)
+	body, j, err := a.runBody(r.Context(), req.id)
 	if err != nil {
 		return nil, err
 	}
-	j, err := store.New(a.pool).GetJobAny(r.Context(), jobID)
-	if err != nil {
-		return nil, err
-	}
-	return views.RunView(views.RunPage{JobID: jobID.String(), JobName: j.Name, Body: *body}), nil
+	return views.RunView(views.RunPage{JobID: j.ID.String(), JobName: j.Name, Body: *body}), nil
 }
 
 // runBody reads the live part of a run's page, and the run's job, in one
 // snapshot: the run, its task counts by state, its topology when it is
 // small enough to draw, its first views.MaxShownTasks tasks (in graph
 // order, or by id when not drawn) with their attempts, and its timeline. A
-// run of 10,000 tasks costs a page no more than one of 200.
-func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.UUID, error) {
+// run of 10,000 tasks costs a page no more than one of 200. Its times are
+// in the zone of the job's schedule, or the viewer's choice (ctx).
+func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, *store.Job, error) {
 	if err := a.seeRun(ctx, id); err != nil {
-		return nil, uuid.Nil, err
+		return nil, nil, err
 	}
 	var (
 		b        views.RunBody
-		jobID    uuid.UUID
+		job      store.Job
 		taskRuns []store.TaskRun
 		graph    *graphResponse
 		attempts []store.Attempt
@@ -254,7 +268,9 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		if err != nil {
 			return err
 		}
-		jobID = run.JobID
+		if job, err = q.GetJobAny(ctx, run.JobID); err != nil {
+			return err
+		}
 		b.Run = *runSummary(toRunResponse(&run))
 		counts, err := q.TaskStateCounts(ctx, id)
 		if err != nil {
@@ -300,7 +316,7 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		return err
 	})
 	if err != nil {
-		return nil, uuid.Nil, err
+		return nil, nil, err
 	}
 	byTask := map[uuid.UUID][]views.AttemptRow{}
 	for _, at := range attempts {
@@ -336,7 +352,8 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, uuid.U
 		b.Now = b.Run.CreatedAt.Add(b.Now.Sub(b.Run.CreatedAt).Truncate(time.Second))
 	}
 	b.Timeline = views.BuildTimeline(b.Run, b.Tasks, b.Now)
-	return &b, jobID, nil
+	b.Clock = views.Clock{Zone: views.ZoneChoiceFrom(ctx).ZoneFor(storedScheduleZone(job.Schedule)), Now: b.Now}
+	return &b, &job, nil
 }
 
 // inGraphOrder puts task runs in the order given (a drawing's) and keeps
@@ -534,6 +551,42 @@ func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 	return nodes, edges
 }
 
+// nextPage is the link to the list page after r's, the same filter from
+// cursor on; "" without a cursor (the last page).
+func nextPage(r *http.Request, cursor *string) string {
+	if cursor == nil {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set("cursor", *cursor)
+	q.Del("limit")
+	return r.URL.Path + "?" + q.Encode()
+}
+
+// clock is a page's clock: now, and times about a schedule in zone ("" for
+// UTC) as the viewer chose (ctx).
+func (a *API) clock(ctx context.Context, zone string) views.Clock {
+	return views.Clock{Zone: views.ZoneChoiceFrom(ctx).ZoneFor(zone), Now: a.now()}
+}
+
+// scheduleZone is the zone a schedule's times are meant in: a cron
+// schedule's, else "" (UTC).
+func scheduleZone(s *jobspec.Schedule) string {
+	if s == nil || s.Cron == "" {
+		return ""
+	}
+	return s.Timezone
+}
+
+// storedScheduleZone is scheduleZone of a schedule as stored.
+func storedScheduleZone(raw json.RawMessage) string {
+	var s *jobspec.Schedule
+	if len(raw) == 0 || json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return scheduleZone(s)
+}
+
 // describeSchedule is a schedule in a few words.
 func describeSchedule(s *jobspec.Schedule) string {
 	switch {
@@ -561,12 +614,12 @@ func (a *API) replicasPage(r *http.Request) (templ.Component, error) {
 	for i, rp := range list.Data {
 		rows[i] = views.ReplicaRow{
 			ID: rp.ID, Role: rp.Role, Host: rp.Host, Version: rp.Version, State: rp.State,
-			StartedAt: rp.StartedAt, LastHeartbeat: rp.LastHeartbeatAt, SilentFor: rp.SilentFor, Timeout: rp.Timeout,
+			StartedAt: rp.StartedAt, LastHeartbeat: rp.LastHeartbeatAt, Timeout: rp.Timeout,
 			Working: rp.Working, InFlight: rp.InFlight, ClockOffsetMs: rp.ClockOffsetMs, Reclaimed: rp.Reclaimed,
 		}
 		if rp.ReclaimedBy != nil {
 			rows[i].ReclaimedBy = *rp.ReclaimedBy
 		}
 	}
-	return views.ReplicasView(rows), nil
+	return views.ReplicasView(rows, a.clock(r.Context(), "")), nil
 }

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/herald-sched/herald/internal/metrics"
 	"github.com/herald-sched/herald/jobs"
 	"github.com/herald-sched/herald/openapi"
 	"github.com/herald-sched/herald/views"
@@ -42,6 +43,10 @@ type RouterConfig struct {
 	// TracerProvider, if set, traces each request (otelhttp: a server span
 	// named after its route, continuing the caller's W3C trace context).
 	TracerProvider trace.TracerProvider
+	// RequestMetrics, if set, counts each request by route, method and
+	// status class (herald_http_requests_total and
+	// herald_http_request_duration_seconds).
+	RequestMetrics *metrics.Metrics
 }
 
 // NewRouter returns the handler for every herald HTTP route.
@@ -52,6 +57,9 @@ func NewRouter(cfg RouterConfig) http.Handler {
 	// Each request has an id (the caller's X-Request-Id when it sends a
 	// sane one), answered in X-Request-Id and kept in its audit row.
 	r.Use(middleware.RequestID, echoRequestID, withRequest)
+	if cfg.RequestMetrics != nil {
+		r.Use(countRequests(cfg.RequestMetrics))
+	}
 	if cfg.TracerProvider != nil {
 		r.Use(nameSpan)
 	}

@@ -157,8 +157,10 @@ func (c *Client) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops claiming ticks, then stops River as River's Stop does
-// (deliveries in flight finish), then the batchers.
+// Stop stops claiming ticks, lets River take the deliveries of the ticks
+// it claimed ahead of their time (up to FireLead) so that they are sent on
+// time, then stops River as River's Stop does (deliveries in flight finish),
+// then the batchers.
 func (c *Client) Stop(ctx context.Context) error {
 	return c.stop(ctx, c.Client.Stop)
 }
@@ -179,6 +181,9 @@ func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error
 		case <-tickerDone:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if err := c.ticker.awaitStaged(ctx); err != nil {
+			return err
 		}
 	}
 	if err := stopRiver(ctx); err != nil {
@@ -265,9 +270,10 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		rc.ID = cfg.Replica.ID()
 	}
 	if c.tracer != nil {
-		// Insert and work spans. herald puts the trace context of a run
-		// into its deliveries' metadata itself (see trace.go).
-		rc.Middleware = []rivertype.Middleware{otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
+		// Insert and work spans, the work span a child of the run's span
+		// (runTraceMiddleware, outermost). herald puts the trace context of
+		// a run into its deliveries' metadata itself (see trace.go).
+		rc.Middleware = []rivertype.Middleware{&runTraceMiddleware{}, otelriver.NewMiddleware(&otelriver.MiddlewareConfig{
 			TracerProvider:              c.tracer,
 			EnableWorkSpanJobKindSuffix: true,
 		})}

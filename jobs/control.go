@@ -94,7 +94,11 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	if err != nil {
 		return nil, fmt.Errorf("read tasks: %w", err)
 	}
-	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj), solo: len(taskRuns) == 1}
+	// The retry's attempts are a trace of their own: the retry's span, a
+	// child of the request that asked for it.
+	_, span := startRunSpan(ctx, tracerOf(ins), hj.ID, runID, retrySpan, run.ScheduledFor)
+	defer span.End()
+	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj), solo: len(taskRuns) == 1, trace: traceMetadata(span.SpanContext())}
 	succeeded := make(map[string]bool, len(taskRuns))
 	for _, tr := range taskRuns {
 		if tr.State == state.TaskSucceeded {

@@ -18,7 +18,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/device"
@@ -149,7 +148,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if tr == nil {
 		return nil // finished or cancelled meanwhile: nothing to deliver
 	}
-	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: trace.SpanContextFromContext(ctx), attempt: attempt}
+	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: releasedBy(ctx, job.Metadata), attempt: attempt}
 	describeAttempt(ctx, job.Metadata, tr, attempt)
 	var task jobspec.Task
 	if err := json.Unmarshal(tr.Spec, &task); err != nil {

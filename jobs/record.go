@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/metrics"
@@ -59,10 +58,10 @@ func beginAttempts(ctx context.Context, pool *pgxpool.Pool, items []beginItem) (
 type finishItem struct {
 	tr      *store.BeginAttemptsRow
 	rec     attemptRecord
-	solo    bool              // the run has this one task
-	flow    FlowLimits        // the job's flow limits, for the children it releases
-	span    trace.SpanContext // the attempt's span, for the children it releases
-	attempt int               // the attempt's number
+	solo    bool          // the run has this one task
+	flow    FlowLimits    // the job's flow limits, for the children it releases
+	span    deliveryTrace // the run's span and the attempt's, for the children it releases
+	attempt int           // the attempt's number
 }
 
 // recorder writes the outcome of many attempts in one transaction: the
@@ -153,7 +152,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	var (
 		released []uuid.UUID
 		flows    = map[uuid.UUID]FlowLimits{}
-		parents  = map[uuid.UUID]trace.SpanContext{}
+		parents  = map[uuid.UUID]deliveryTrace{}
 		runs     []uuid.UUID // DAG runs, to settle
 		solo     store.EndSoloRunsParams
 	)
@@ -234,7 +233,7 @@ func keepResult(ctx context.Context, q *store.Queries, it *finishItem) error {
 
 // release counts each success in the children of the tasks that succeeded,
 // and enqueues the children whose parents have all succeeded.
-func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, parents map[uuid.UUID]trace.SpanContext, items []*finishItem) error {
+func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, parents map[uuid.UUID]deliveryTrace, items []*finishItem) error {
 	if len(children) == 0 {
 		return nil
 	}
@@ -257,7 +256,7 @@ func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID,
 		if err := json.Unmarshal(c.Spec, &child); err != nil {
 			return fmt.Errorf("decode task %s: %w", c.ID, err)
 		}
-		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID], trace: traceMetadata(parents[c.ID])}
+		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID], trace: parents[c.ID].metadata()}
 		deliveries = append(deliveries, deliveryParams(c.ID, &child, target, 0, int(c.Round)))
 	}
 	return enqueueDeliveries(ctx, tx, r.client, deliveries)

@@ -36,6 +36,10 @@ type ticker struct {
 	grace   time.Duration    // see DefaultMisfireGrace
 	poll    time.Duration    // the wait after a claim that found fewer than batch
 	batch   int
+	// staged is the latest nominal time of the ticks claimed so far, whose
+	// deliveries wait in the queue until then (FireLead); read once run
+	// has returned (see Client.stop).
+	staged time.Time
 }
 
 // run claims ticks until ctx ends.
@@ -82,6 +86,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	horizon := now.Add(FireLead)
 	var claimed int
 	var skippedRuns int
+	var latest time.Time
 	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
 		skippedRuns = 0
 		q := store.New(tx)
@@ -106,6 +111,9 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			}
 			skipped := 0
 			for _, at := range plan.fire {
+				if at.After(latest) {
+					latest = at
+				}
 				if hj.Overlap == jobspec.OverlapAllow {
 					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}); ok {
 						continue
@@ -144,6 +152,9 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return claimed, err
+	}
+	if latest.After(t.staged) {
+		t.staged = latest
 	}
 	for range skippedRuns {
 		t.metrics.RunEnded(state.RunSkipped)
@@ -218,4 +229,28 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		return false, beginRun(ctx, tx, ins, run, hj)
 	}
 	return st == state.RunSkipped, nil
+}
+
+// stagedMargin is how long after the last staged tick's time a stopping
+// process keeps fetching: River's fetch has taken its deliveries by then.
+const stagedMargin = 100 * time.Millisecond
+
+// awaitStaged returns once the ticks this ticker claimed ahead of their
+// time are due (plus stagedMargin), so that a stopping process's River
+// takes their deliveries and sends them on time instead of leaving them in
+// the queue for whoever starts next; or when ctx ends. Call it after run
+// returned.
+func (t *ticker) awaitStaged(ctx context.Context) error {
+	wait := t.staged.Add(stagedMargin).Sub(t.now())
+	if t.staged.IsZero() || wait <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

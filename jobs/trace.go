@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -15,18 +17,30 @@ import (
 	"github.com/herald-sched/herald/internal/store"
 )
 
-// Traces. otelriver gives each River job an insert and a work span (the
-// work span of a delivery is its attempt), otelhttp the outgoing request's
-// span and the traceparent header the receiver gets. herald adds the run:
-// a span where a run starts (a child of the API request that triggered it,
-// or a root for a tick), whose context goes into the River metadata of the
-// run's first deliveries (otelriver's own propagation would put its
-// insert span there, one for a whole batch of runs), and the work span
-// links to it; a delivery released by a finished task links to that task's
-// attempt.
+// Traces: one trace per run. herald starts a span where a run starts
+// (herald.run manual|schedule|retry): a child of the API request that
+// triggered it, continuing the caller's traceparent, or a root for a tick.
+// Its context goes into the River metadata of each of the run's deliveries
+// (traceparent, the key otelriver uses; otelriver's own propagation would
+// put its insert span there, one for a whole batch of runs), and a delivery
+// released by a finished DAG task carries it on, with that task's attempt
+// beside it (herald_follows). When a delivery is worked, on whichever
+// replica and at whichever attempt, runTraceMiddleware makes the run's span
+// the parent of otelriver's work span (river.work/herald.deliver, the
+// attempt's span), which links to the attempt it follows from; otelhttp's
+// span of the outgoing request is the attempt's child, and its context is
+// the webhook's traceparent. So every attempt of a run, retries and
+// reclaimed deliveries included, is in the run's trace, under its span.
 
 // tracerName names herald's own spans' instrumentation scope.
 const tracerName = "github.com/herald-sched/herald/jobs"
+
+// retrySpan names the span of a run's retry (herald.run retry).
+const retrySpan = "retry"
+
+// followsKey is the metadata key of the span a delivery follows from: the
+// attempt of the upstream task that released it.
+const followsKey = "herald_follows"
 
 // startRunSpan starts the span of a run starting now.
 func startRunSpan(ctx context.Context, tp trace.TracerProvider, jobID, runID uuid.UUID, trigger string, scheduledFor time.Time) (context.Context, trace.Span) {
@@ -41,14 +55,33 @@ func startRunSpan(ctx context.Context, tp trace.TracerProvider, jobID, runID uui
 	))
 }
 
-// traceMetadata is River job metadata carrying sc as W3C trace context, the
-// way otelriver reads it when the job is worked; nil when sc is not valid.
+// deliveryTrace is where a delivery's attempts go in their run's trace:
+// under the run's span, following from an upstream task's attempt (a
+// link), if any.
+type deliveryTrace struct {
+	run, follows trace.SpanContext
+}
+
+// traceMetadata is River job metadata making the attempts of a delivery
+// children of the run's span sc; nil when sc is not valid (no tracing).
 func traceMetadata(sc trace.SpanContext) []byte {
-	if !sc.IsValid() {
+	return deliveryTrace{run: sc}.metadata()
+}
+
+// metadata is the River job metadata of a delivery with this trace: the
+// run's span as W3C trace context, as otelriver reads it, and the span it
+// follows from under followsKey; nil when the run's span is not valid.
+func (d deliveryTrace) metadata() []byte {
+	if !d.run.IsValid() {
 		return nil
 	}
 	carrier := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), sc), carrier)
+	propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), d.run), carrier)
+	if d.follows.IsValid() {
+		follows := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), d.follows), follows)
+		carrier[followsKey] = follows.Get("traceparent")
+	}
 	b, err := json.Marshal(carrier)
 	if err != nil {
 		return nil
@@ -56,20 +89,54 @@ func traceMetadata(sc trace.SpanContext) []byte {
 	return b
 }
 
-// describeAttempt adds the delivery's identity, and a link to the span
-// that started it (traceMetadata in the job's metadata), to its attempt's
-// span: the work span otelriver started.
+// traceOf reads a delivery's trace from its River metadata.
+func traceOf(metadata []byte) deliveryTrace {
+	var carrier propagation.MapCarrier
+	if len(metadata) == 0 || json.Unmarshal(metadata, &carrier) != nil {
+		return deliveryTrace{}
+	}
+	d := deliveryTrace{run: extractSpanContext(carrier)}
+	if tp := carrier[followsKey]; tp != "" {
+		d.follows = extractSpanContext(propagation.MapCarrier{"traceparent": tp})
+	}
+	return d
+}
+
+func extractSpanContext(carrier propagation.MapCarrier) trace.SpanContext {
+	return trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier))
+}
+
+// releasedBy is the trace of the deliveries that the attempt working in
+// ctx (a delivery with metadata) releases: the same run, following from
+// that attempt.
+func releasedBy(ctx context.Context, metadata []byte) deliveryTrace {
+	return deliveryTrace{run: traceOf(metadata).run, follows: trace.SpanContextFromContext(ctx)}
+}
+
+// runTraceMiddleware makes the run's span (in the delivery's metadata) the
+// parent of what works the delivery: placed before otelriver's middleware,
+// it makes the work span, the attempt's, a child of the run's span, on any
+// replica and at every attempt.
+type runTraceMiddleware struct{ river.MiddlewareDefaults }
+
+// Work runs doInner with the run's span, a remote span, as ctx's parent.
+func (*runTraceMiddleware) Work(ctx context.Context, job *rivertype.JobRow, doInner func(context.Context) error) error {
+	if run := traceOf(job.Metadata).run; run.IsValid() {
+		ctx = trace.ContextWithRemoteSpanContext(ctx, run)
+	}
+	return doInner(ctx)
+}
+
+// describeAttempt adds the delivery's identity, and a link to the attempt
+// it follows from (a DAG parent's), to its attempt's span: the work span
+// otelriver started.
 func describeAttempt(ctx context.Context, metadata []byte, tr *store.BeginAttemptsRow, attempt int) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	var carrier propagation.MapCarrier
-	if json.Unmarshal(metadata, &carrier) == nil {
-		from := trace.SpanContextFromContext(propagation.TraceContext{}.Extract(context.Background(), carrier))
-		if from.IsValid() {
-			span.AddLink(trace.Link{SpanContext: from})
-		}
+	if follows := traceOf(metadata).follows; follows.IsValid() {
+		span.AddLink(trace.Link{SpanContext: follows})
 	}
 	span.SetAttributes(
 		attribute.String("herald.job_id", tr.JobID.String()),

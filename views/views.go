@@ -6,8 +6,10 @@ package views
 import (
 	"embed"
 	"fmt"
-	"github.com/herald-sched/herald/internal/state"
+	"slices"
 	"time"
+
+	"github.com/herald-sched/herald/internal/state"
 )
 
 // Static holds /static/: htmx.min.js (htmx 2.0.11) and htmx-ext-sse.js
@@ -34,6 +36,9 @@ type JobRow struct {
 	NextFire  *time.Time
 	Paused    bool
 	LatestRun *RunSummary
+	// Clock writes the row's times (the job's schedule's zone, or the
+	// viewer's).
+	Clock Clock
 }
 
 // JobFilter is the job list's filter form, as submitted.
@@ -57,6 +62,26 @@ type JobPage struct {
 	// Graph is the topology, nodes coloured by the latest run's task states.
 	Graph Graph
 	Runs  []RunSummary
+	// Clock writes the page's times.
+	Clock Clock
+	// Placements says, for each task with a target (a device or a pool),
+	// where it would go now.
+	Placements []PlacementRow
+}
+
+// PlacementRow is where a task with a target would be delivered if it ran
+// now: the device the placement chain chooses from the fleet as it is, and
+// the decision explained.
+type PlacementRow struct {
+	TaskID string
+	// Target describes the target: "pool site=17 (load_aware)", "device gw-1".
+	Target string
+	// DeviceID and DeviceName are the device chosen; empty when none is
+	// eligible.
+	DeviceID, DeviceName string
+	// Explain is the decision in one line (placement.Decision.Explain), or
+	// why it could not be made.
+	Explain string
 }
 
 // RunPage is a run's page; Body is what its live updates replace.
@@ -73,6 +98,8 @@ const MaxShownTasks = 200
 // RunBody is the part of a run's page that changes while it runs.
 type RunBody struct {
 	Run RunSummary
+	// Clock writes the run's times (from Now).
+	Clock Clock
 	// Now is when the body was read: the end of what has not ended.
 	Now   time.Time
 	Graph Graph
@@ -111,6 +138,19 @@ var StateOrder = func() []string {
 
 // Ended says the run will not change any more (the live view stops).
 func (b RunBody) Ended() bool { return state.Run(b.Run.State).Final() }
+
+// CanCancel says the run can be cancelled: it is running or queued.
+func (b RunBody) CanCancel() bool {
+	return b.Run.State == string(state.RunRunning) || b.Run.State == string(state.RunQueued)
+}
+
+// retryable are the run states whose failed tasks can be run again
+// (timed_out: a run past its run_timeout).
+var retryable = []string{string(state.RunFailed), string(state.RunCancelled), "timed_out"}
+
+// CanRetry says the run's failed tasks can be run again: it failed, was
+// cancelled or timed out.
+func (b RunBody) CanRetry() bool { return slices.Contains(retryable, b.Run.State) }
 
 // TaskRow is a task of a run, with its attempts.
 type TaskRow struct {
@@ -151,7 +191,6 @@ type ReplicaRow struct {
 	State         string // alive, silent, dead or stopped
 	StartedAt     time.Time
 	LastHeartbeat *time.Time
-	SilentFor     float64 // seconds, for a live replica
 	Timeout       string
 	Working       int32
 	InFlight      int32
@@ -173,13 +212,4 @@ type ErrorPage struct {
 	Title  string
 	Detail string
 	Back   string
-}
-
-func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000 UTC") }
-
-func whenPtr(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return when(*t)
 }

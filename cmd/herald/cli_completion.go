@@ -74,7 +74,7 @@ func completionRun(cl *cli, s *settings) func(context.Context, []string) error {
 }
 
 // otherCommands are herald's commands that are not client commands.
-var otherCommands = []string{"serve", "migrate", "receive", "help"}
+var otherCommands = []string{"serve", "migrate", "receive", "version", "help"}
 
 // complete writes the candidates for the last of words (the command line
 // after "herald", the word being typed last), one a line.

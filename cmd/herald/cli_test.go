@@ -351,7 +351,7 @@ func TestCLICompletion(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{"commands", []string{""}, []string{"serve", "migrate", "receive", "help", "jobs", "runs", "devices", "keys", "graph", "completion"}},
+		{"commands", []string{""}, []string{"serve", "migrate", "receive", "version", "help", "jobs", "runs", "devices", "keys", "graph", "completion"}},
 		{"a group's commands", []string{"runs", ""}, []string{"list", "get", "watch", "cancel", "retry"}},
 		{"a prefix", []string{"jobs", "p"}, []string{"pause"}},
 		{"flags", []string{"jobs", "apply", "--d"}, []string{"--dry-run"}},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -31,7 +32,9 @@ func (d *dbSettings) register(s *settings) {
 
 // open connects to the database, starting the embedded server first when no
 // URL is set. The returned func closes the pool and stops that server.
-func (d *dbSettings) open(ctx context.Context, logger *slog.Logger) (*pgxpool.Pool, func(), error) {
+// exclusive refuses an embedded server that another live process runs (a
+// second herald serve in the same data directory), saying what to do.
+func (d *dbSettings) open(ctx context.Context, logger *slog.Logger, exclusive bool) (*pgxpool.Pool, func(), error) {
 	url := d.url
 	stop := func() {}
 	if url == "" {
@@ -40,7 +43,16 @@ func (d *dbSettings) open(ctx context.Context, logger *slog.Logger) (*pgxpool.Po
 			return nil, nil, err
 		}
 		logger.InfoContext(ctx, "no DATABASE_URL: starting the embedded PostgreSQL", slog.String("data_dir", dir))
-		srv, err := pgembed.Start(ctx, pgembed.Config{DataDir: dir, Logger: logger})
+		srv, err := pgembed.Start(ctx, pgembed.Config{DataDir: dir, Logger: logger, Exclusive: exclusive})
+		var inUse *pgembed.InUseError
+		if errors.As(err, &inUse) {
+			who := "another herald"
+			if inUse.PID != 0 {
+				who += fmt.Sprintf(" (pid %d)", inUse.PID)
+			}
+			return nil, nil, fmt.Errorf("%s runs the embedded PostgreSQL of --data-dir %s (HERALD_DATA_DIR): stop it, "+
+				"give this one a data directory of its own, or run replicas against one database with DATABASE_URL", who, d.dataDir)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded PostgreSQL: %w", err)
 		}

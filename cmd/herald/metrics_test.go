@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -79,4 +80,38 @@ func TestServeMetricsOnTheirOwnAddress(t *testing.T) {
 	require.True(t, strings.Contains(body, "herald_deliveries_in_flight"), "got %.200s, want herald's metrics", body)
 	code, _ = get(t, p.url+"/metrics")
 	require.Equal(t, http.StatusNotFound, code, "got %v, want 404 on the main listener", code)
+}
+
+// An idle herald's first scrape has every series a dashboard reads, its
+// build, and its own requests counted by route.
+func TestIdleScrapeHasEverySeries(t *testing.T) {
+	t.Parallel()
+	p := startServe(t, []string{"DATABASE_URL=" + dbtest.NewURL(t)})
+	code, _ := p.call(t, http.MethodGet, "/v1/jobs", nil)
+	require.Equal(t, http.StatusOK, code)
+	code, body := get(t, p.url+"/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`herald_build_info{goversion="go`,
+		`herald_queue_backlog{queue="herald_deliver"} 0`,
+		`herald_oldest_ready_age_seconds{queue="herald_deliver"} 0`,
+		`herald_deliveries_total{outcome="failed"} 0`,
+		`herald_runs_total{state="succeeded"} 0`,
+		`herald_http_requests_total{method="GET",route="/v1/jobs",status="2xx"} 1`,
+		`herald_http_request_duration_seconds_count{method="GET",route="/v1/jobs"} 1`,
+	} {
+		require.Contains(t, body, want)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		t.Run(args[0], func(t *testing.T) {
+			t.Parallel()
+			out, err := exec.Command(heraldBin, args...).Output()
+			require.NoError(t, err)
+			require.Regexp(t, `^herald \S+ \(revision \S+, go[0-9.]+\S*, \w+/\w+\)\n$`, string(out))
+		})
+	}
 }

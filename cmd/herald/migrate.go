@@ -25,7 +25,12 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	pool, closeDB, err := db.open(ctx, logger)
+	return failed(logger, logFormat, "migrate", migrate(ctx, &db, logger, logFormat, stdout))
+}
+
+// migrate applies the migrations and says so on stdout.
+func migrate(ctx context.Context, db *dbSettings, logger *slog.Logger, logFormat string, stdout io.Writer) error {
+	pool, closeDB, err := db.open(ctx, logger, false)
 	if err != nil {
 		return err
 	}
@@ -34,7 +39,8 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "migrations applied: river %v, herald %v\n", res.River, res.Herald)
+	announce(stdout, logFormat, fmt.Sprintf("migrations applied: river %v, herald %v", res.River, res.Herald),
+		slog.Any("river", res.River), slog.Any("herald", res.Herald))
 	logger.Info("database is current", slog.Int("river_applied", len(res.River)), slog.Int("herald_applied", len(res.Herald)))
 	return nil
 }

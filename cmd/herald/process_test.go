@@ -7,9 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,7 +82,7 @@ func startServe(t *testing.T, env []string, args ...string) *process {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "herald listening on "); ok {
+			if a, ok := listeningAddr(sc.Text()); ok {
 				addr <- a
 			}
 		}
@@ -107,6 +110,21 @@ func startServe(t *testing.T, env []string, args ...string) *process {
 		t.Fatalf("herald did not listen within 60s\n%s", logs.String())
 	}
 	return p
+}
+
+// listeningAddr reads the address from the line `herald serve` prints on
+// stdout once it listens: "herald listening on ADDR", or, with the JSON log
+// format, a JSON record with that message and the address as addr.
+func listeningAddr(line string) (string, bool) {
+	const prefix = "herald listening on "
+	if a, ok := strings.CutPrefix(line, prefix); ok {
+		return a, true
+	}
+	var rec struct{ Msg, Addr string }
+	if json.Unmarshal([]byte(line), &rec) == nil && strings.HasPrefix(rec.Msg, prefix) && rec.Addr != "" {
+		return rec.Addr, true
+	}
+	return "", false
 }
 
 // stop sends SIGTERM and returns the exit error (nil for exit 0).
@@ -212,8 +230,39 @@ func TestServeUsesEmbeddedPostgresByDefault(t *testing.T) {
 		}, "start %d: /readyz never answered 200", start)
 		code, body := p.call(t, http.MethodGet, "/v1/jobs", nil)
 		require.Equal(t, http.StatusOK, code, "body: %s", body)
+		if start == 1 {
+			// A second herald in the same data directory is refused, saying
+			// why, instead of joining the first one's database.
+			r := runServe(t, nil, "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+			require.NotEqual(t, 0, r.code, "a second herald in the data directory started\n%s\n%s", r.stdout, r.stderr)
+			require.Regexp(t, `herald: another herald \(pid \d+\) runs the embedded PostgreSQL of --data-dir `+regexp.QuoteMeta(dataDir), r.stderr)
+			require.NotContains(t, r.stderr, "migrat")
+			require.NotContains(t, r.stdout, "herald listening")
+		}
 		require.NoError(t, p.stop(t), "start %d: exit status\n%s", start, p.logs.String())
 	}
+}
+
+// runServe runs `herald serve` to its end (at most 60 s) with env added.
+func runServe(t *testing.T, env []string, args ...string) cliResult {
+	t.Helper()
+	return runCLIEnv(t, append([]string{"HERALD_API_KEY=" + testKey}, env...), "", append([]string{"serve"}, args...)...)
+}
+
+// With its port taken, herald fails at once, saying so, before it touches
+// a database: no data directory, no PostgreSQL, no migration, no River.
+func TestTakenPortFailsBeforeTheDatabase(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	dataDir := filepath.Join(t.TempDir(), "never")
+	r := runServe(t, nil, "--addr", ln.Addr().String(), "--data-dir", dataDir)
+	require.Equal(t, 1, r.code)
+	require.Contains(t, r.stderr, "address already in use")
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.Len(t, lines, 1, "one line, the cause: %s", r.stderr)
+	require.NoDirExists(t, dataDir, "the embedded database was not started")
 }
 
 func TestShutdownLetsInFlightDeliveriesFinish(t *testing.T) {
@@ -328,4 +377,55 @@ func TestRiverUIIsMountedBehindTheKey(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a cross-site request is refused")
+}
+
+// With --log-format json everything herald writes is JSON, stdout's line
+// included, durations are strings, and River's routine lines stay out of
+// the info log; a failure is a JSON record too.
+func TestJSONLogsEverywhere(t *testing.T) {
+	t.Parallel()
+	dbURL := dbtest.NewURL(t)
+	p := startServe(t, []string{"DATABASE_URL=" + dbURL, "HERALD_LOG_FORMAT=json"})
+	rc := heraldtest.NewReceiver(t, func(_ int, _ *heraldtest.Request, w http.ResponseWriter) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	code, body := p.call(t, http.MethodPost, "/v1/jobs", map[string]any{
+		"name":     "failing",
+		"schedule": map[string]any{"delay": "0s"},
+		"tasks":    []any{map[string]any{"request": map[string]any{"url": rc.URL}, "retry": map[string]any{"max_attempts": 3, "initial_interval": "100ms"}}},
+	})
+	require.Equal(t, http.StatusCreated, code, "body: %s", body)
+	heraldtest.Eventually(t, 20*time.Second, func() bool { return rc.Count() == 3 }, "three attempts")
+	time.Sleep(6 * time.Second) // a producer's job counts are logged every 5 s
+	require.NoError(t, p.stop(t))
+
+	sawDuration := false
+	for line := range strings.SplitSeq(strings.TrimSpace(p.logs.String()), "\n") {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), "not JSON: %s", line)
+		msg, _ := rec["msg"].(string)
+		require.NotContains(t, msg, "Producer job counts", "River's routine line at info")
+		require.NotContains(t, msg, "Job errored; retrying", "River's routine line at info")
+		for _, key := range []string{"took", "duration", "timeout", "heartbeat_interval"} {
+			if v, ok := rec[key]; ok {
+				require.IsType(t, "", v, "%s is not a string: %s", key, line)
+				sawDuration = true
+			}
+		}
+	}
+	require.True(t, sawDuration, "no duration logged:\n%s", p.logs.String())
+
+	// A failure, as JSON: the port is taken.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	r := runServe(t, []string{"DATABASE_URL=" + dbURL, "HERALD_LOG_FORMAT=json"}, "--addr", ln.Addr().String())
+	require.Equal(t, 1, r.code)
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	require.Len(t, lines, 1, "%s", r.stderr)
+	var rec struct{ Level, Msg, Error string }
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec), "not JSON: %s", lines[0])
+	require.Equal(t, "ERROR", rec.Level)
+	require.Equal(t, "herald serve failed", rec.Msg)
+	require.Contains(t, rec.Error, "address already in use")
 }

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 )
 
 const usageText = `herald: a durable HTTP webhook scheduler.
@@ -15,7 +13,9 @@ const usageText = `herald: a durable HTTP webhook scheduler.
 Usage:
   herald serve [flags]     run the REST API, schedulers and delivery workers
   herald migrate [flags]   apply database migrations (herald's and River's) and exit
-  herald receive [flags]   print the webhooks sent to it (a receiver for trying herald out)
+  herald receive [flags]   print the webhooks sent to it, checking their signatures
+                           with --verify-secret (a receiver for trying herald out)
+  herald version           print the version (also herald --version)
   herald help              show this text
 
 Client commands, for a herald server at --server (HERALD_URL, default
@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageText)
 		return nil
+	case "version", "--version", "-version":
+		printVersion(stdout)
+		return nil
 	default:
 		if isCLICommand(args[0]) {
 			err = cliMain(ctx, args, stdout, stderr)
@@ -68,20 +71,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return err
-}
-
-// newLogger returns the process logger: text or JSON on w.
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lvl}
-	switch strings.ToLower(format) {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("log format %q: want text or json", format)
 }

@@ -128,15 +128,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if err := c.validate(); err != nil {
-		return err
+		return failed(logger, c.logFormat, "serve", err)
 	}
+	return failed(logger, c.logFormat, "serve", listenAndServe(ctx, &c, logger, stdout))
+}
+
+// listenAndServe takes the port, then builds and runs the server.
+func listenAndServe(ctx context.Context, c *serveSettings, logger *slog.Logger, stdout io.Writer) error {
 	// The port first: a taken port fails before the database is touched.
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	defer ln.Close()
-	p, err := build(ctx, &c, logger)
+	p, err := build(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -208,9 +213,11 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		tp = p.traces
 		logger.Info("tracing on: OpenTelemetry spans are exported over OTLP")
 	}
-	if p.pool, p.closeDB, err = c.db.open(ctx, logger); err != nil {
+	pool, closeDB, err := c.db.open(ctx, logger, true)
+	if err != nil {
 		return nil, err
 	}
+	p.pool, p.closeDB = pool, closeDB
 	if !c.noMigrate {
 		if _, err := migrations.Migrate(ctx, p.pool, logger); err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
@@ -219,7 +226,8 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		metrics.NewDBCollector(p.pool, logger))
+		metrics.NewDBCollector(p.pool, logger).WithQueues(jobs.QueueDeliver))
+	metrics.RegisterBuildInfo(registry, version, vcsRevision())
 	m := metrics.New(registry)
 	// One listening connection for the process: long-polls of pull-mode
 	// devices and workers waiting for their results wait on it.
@@ -307,6 +315,7 @@ func build(ctx context.Context, c *serveSettings, logger *slog.Logger) (_ *serve
 		RiverUI:  riverUI,
 
 		TracerProvider: tp,
+		RequestMetrics: m,
 	})
 	return p, nil
 }
@@ -364,7 +373,7 @@ func (p *server) serve(ctx context.Context, ln net.Listener, stdout io.Writer) e
 		ErrorLog:          slog.NewLogLogger(p.logger.Handler(), slog.LevelWarn),
 	}
 	p.logger.Info("herald is serving", slog.String("addr", ln.Addr().String()), slog.String("role", c.role), slog.String("replica", p.live.ID()))
-	fmt.Fprintf(stdout, "herald listening on %s\n", ln.Addr())
+	announce(stdout, c.logFormat, "herald listening on "+ln.Addr().String(), slog.String("addr", ln.Addr().String()))
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -425,14 +434,34 @@ func revision() string {
 	if version != "" {
 		return version
 	}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				return s.Value
+	if r := vcsRevision(); r != "" {
+		return r
+	}
+	return "devel"
+}
+
+// vcsRevision is the VCS revision the binary was built from, with
+// "-dirty" when the tree had changes; "" when the build does not say.
+func vcsRevision() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	var rev, dirty string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "-dirty"
 			}
 		}
 	}
-	return "devel"
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }
 
 // tracingHelp ends `herald serve --help`.
@@ -440,6 +469,8 @@ const tracingHelp = `Traces (OpenTelemetry) are configured by the standard OTEL_
 off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set
 or OTEL_TRACES_EXPORTER=otlp: OTLP over HTTP (http/protobuf), OTEL_SERVICE_NAME
 (default herald), OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER(_ARG),
-OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED=true. Spans: each API request, each
-run's start, each delivery attempt (River's work span) and its outgoing request,
-whose trace context (traceparent) the webhook carries.`
+OTEL_EXPORTER_OTLP_HEADERS, OTEL_SDK_DISABLED=true. One trace per run: each API
+request, each run's start (a child of the request that triggered it, a root for
+a tick), each delivery attempt (River's work span, a child of the run's span on
+any replica and at every retry) and its outgoing request, whose trace context
+(traceparent) the webhook carries.`

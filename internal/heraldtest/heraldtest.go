@@ -100,7 +100,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		TracerProvider:   opts.TracerProvider,
 	})
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(metrics.NewDBCollector(pool, logger))
+	registry.MustRegister(metrics.NewDBCollector(pool, logger).WithQueues(jobs.QueueDeliver))
 	m := metrics.New(registry)
 	cfg := jobs.Config{
 		Work:         !opts.NoWork,
@@ -171,6 +171,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		Logger:  logger,
 
 		TracerProvider: opts.TracerProvider,
+		RequestMetrics: m,
 	})
 	h := routes
 	if opts.Wrap != nil {

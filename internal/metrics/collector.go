@@ -18,6 +18,9 @@ const scrapeTimeout = 2 * time.Second
 type DBCollector struct {
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	// queues are always reported, at zero when River has not registered
+	// them yet (no worker has started on the database).
+	queues []string
 
 	up, backlog, oldestAge, waiting, schedules, overdue, replicas, openCircuits, devices *prometheus.Desc
 }
@@ -47,6 +50,14 @@ func NewDBCollector(pool *pgxpool.Pool, logger *slog.Logger) *DBCollector {
 		openCircuits: prometheus.NewDesc("herald_endpoints_open", "Target hosts whose circuit is open (deliveries to them parked, one probe at a time).", nil, nil),
 		devices:      prometheus.NewDesc("herald_devices", "Registered devices by state: online, offline (declared so by the sweep after the device timeout), never_seen (no heartbeat yet).", []string{"state"}, nil),
 	}
+}
+
+// WithQueues makes the queue gauges report these queues always, at zero
+// until River knows them (an API replica on a database no worker has used
+// yet). It returns c.
+func (c *DBCollector) WithQueues(names ...string) *DBCollector {
+	c.queues = append(c.queues, names...)
+	return c
 }
 
 // Describe sends the descriptors.
@@ -111,6 +122,7 @@ func (c *DBCollector) collectQueues(ctx context.Context, ch chan<- prometheus.Me
 		return
 	}
 	defer rows.Close()
+	seen := map[string]bool{}
 	for rows.Next() {
 		var queue string
 		var n int64
@@ -119,8 +131,19 @@ func (c *DBCollector) collectQueues(ctx context.Context, ch chan<- prometheus.Me
 			c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
 			return
 		}
+		seen[queue] = true
 		ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(n), queue)
 		ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age, queue)
+	}
+	if rows.Err() != nil {
+		return
+	}
+	for _, queue := range c.queues {
+		if !seen[queue] {
+			seen[queue] = true
+			ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, 0, queue)
+			ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, 0, queue)
+		}
 	}
 }
 

@@ -130,3 +130,25 @@ func TestDBCollectorReportsTheDatabaseUpOrDown(t *testing.T) {
 			"only herald_database_up while the database is away")
 	})
 }
+
+// Queues named with WithQueues are reported before River knows them (a
+// database no worker has used yet), at zero.
+func TestDBCollectorReportsNamedQueuesBeforeRiverKnowsThem(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(metrics.NewDBCollector(dbtest.New(t), heraldtest.Logger()).WithQueues("herald_deliver"))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			if f.GetName() == "herald_queue_backlog" || f.GetName() == "herald_oldest_ready_age_seconds" {
+				got[f.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	require.Equal(t, map[string]float64{
+		"herald_queue_backlog/herald_deliver":            0,
+		"herald_oldest_ready_age_seconds/herald_deliver": 0,
+	}, got)
+}

@@ -23,7 +23,13 @@ type Metrics struct {
 	reclaimed        prometheus.Counter
 	recordFailures   prometheus.Counter
 	placements       *prometheus.CounterVec
+	httpRequests     *prometheus.CounterVec
+	httpDuration     *prometheus.HistogramVec
 }
+
+// deliveryOutcomes are the outcomes deliveries are counted by, each always
+// present.
+var deliveryOutcomes = []state.Task{state.TaskSucceeded, state.TaskRetrying, state.TaskFailed}
 
 // New creates the instruments and registers them with reg.
 func New(reg prometheus.Registerer) *Metrics {
@@ -70,7 +76,20 @@ func New(reg prometheus.Registerer) *Metrics {
 	for _, o := range []string{"placed", "waiting", "expired", "replaced"} {
 		m.placements.WithLabelValues(o)
 	}
-	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight, m.clockOffset, m.reclaimed, m.recordFailures, m.placements)
+	// Every series present from the start, at zero, so that dashboards and
+	// rate() see an idle herald rather than no data.
+	for _, o := range deliveryOutcomes {
+		m.deliveries.WithLabelValues(string(o))
+		m.deliveryDuration.WithLabelValues(string(o))
+	}
+	for _, s := range state.Runs() {
+		if s.Final() {
+			m.runs.WithLabelValues(string(s))
+		}
+	}
+	m.httpRequests, m.httpDuration = newHTTPInstruments()
+	reg.MustRegister(m.fireLateness, m.deliveryDuration, m.deliveries, m.runs, m.inFlight, m.clockOffset, m.reclaimed, m.recordFailures, m.placements,
+		m.httpRequests, m.httpDuration)
 	return m
 }
 

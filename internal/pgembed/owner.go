@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -65,6 +66,37 @@ func lockOwner(f *os.File) (*os.File, bool, error) {
 		return nil, false, fmt.Errorf("pgembed: record the server's owner in %s: %w", f.Name(), err)
 	}
 	return f, true, nil
+}
+
+// ownerPID is the PID the owner file of a running server names; 0 when it
+// names none (no herald process started the server, or the file is
+// unreadable).
+func ownerPID(dataDir string) int {
+	b, err := os.ReadFile(filepath.Join(dataDir, ownerFile))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
+
+// InUseError is Start refusing, with Config.Exclusive, a server that
+// another live process runs in the data directory.
+type InUseError struct {
+	DataDir string
+	// PID is the process that runs it; 0 when not known.
+	PID int
+}
+
+func (e *InUseError) Error() string {
+	who := "another process"
+	if e.PID != 0 {
+		who = "another process (pid " + strconv.Itoa(e.PID) + ")"
+	}
+	return "the data directory " + e.DataDir + " is in use: " + who + " runs its PostgreSQL server"
 }
 
 // releaseOwner deletes and unlocks the owner file of a stopped server.

@@ -85,6 +85,11 @@ type Config struct {
 	// again at every start from the same DataDir (see Server.DataDir).
 	// Optional: DefaultFallbackDir by default.
 	FallbackDir string
+	// Exclusive refuses a server that another live process started: Start
+	// returns an *InUseError instead of attaching to it. A herald server
+	// sets it, so that a second one in the same data directory stops with
+	// a clear message instead of joining the first one's database.
+	Exclusive bool
 }
 
 // Server is an embedded PostgreSQL server, started or attached to by Start.
@@ -190,7 +195,7 @@ func startLocked(ctx context.Context, cfg Config, ctl pgctl) (*Server, error) {
 		}
 	}
 	if running {
-		err = srv.adopt(ctx)
+		err = srv.adopt(ctx, cfg.Exclusive)
 	} else {
 		err = srv.initAndStart(ctx, cfg, exists)
 	}
@@ -252,11 +257,15 @@ func (s *Server) initAndStart(ctx context.Context, cfg Config, hasCluster bool) 
 }
 
 // adopt takes ownership of the server running in the data directory if the
-// herald process that started it died; otherwise Stop will leave it running.
-func (s *Server) adopt(ctx context.Context) error {
+// herald process that started it died; otherwise Stop will leave it running,
+// or, exclusive, it refuses the server with an *InUseError.
+func (s *Server) adopt(ctx context.Context, exclusive bool) error {
 	lock, ok, err := adoptOwner(s.ctl.dataDir)
 	if err != nil {
 		return err
+	}
+	if !ok && exclusive {
+		return &InUseError{DataDir: s.ctl.dataDir, PID: ownerPID(s.ctl.dataDir)}
 	}
 	if !ok {
 		s.logger.InfoContext(ctx, "attaching to the PostgreSQL server another process runs in the data directory",

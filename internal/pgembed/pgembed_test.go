@@ -121,6 +121,13 @@ func TestStartAttachesToRunningServer(t *testing.T) {
 
 	require.NoError(t, attached.Stop(t.Context()))
 	selectOne(t, owner.URL())
+
+	// Exclusive refuses it, naming the process that runs it.
+	_, err := pgembed.Start(t.Context(), pgembed.Config{DataDir: dataDir, Fast: true, Exclusive: true})
+	var inUse *pgembed.InUseError
+	require.ErrorAs(t, err, &inUse)
+	require.Equal(t, os.Getpid(), inUse.PID)
+	selectOne(t, owner.URL())
 }
 
 func TestStartAdoptsServerOfExitedProcess(t *testing.T) {

@@ -51,6 +51,22 @@ func (b *lockedBuffer) String() string {
 	return b.buf.String()
 }
 
+// listeningAddr reads the address from the line `herald serve` prints on
+// stdout once it listens: with the JSON log format (as here) a JSON record
+// whose message is "herald listening on ADDR" and whose addr is ADDR; as
+// text, that message alone.
+func listeningAddr(line string) (string, bool) {
+	const prefix = "herald listening on "
+	if a, ok := strings.CutPrefix(line, prefix); ok {
+		return a, true
+	}
+	var rec struct{ Msg, Addr string }
+	if json.Unmarshal([]byte(line), &rec) == nil && strings.HasPrefix(rec.Msg, prefix) && rec.Addr != "" {
+		return rec.Addr, true
+	}
+	return "", false
+}
+
 // startHerald runs `herald serve` (every role) on loopback against a
 // database of its own: a fresh database on the server TEST_DATABASE_URL or
 // DATABASE_URL names, dropped at the end, or else herald's embedded
@@ -90,7 +106,7 @@ func startHerald(t *testing.T, bin string) *heraldProcess {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if a, ok := strings.CutPrefix(sc.Text(), "herald listening on "); ok {
+			if a, ok := listeningAddr(sc.Text()); ok {
 				addr <- a
 			}
 		}
