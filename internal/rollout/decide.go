@@ -97,6 +97,8 @@ type Snapshot struct {
 	// Offline counts the fleet's devices that went offline after the
 	// rollout started.
 	Offline int
+	// RequireDevices makes an empty fleet a failure.
+	RequireDevices bool
 	// Now is the time of the snapshot.
 	Now time.Time
 }
@@ -150,6 +152,9 @@ func Decide(s Snapshot) Decision {
 		return Decision{Action: Hold}
 	}
 	if len(s.Waves) == 0 {
+		if s.RequireDevices {
+			return Decision{Action: Finish, Reason: "no device matched the fleet's selector (rollout.require_devices)"}
+		}
 		return Decision{Action: Finish, Succeeded: true, Reason: "no device matched the fleet's selector"}
 	}
 	if s.Started == 0 {

@@ -149,6 +149,11 @@ func TestDecide(t *testing.T) {
 			want: Decision{Action: Finish, Succeeded: true, Reason: "no device matched the fleet's selector"},
 		},
 		{
+			name: "empty fleet fails when devices are required",
+			s:    Snapshot{Status: Running, RequireDevices: true, Now: now},
+			want: Decision{Action: Finish, Reason: "no device matched the fleet's selector (rollout.require_devices)"},
+		},
+		{
 			name: "first wave starts",
 			s:    Snapshot{Status: Running, Waves: []Counts{held(1), held(2)}, Now: now},
 			want: Decision{Action: StartWave, Wave: 0},
