@@ -107,7 +107,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			skipped := 0
 			for _, at := range plan.fire {
 				if hj.Overlap == jobspec.OverlapAllow {
-					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}); ok {
+					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}, nil); ok {
 						continue
 					}
 				}
@@ -205,7 +205,7 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		}
 		st = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
 	}
-	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, st, t)
+	run, err := createRun(ctx, tx, hj, TriggerSchedule, st, t, nil)
 	if errors.Is(err, ErrTickTaken) {
 		return false, nil
 	}
