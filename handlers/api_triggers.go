@@ -1,9 +1,15 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/trace"
 
@@ -16,22 +22,81 @@ import (
 // with an Idempotency-Key runs in the transaction that also stores its
 // response (triggerInTx).
 func (a *API) triggerRun() http.HandlerFunc {
-	return idempotent(a, http.StatusAccepted, parseJobID, a.triggerInTx,
-		endpoint(a, http.StatusAccepted, parseJobID, a.batchedTrigger))
+	return idempotent(a, http.StatusAccepted, a.parseTrigger, a.triggerInTx,
+		endpoint(a, http.StatusAccepted, a.parseTrigger, a.batchedTrigger))
+}
+
+// MaxInputBytes is the largest run input (compact JSON): a trigger's
+// "input", an inbound call's body.
+const MaxInputBytes = 64 << 10
+
+// triggerRequest is a trigger of a job, with the run's input (nil: none).
+type triggerRequest struct {
+	id    uuid.UUID
+	input json.RawMessage
+}
+
+// triggerBody is the optional body of POST /v1/jobs/{id}/runs.
+type triggerBody struct {
+	// Input is the run's input, any JSON value.
+	Input json.RawMessage `json:"input"`
+}
+
+func (a *API) parseTrigger(w http.ResponseWriter, r *http.Request, req *triggerRequest) error {
+	id, err := parseUUID(chi.URLParam(r, "jobID"), "job")
+	if err != nil {
+		return err
+	}
+	req.id = id
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil // no body: no input
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	if err != nil {
+		return decodeReadError(err, a.maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in triggerBody
+	if err := decodeJSON(w, r, a.maxBody, &in); err != nil {
+		return err
+	}
+	req.input, err = compactInput(in.Input, "input")
+	return err
+}
+
+// compactInput is a run's input as stored: compact JSON, nil for none or
+// null; over MaxInputBytes it is a 413 naming field.
+func compactInput(raw json.RawMessage, field string) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, invalidFields(http.StatusBadRequest, fieldError(field, "is not valid JSON"))
+	}
+	if buf.Len() > MaxInputBytes {
+		e := invalidFields(http.StatusRequestEntityTooLarge, fieldError(field, fmt.Sprintf("is %d bytes of JSON; a run's input is at most %d", buf.Len(), MaxInputBytes)))
+		e.kind = "input-too-large"
+		return nil, e
+	}
+	return buf.Bytes(), nil
 }
 
 // triggerInTx starts the run in tx.
-func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*runResponse, error) {
+func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *triggerRequest) (*runResponse, error) {
 	run, err := jobs.TriggerRun(ctx, tx, a.inserter, a.trigger(ctx, req))
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
-	return toRunResponse(run), nil
+	return withInput(run), nil
 }
 
 // batchedTrigger starts the run together with the triggers that arrive
 // while the previous batch is written (startRuns).
-func (a *API) batchedTrigger(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
+func (a *API) batchedTrigger(ctx context.Context, req *triggerRequest) (*runResponse, error) {
 	a.startsOnce.Do(func() { a.starts.Start(context.Background()) })
 	res, err := a.starts.Submit(ctx, a.trigger(ctx, req))
 	if err == nil {
@@ -40,11 +105,11 @@ func (a *API) batchedTrigger(ctx context.Context, req *jobIDRequest) (*runRespon
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
-	return toRunResponse(res.run), nil
+	return withInput(res.run), nil
 }
 
-func (a *API) trigger(ctx context.Context, req *jobIDRequest) jobs.Trigger {
-	return jobs.Trigger{JobID: req.id, At: a.now(), Parent: trace.SpanContextFromContext(ctx)}
+func (a *API) trigger(ctx context.Context, req *triggerRequest) jobs.Trigger {
+	return jobs.Trigger{JobID: req.id, At: a.now(), Parent: trace.SpanContextFromContext(ctx), Input: req.input}
 }
 
 // triggerResult is a trigger's run, or why it has none.

@@ -465,7 +465,7 @@ func (a *API) triggerAction(r *http.Request) (string, error) {
 	if err := parseJobID(nil, r, &req); err != nil {
 		return "", err
 	}
-	run, err := a.batchedTrigger(r.Context(), &req)
+	run, err := a.batchedTrigger(r.Context(), &triggerRequest{id: req.id})
 	if err != nil {
 		return "", err
 	}

@@ -76,16 +76,16 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 // it) and re-arms its schedule from now. Runs in progress keep the
 // definition they started with; runs prepared ahead of their time are
 // cancelled; the signing secret stays. An inbound hook that stays enabled
-// keeps its secret; one enabled now gets a new one (in the returned row,
-// to show once); one disabled loses it.
-func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jobspec.Job, now time.Time) (*store.Job, error) {
+// keeps its secret; one enabled now gets a new one, which it returns (to
+// show once; "" otherwise); one disabled loses it.
+func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jobspec.Job, now time.Time) (*store.Job, string, error) {
 	enc, err := encodeJob(j)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	fresh, err := signing.NewSecret()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	updated, err := store.New(tx).UpdateJob(ctx, store.UpdateJobParams{
 		ID: id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
@@ -96,12 +96,15 @@ func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jo
 		Inbound: j.Inbound != nil && j.Inbound.Enabled, NewInboundSecret: fresh,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrJobNotFound
+		return nil, "", ErrJobNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("update job: %w", err)
+		return nil, "", fmt.Errorf("update job: %w", err)
 	}
-	return &updated, CancelPreparedRuns(ctx, tx, ins, updated.ID)
+	if updated.InboundSecret == nil || *updated.InboundSecret != fresh {
+		fresh = ""
+	}
+	return &updated, fresh, CancelPreparedRuns(ctx, tx, ins, updated.ID)
 }
 
 // SetPaused pauses or resumes job id. A paused job's ticks do not fire, and
