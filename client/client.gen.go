@@ -164,6 +164,24 @@ func (e EndpointState) Valid() bool {
 	}
 }
 
+// Defines values for GraphEdgeRunIf.
+const (
+	GraphEdgeRunIfAllDone   GraphEdgeRunIf = "all_done"
+	GraphEdgeRunIfAnyFailed GraphEdgeRunIf = "any_failed"
+)
+
+// Valid indicates whether the value is a known member of the GraphEdgeRunIf enum.
+func (e GraphEdgeRunIf) Valid() bool {
+	switch e {
+	case GraphEdgeRunIfAllDone:
+		return true
+	case GraphEdgeRunIfAnyFailed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for JobInputMisfire.
 const (
 	JobInputMisfireFireAll  JobInputMisfire = "fire_all"
@@ -705,11 +723,19 @@ type Graph struct {
 	Nodes []GraphNode `json:"nodes"`
 }
 
-// GraphEdge A dependency; `to` depends on `from`.
+// GraphEdge A dependency; `to` depends on `from`. In the DOT export an edge into a failure
+// handler is dashed and red, one into an all_done task dotted; the SVG and the pages
+// draw them alike.
 type GraphEdge struct {
 	From string `json:"from"`
-	To   string `json:"to"`
+
+	// RunIf The run_if of `to`, when it is not all_succeeded (a failure branch, or a task run whatever its parents' outcomes).
+	RunIf *GraphEdgeRunIf `json:"run_if,omitempty"`
+	To    string          `json:"to"`
 }
+
+// GraphEdgeRunIf The run_if of `to`, when it is not all_succeeded (a failure branch, or a task run whatever its parents' outcomes).
+type GraphEdgeRunIf string
 
 // GraphNode A task of the graph.
 type GraphNode struct {
@@ -724,6 +750,9 @@ type GraphNode struct {
 	// any_failed), no parent failed; its children treat it as done without failure.
 	State *TaskState `json:"state,omitempty"`
 	Url   string     `json:"url"`
+
+	// When The task's condition (CEL), when it has one.
+	When *string `json:"when,omitempty"`
 }
 
 // Heartbeat defines model for Heartbeat.

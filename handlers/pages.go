@@ -524,7 +524,7 @@ func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 	}
 	edges := make([]views.GraphEdge, len(g.Edges))
 	for i, e := range g.Edges {
-		edges[i] = views.GraphEdge{From: e.From, To: e.To}
+		edges[i] = views.GraphEdge{From: e.From, To: e.To, RunIf: e.RunIf}
 	}
 	return nodes, edges
 }

@@ -279,3 +279,41 @@ func TestInboundHookRateLimit(t *testing.T) {
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.Equal(t, before, b.rowCounts(t))
 }
+
+// Failure branches are drawn apart in every export: JSON names the run_if of
+// the edge's child, DOT draws it dashed and red (all_done dotted), the SVG
+// gives it its own class; conditions are shown on their tasks.
+func TestGraphExportShowsBranches(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	j := validJob()
+	delete(j, "schedule")
+	j["tasks"] = []any{
+		map[string]any{"id": "a", "request": map[string]any{"url": "https://gw.example/a"}},
+		map[string]any{"id": "h", "depends_on": []string{"a"}, "run_if": "any_failed", "request": map[string]any{"url": "https://gw.example/h"}},
+		map[string]any{"id": "r", "depends_on": []string{"a"}, "run_if": "all_done", "when": "tasks.a.status == 200", "request": map[string]any{"url": "https://gw.example/r"}},
+	}
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", j)
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var created jobResp
+	resp.JSON(t, &created)
+	path := "/v1/jobs/" + created.ID + "/graph"
+
+	resp = b.h.Do(http.MethodGet, path, nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	require.JSONEq(t, `{"nodes":[
+		{"id":"a","level":0,"method":"POST","url":"https://gw.example/a"},
+		{"id":"h","level":1,"method":"POST","url":"https://gw.example/h"},
+		{"id":"r","level":1,"method":"POST","url":"https://gw.example/r","when":"tasks.a.status == 200"}],
+		"edges":[{"from":"a","to":"h","run_if":"any_failed"},{"from":"a","to":"r","run_if":"all_done"}]}`, string(resp.Body))
+
+	dot := string(b.h.Do(http.MethodGet, path+"?format=dot", nil).Body)
+	require.Contains(t, dot, `"a" -> "h" [style=dashed, color="#c62828", label="any_failed"];`)
+	require.Contains(t, dot, `"a" -> "r" [style=dotted, label="all_done"];`)
+	require.Contains(t, dot, `when tasks.a.status == 200`)
+
+	svg := string(b.h.Do(http.MethodGet, path+"?format=svg", nil).Body)
+	require.Contains(t, svg, `class="edge edge-failure"`)
+	require.Contains(t, svg, `class="edge edge-always"`)
+	require.Contains(t, svg, `a → h (any_failed)`)
+}
