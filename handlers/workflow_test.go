@@ -317,3 +317,37 @@ func TestGraphExportShowsBranches(t *testing.T) {
 	require.Contains(t, svg, `class="edge edge-always"`)
 	require.Contains(t, svg, `a → h (any_failed)`)
 }
+
+// A run's page shows a timed-out run, its skipped tasks and its failure
+// branch drawn apart.
+func TestRunPageShowsTimedOutRunAndSkippedTasks(t *testing.T) {
+	t.Parallel()
+	h := heraldtest.Start(t, heraldtest.Options{})
+	release := make(chan struct{})
+	rc := heraldtest.NewReceiver(t, func(_ int, r *heraldtest.Request, w http.ResponseWriter) {
+		if r.Path == "/hang" {
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	t.Cleanup(func() { close(release) }) // before the receiver closes: cleanups run last first
+	_, runID := startRun(t, h, map[string]any{"name": "page", "run_timeout": "1s", "tasks": []any{
+		map[string]any{"id": "a", "request": map[string]any{"url": rc.URL + "/a"}},
+		map[string]any{"id": "cond", "depends_on": []string{"a"}, "when": "tasks.a.status == 500", "request": map[string]any{"url": rc.URL + "/cond"}},
+		map[string]any{"id": "onfail", "depends_on": []string{"a"}, "run_if": "any_failed", "request": map[string]any{"url": rc.URL + "/onfail"}},
+		map[string]any{"id": "hang", "depends_on": []string{"a"}, "request": map[string]any{"url": rc.URL + "/hang", "timeout": "1m"}},
+	}})
+	heraldtest.Eventually(t, 15*time.Second, func() bool {
+		var r runResp
+		h.Do(http.MethodGet, "/v1/runs/"+runID, nil).JSON(t, &r)
+		return r.State == "timed_out"
+	}, "the run did not time out")
+
+	html, _ := getAsBrowser(t, h, "/runs/"+runID)
+	require.Contains(t, html, `data-testid="run-state" data-state="timed_out"`)
+	require.Contains(t, html, `data-testid="task-cond" data-state="skipped"`)
+	require.Contains(t, html, `data-testid="task-onfail" data-state="skipped"`)
+	require.Contains(t, html, `data-testid="task-hang" data-state="cancelled"`)
+	require.Contains(t, html, `class="edge edge-failure"`)
+	require.Contains(t, html, `data-state="skipped">skipped 2`)
+}
