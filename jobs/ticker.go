@@ -38,41 +38,11 @@ type ticker struct {
 	batch   int
 }
 
-// run claims ticks until ctx ends.
+// run claims ticks until ctx ends. A failed claim is the database, not a
+// job (a job's own failure is isolated in claim): ticks that fall due
+// meanwhile follow their job's misfire policy.
 func (t *ticker) run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		n, err := t.claim(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			// The database, not a job (a job's own failure is isolated
-			// in claim): try again, logging once per outage. Ticks that
-			// fall due meanwhile follow their job's misfire policy.
-			if !failing {
-				t.logger.ErrorContext(ctx, "claiming ticks failed; retrying every second", slog.Any("error", err))
-			}
-			failing = true
-			timer.Reset(max(t.poll, claimRetry))
-			continue
-		case n == t.batch:
-			timer.Reset(0) // more are due
-		default:
-			timer.Reset(t.poll)
-		}
-		if failing {
-			failing = false
-			t.logger.InfoContext(ctx, "claiming ticks works again")
-		}
-	}
+	pollLoop(ctx, t.logger, "claiming ticks", 0, t.poll, t.batch, t.claim)
 }
 
 // claim handles the ticks due now (and, for jobs with overlap=allow, those
@@ -153,9 +123,6 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	}
 	return claimed, nil
 }
-
-// claimRetry is the wait after a claim failed.
-const claimRetry = time.Second
 
 // startIsolated is startTick under a savepoint: a job whose tick cannot
 // start (a definition that no longer decodes) loses that tick, with an

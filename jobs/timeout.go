@@ -48,36 +48,7 @@ type timeoutSweeper struct {
 
 // run sweeps until ctx ends.
 func (s *timeoutSweeper) run(ctx context.Context) {
-	timer := time.NewTimer(s.poll)
-	defer timer.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		n, err := s.sweep(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			if !failing {
-				s.logger.ErrorContext(ctx, "ending timed-out runs failed; retrying every second", slog.Any("error", err))
-			}
-			failing = true
-			timer.Reset(max(s.poll, claimRetry))
-			continue
-		case n == timeoutBatch:
-			timer.Reset(0) // more are due
-		default:
-			timer.Reset(s.poll)
-		}
-		if failing {
-			failing = false
-			s.logger.InfoContext(ctx, "ending timed-out runs works again")
-		}
-	}
+	pollLoop(ctx, s.logger, "ending timed-out runs", s.poll, s.poll, timeoutBatch, s.sweep)
 }
 
 // sweep ends the runs due now, up to timeoutBatch, and returns how many.

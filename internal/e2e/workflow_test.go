@@ -134,7 +134,7 @@ func TestRunTimeoutEndsAHungRunOnTheSecondReplica(t *testing.T) {
 	// The first replica delivers but never sweeps (its first sweep is an
 	// hour away); the second sweeps.
 	first := heraldtest.StartOn(t, pool, heraldtest.Options{Jobs: func(c *jobs.Config) { c.TimeoutPollInterval = time.Hour }})
-	second := heraldtest.StartOn(t, pool, heraldtest.Options{Jobs: func(c *jobs.Config) { c.DeliveryWorkers = 1 }})
+	second := heraldtest.StartOn(t, pool, heraldtest.Options{})
 	release := make(chan struct{})
 	rc := heraldtest.NewReceiver(t, func(_ int, r *heraldtest.Request, w http.ResponseWriter) {
 		if r.Path == "/hang" {
