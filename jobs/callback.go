@@ -250,15 +250,17 @@ func (w *CallbackWorker) outcome(ctx context.Context, t *store.CallbackTargetRow
 		return nil, fmt.Errorf("read attempts: %w", err)
 	}
 	last := make(map[uuid.UUID]*int32, len(taskRuns)) // ordered by attempt: the last wins
+	made := make(map[uuid.UUID]int32, len(taskRuns))  // attempts recorded (a skipped task made none)
 	for _, a := range attempts {
 		last[a.TaskRunID] = a.StatusCode
+		made[a.TaskRunID]++
 	}
 	out := RunEnded{
 		Type: "run.ended", RunID: t.ID, JobID: t.JobID, State: t.State, Trigger: t.Trigger,
 		ScheduledFor: t.ScheduledFor, FinishedAt: t.FinishedAt, Tasks: make([]TaskOutcome, len(taskRuns)),
 	}
 	for i, tr := range taskRuns {
-		out.Tasks[i] = TaskOutcome{TaskID: tr.TaskID, State: tr.State, Attempts: tr.Attempts, StatusCode: last[tr.ID], Error: tr.LastError}
+		out.Tasks[i] = TaskOutcome{TaskID: tr.TaskID, State: tr.State, Attempts: made[tr.ID], StatusCode: last[tr.ID], Error: tr.LastError}
 	}
 	return json.Marshal(out)
 }

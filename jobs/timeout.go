@@ -1,9 +1,11 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +62,11 @@ func (s *timeoutSweeper) sweep(ctx context.Context) (int, error) {
 		if err != nil {
 			return fmt.Errorf("claim timed-out runs: %w", err)
 		}
+		// Ending a run locks its job (afterRunEnded): in job order, so
+		// that two replicas' sweeps cannot deadlock on two jobs.
+		slices.SortFunc(due, func(a, b store.Run) int {
+			return cmp.Or(compareUUID(a.JobID, b.JobID), compareUUID(a.ID, b.ID))
+		})
 		for i := range due {
 			run, err := timeOutRun(ctx, tx, s.ins, &due[i])
 			if err != nil {
