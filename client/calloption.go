@@ -1,12 +1,8 @@
 package client
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
-	"net/http"
 )
 
 // CallOption adjusts one call.
@@ -25,8 +21,7 @@ func WithIdempotencyKey(key string) CallOption {
 }
 
 // WithInput sends input, a JSON value, as the run's input with TriggerRun
-// (tasks refer to it as {{ input.<path> }}). It needs a server that takes
-// run input; one from before ignores it.
+// (tasks refer to it as {{ input.<path> }}, conditions as input).
 func WithInput(input json.RawMessage) CallOption {
 	return func(c *callConfig) { c.input = input }
 }
@@ -40,19 +35,4 @@ func callOptions(opts []CallOption) callConfig {
 		c.idempotencyKey = "herald-go-" + rand.Text()
 	}
 	return c
-}
-
-// jsonBody is a request editor sending v as the JSON body.
-func jsonBody(v any) RequestEditorFn {
-	return func(_ context.Context, r *http.Request) error {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		r.Body = io.NopCloser(bytes.NewReader(raw))
-		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
-		r.ContentLength = int64(len(raw))
-		r.Header.Set("Content-Type", "application/json")
-		return nil
-	}
 }

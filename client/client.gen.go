@@ -110,6 +110,27 @@ func (e AttemptOutcome) Valid() bool {
 	}
 }
 
+// Defines values for CallbackAttemptOutcome.
+const (
+	CallbackAttemptOutcomeFailed    CallbackAttemptOutcome = "failed"
+	CallbackAttemptOutcomeRetrying  CallbackAttemptOutcome = "retrying"
+	CallbackAttemptOutcomeSucceeded CallbackAttemptOutcome = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the CallbackAttemptOutcome enum.
+func (e CallbackAttemptOutcome) Valid() bool {
+	switch e {
+	case CallbackAttemptOutcomeFailed:
+		return true
+	case CallbackAttemptOutcomeRetrying:
+		return true
+	case CallbackAttemptOutcomeSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeviceMode.
 const (
 	DeviceModePull DeviceMode = "pull"
@@ -200,6 +221,24 @@ func (e EndpointState) Valid() bool {
 	case EndpointStateClosed:
 		return true
 	case EndpointStateOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GraphEdgeRunIf.
+const (
+	GraphEdgeRunIfAllDone   GraphEdgeRunIf = "all_done"
+	GraphEdgeRunIfAnyFailed GraphEdgeRunIf = "any_failed"
+)
+
+// Valid indicates whether the value is a known member of the GraphEdgeRunIf enum.
+func (e GraphEdgeRunIf) Valid() bool {
+	switch e {
+	case GraphEdgeRunIfAllDone:
+		return true
+	case GraphEdgeRunIfAnyFailed:
 		return true
 	default:
 		return false
@@ -349,6 +388,7 @@ func (e RequestMethod) Valid() bool {
 
 // Defines values for RunTrigger.
 const (
+	RunTriggerInbound  RunTrigger = "inbound"
 	RunTriggerManual   RunTrigger = "manual"
 	RunTriggerSchedule RunTrigger = "schedule"
 )
@@ -356,9 +396,38 @@ const (
 // Valid indicates whether the value is a known member of the RunTrigger enum.
 func (e RunTrigger) Valid() bool {
 	switch e {
+	case RunTriggerInbound:
+		return true
 	case RunTriggerManual:
 		return true
 	case RunTriggerSchedule:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunCallbackState.
+const (
+	RunCallbackStateFailed      RunCallbackState = "failed"
+	RunCallbackStateLessThannil RunCallbackState = "<nil>"
+	RunCallbackStatePending     RunCallbackState = "pending"
+	RunCallbackStateRetrying    RunCallbackState = "retrying"
+	RunCallbackStateSucceeded   RunCallbackState = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the RunCallbackState enum.
+func (e RunCallbackState) Valid() bool {
+	switch e {
+	case RunCallbackStateFailed:
+		return true
+	case RunCallbackStateLessThannil:
+		return true
+	case RunCallbackStatePending:
+		return true
+	case RunCallbackStateRetrying:
+		return true
+	case RunCallbackStateSucceeded:
 		return true
 	default:
 		return false
@@ -373,6 +442,7 @@ const (
 	RunStateRunning   RunState = "running"
 	RunStateSkipped   RunState = "skipped"
 	RunStateSucceeded RunState = "succeeded"
+	RunStateTimedOut  RunState = "timed_out"
 )
 
 // Valid indicates whether the value is a known member of the RunState enum.
@@ -390,6 +460,29 @@ func (e RunState) Valid() bool {
 		return true
 	case RunStateSucceeded:
 		return true
+	case RunStateTimedOut:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskRunIf.
+const (
+	TaskRunIfAllDone      TaskRunIf = "all_done"
+	TaskRunIfAllSucceeded TaskRunIf = "all_succeeded"
+	TaskRunIfAnyFailed    TaskRunIf = "any_failed"
+)
+
+// Valid indicates whether the value is a known member of the TaskRunIf enum.
+func (e TaskRunIf) Valid() bool {
+	switch e {
+	case TaskRunIfAllDone:
+		return true
+	case TaskRunIfAllSucceeded:
+		return true
+	case TaskRunIfAnyFailed:
+		return true
 	default:
 		return false
 	}
@@ -403,6 +496,7 @@ const (
 	TaskStatePending        TaskState = "pending"
 	TaskStateRetrying       TaskState = "retrying"
 	TaskStateRunning        TaskState = "running"
+	TaskStateSkipped        TaskState = "skipped"
 	TaskStateSucceeded      TaskState = "succeeded"
 	TaskStateUpstreamFailed TaskState = "upstream_failed"
 	TaskStateWaiting        TaskState = "waiting"
@@ -422,6 +516,8 @@ func (e TaskState) Valid() bool {
 	case TaskStateRetrying:
 		return true
 	case TaskStateRunning:
+		return true
+	case TaskStateSkipped:
 		return true
 	case TaskStateSucceeded:
 		return true
@@ -576,6 +672,30 @@ type AuditList struct {
 	NextCursor *string      `json:"next_cursor"`
 }
 
+// Callback Called when a run ends (succeeded, failed, cancelled, timed_out; not for ticks
+// skipped by overlap): a POST of the run's outcome (RunEnded) signed with the job's
+// secret like deliveries, with a webhook-id stable across its attempts
+// (msg_end_<run id hex>, with _<n> after the run's n-th retry), retried up to 8 times
+// (network errors, timeouts, 408, 425, 429, 5xx; backoff from 1s to 5m, Retry-After
+// honoured), through the same SSRF guard, 30s per attempt. At least once.
+type Callback struct {
+	Headers map[string]string `json:"headers,omitempty"`
+	Url     string            `json:"url"`
+}
+
+// CallbackAttempt defines model for CallbackAttempt.
+type CallbackAttempt struct {
+	Attempt    int                    `json:"attempt"`
+	DurationMs float64                `json:"duration_ms"`
+	Error      *string                `json:"error"`
+	Outcome    CallbackAttemptOutcome `json:"outcome"`
+	StartedAt  time.Time              `json:"started_at"`
+	StatusCode *int                   `json:"status_code"`
+}
+
+// CallbackAttemptOutcome defines model for CallbackAttempt.Outcome.
+type CallbackAttemptOutcome string
+
 // Device defines model for Device.
 type Device struct {
 	Capacity        int               `json:"capacity"`
@@ -709,11 +829,19 @@ type Graph struct {
 	Nodes []GraphNode `json:"nodes"`
 }
 
-// GraphEdge A dependency; `to` depends on `from`.
+// GraphEdge A dependency; `to` depends on `from`. In the DOT export an edge into a failure
+// handler is dashed and red, one into an all_done task dotted; the SVG and the pages
+// draw them alike.
 type GraphEdge struct {
 	From string `json:"from"`
-	To   string `json:"to"`
+
+	// RunIf The run_if of `to`, when it is not all_succeeded (a failure branch, or a task run whatever its parents' outcomes).
+	RunIf *GraphEdgeRunIf `json:"run_if,omitempty"`
+	To    string          `json:"to"`
 }
+
+// GraphEdgeRunIf The run_if of `to`, when it is not all_succeeded (a failure branch, or a task run whatever its parents' outcomes).
+type GraphEdgeRunIf string
 
 // GraphNode A task of the graph.
 type GraphNode struct {
@@ -723,9 +851,14 @@ type GraphNode struct {
 	Level  int    `json:"level"`
 	Method string `json:"method"`
 
-	// State expired, a failure, is a task that waited for a device past its valid_for.
+	// State expired, a failure, is a task that waited for a device past its valid_for. skipped
+	// made no request: its condition (when) was false, or, a failure handler (run_if
+	// any_failed), no parent failed; its children treat it as done without failure.
 	State *TaskState `json:"state,omitempty"`
 	Url   string     `json:"url"`
+
+	// When The task's condition (CEL), when it has one.
+	When *string `json:"when,omitempty"`
 }
 
 // Heartbeat defines model for Heartbeat.
@@ -740,13 +873,30 @@ type Heartbeat struct {
 	Timezone *string `json:"timezone,omitempty"`
 }
 
+// Inbound The job's inbound trigger, POST /v1/hooks/{job id}. Enabling it (at create, or by an
+// update) answers with its secret (inbound_secret), shown once.
+type Inbound struct {
+	Enabled bool `json:"enabled"`
+}
+
+// InboundPayload A run's input, any JSON value (at most 64 KiB, compact); null or absent for none.
+type InboundPayload = interface{}
+
 // Job defines model for Job.
 type Job struct {
-	CreatedAt   time.Time          `json:"created_at"`
-	Id          openapi_types.UUID `json:"id"`
-	Labels      map[string]string  `json:"labels"`
-	MaxInFlight *int               `json:"max_in_flight"`
-	Misfire     string             `json:"misfire"`
+	CreatedAt      time.Time          `json:"created_at"`
+	FailureHandled bool               `json:"failure_handled"`
+	Id             openapi_types.UUID `json:"id"`
+	Inbound        *Inbound           `json:"inbound"`
+
+	// InboundPreviousSecretExpiresAt After an inbound secret rotation, until when calls signed with the previous secret verify.
+	InboundPreviousSecretExpiresAt *time.Time `json:"inbound_previous_secret_expires_at,omitempty"`
+
+	// InboundSecret The inbound hook's secret (whsec_...). Only in the responses that enable the hook or rotate its secret.
+	InboundSecret *string           `json:"inbound_secret,omitempty"`
+	Labels        map[string]string `json:"labels"`
+	MaxInFlight   *int              `json:"max_in_flight"`
+	Misfire       string            `json:"misfire"`
 
 	// MissedTicks Ticks that passed while no replica ran or the job was paused and were not run (misfire policy).
 	MissedTicks int    `json:"missed_ticks"`
@@ -757,12 +907,14 @@ type Job struct {
 
 	// NextFireTimes The next ticks (up to 5), next_fire_at first; empty when none is due.
 	NextFireTimes []time.Time `json:"next_fire_times"`
+	OnRunEnd      *Callback   `json:"on_run_end"`
 	Overlap       string      `json:"overlap"`
 	Paused        bool        `json:"paused"`
 
 	// PreviousSecretExpiresAt After a rotation, until when deliveries are also signed with the previous secret.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 	Rate                    *float64   `json:"rate"`
+	RunTimeout              *Duration  `json:"run_timeout"`
 	Schedule                *Schedule  `json:"schedule"`
 
 	// Secret The signing secret (whsec_...). Only in the responses that create the job or rotate its secret.
@@ -779,11 +931,19 @@ type Job struct {
 
 // JobCreated defines model for JobCreated.
 type JobCreated struct {
-	CreatedAt   time.Time          `json:"created_at"`
-	Id          openapi_types.UUID `json:"id"`
-	Labels      map[string]string  `json:"labels"`
-	MaxInFlight *int               `json:"max_in_flight"`
-	Misfire     string             `json:"misfire"`
+	CreatedAt      time.Time          `json:"created_at"`
+	FailureHandled bool               `json:"failure_handled"`
+	Id             openapi_types.UUID `json:"id"`
+	Inbound        *Inbound           `json:"inbound"`
+
+	// InboundPreviousSecretExpiresAt After an inbound secret rotation, until when calls signed with the previous secret verify.
+	InboundPreviousSecretExpiresAt *time.Time `json:"inbound_previous_secret_expires_at,omitempty"`
+
+	// InboundSecret The inbound hook's secret (whsec_...). Only in the responses that enable the hook or rotate its secret.
+	InboundSecret *string           `json:"inbound_secret,omitempty"`
+	Labels        map[string]string `json:"labels"`
+	MaxInFlight   *int              `json:"max_in_flight"`
+	Misfire       string            `json:"misfire"`
 
 	// MissedTicks Ticks that passed while no replica ran or the job was paused and were not run (misfire policy).
 	MissedTicks int    `json:"missed_ticks"`
@@ -794,12 +954,14 @@ type JobCreated struct {
 
 	// NextFireTimes The next ticks (up to 5), next_fire_at first; empty when none is due.
 	NextFireTimes []time.Time `json:"next_fire_times"`
+	OnRunEnd      *Callback   `json:"on_run_end"`
 	Overlap       string      `json:"overlap"`
 	Paused        bool        `json:"paused"`
 
 	// PreviousSecretExpiresAt After a rotation, until when deliveries are also signed with the previous secret.
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 	Rate                    *float64   `json:"rate"`
+	RunTimeout              *Duration  `json:"run_timeout"`
 	Schedule                *Schedule  `json:"schedule"`
 
 	// Secret The signing secret (whsec_...). Only in the responses that create the job or rotate its secret.
@@ -816,7 +978,17 @@ type JobCreated struct {
 
 // JobInput defines model for JobInput.
 type JobInput struct {
-	Labels map[string]string `json:"labels,omitempty"`
+	// FailureHandled false: a run with a failed task ends failed even when a failure handler
+	// (run_if any_failed or all_done) succeeded. true: a run ends succeeded when each
+	// task that failed or expired has a failure handler among its direct children that
+	// succeeded (upstream_failed tasks follow from a failure and do not count; a
+	// cancelled task always fails the run).
+	FailureHandled *bool `json:"failure_handled,omitempty"`
+
+	// Inbound The job's inbound trigger, POST /v1/hooks/{job id}. Enabling it (at create, or by an
+	// update) answers with its secret (inbound_secret), shown once.
+	Inbound *Inbound          `json:"inbound,omitempty"`
+	Labels  map[string]string `json:"labels,omitempty"`
 
 	// MaxInFlight At most this many deliveries of the job in flight at once, across all replicas.
 	// A killed replica's slot frees when its request's timeout (plus 15s) has passed.
@@ -828,6 +1000,14 @@ type JobInput struct {
 	// are counted in missed_ticks.
 	Misfire *JobInputMisfire `json:"misfire,omitempty"`
 	Name    string           `json:"name"`
+
+	// OnRunEnd Called when a run ends (succeeded, failed, cancelled, timed_out; not for ticks
+	// skipped by overlap): a POST of the run's outcome (RunEnded) signed with the job's
+	// secret like deliveries, with a webhook-id stable across its attempts
+	// (msg_end_<run id hex>, with _<n> after the run's n-th retry), retried up to 8 times
+	// (network errors, timeouts, 408, 425, 429, 5xx; backoff from 1s to 5m, Retry-After
+	// honoured), through the same SSRF guard, 30s per attempt. At least once.
+	OnRunEnd *Callback `json:"on_run_end,omitempty"`
 
 	// Overlap When a tick comes while an earlier run of the job is still running (or queued).
 	// allow: run anyway; skip: record a skipped run; queue: start when the previous
@@ -842,6 +1022,11 @@ type JobInput struct {
 	// bucket holding up to max(1, rate)). Deliveries over it wait without using an
 	// attempt. At least 0.001 (one delivery per 1,000 s, about 17 minutes).
 	Rate *float64 `json:"rate,omitempty"`
+
+	// RunTimeout A Go duration such as "500ms", "30s", "5m", "1h30m".
+	//
+	// Examples: 30s
+	RunTimeout *Duration `json:"run_timeout,omitempty"`
 
 	// Schedule Exactly one of:
 	// - `cron` (with optional `timezone`, an IANA zone, default UTC): 5 fields
@@ -1096,14 +1281,22 @@ type Retry struct {
 // Run A run of a job. The run of a tick of a job with overlap=allow is created up to one
 // second before its scheduled_for, its deliveries waiting for that time.
 type Run struct {
-	CreatedAt    time.Time          `json:"created_at"`
-	FinishedAt   *time.Time         `json:"finished_at"`
-	Id           openapi_types.UUID `json:"id"`
+	Callback  *RunCallback `json:"callback,omitempty"`
+	CreatedAt time.Time    `json:"created_at"`
+
+	// Deadline When the run times out (the job's run_timeout); null for none.
+	Deadline   *time.Time         `json:"deadline,omitempty"`
+	FinishedAt *time.Time         `json:"finished_at"`
+	Id         openapi_types.UUID `json:"id"`
+
+	// Input A run's input, any JSON value (at most 64 KiB, compact); null or absent for none.
+	Input        *InboundPayload    `json:"input,omitempty"`
 	JobId        openapi_types.UUID `json:"job_id"`
 	ScheduledFor time.Time          `json:"scheduled_for"`
 
 	// State queued: waits for the job's previous run to end (overlap=queue); skipped: a tick
 	// not run because an earlier run was in progress (overlap=skip), kept as a record.
+	// timed_out: not finished by its deadline (the job's run_timeout).
 	State RunState `json:"state"`
 
 	// Tasks Only in GET /v1/runs/{runID}.
@@ -1113,6 +1306,21 @@ type Run struct {
 
 // RunTrigger defines model for Run.Trigger.
 type RunTrigger string
+
+// RunCallback The run's run-end callback (the job's on_run_end when the run started).
+type RunCallback struct {
+	// Attempts Only in GET /v1/runs/{runID}; the attempts of the run's latest end.
+	Attempts []CallbackAttempt `json:"attempts,omitempty"`
+
+	// State Null until the run ends.
+	State *RunCallbackState `json:"state"`
+
+	// WebhookId The webhook-id of every attempt of this end's callback.
+	WebhookId string `json:"webhook_id"`
+}
+
+// RunCallbackState Null until the run ends.
+type RunCallbackState string
 
 // RunList A page of runs (without their tasks), newest first.
 type RunList struct {
@@ -1124,6 +1332,7 @@ type RunList struct {
 
 // RunState queued: waits for the job's previous run to end (overlap=queue); skipped: a tick
 // not run because an earlier run was in progress (overlap=skip), kept as a record.
+// timed_out: not finished by its deadline (the job's run_timeout).
 type RunState string
 
 // Schedule Exactly one of:
@@ -1255,6 +1464,15 @@ type Task struct {
 	// (seconds or HTTP date, up to 1h) when that is longer.
 	Retry *Retry `json:"retry,omitempty"`
 
+	// RunIf What the task needs of its parents (depends_on), decided once they have all
+	// finished. all_succeeded: none of them failed (a skipped parent counts as done
+	// without failure); when one fails the task ends upstream_failed at once, and so
+	// does what depends on it. any_failed: a failure handler, run when at least one
+	// parent ended failed, upstream_failed, expired or cancelled, else skipped;
+	// upstream_failed stops at it. all_done: runs whatever its parents' outcomes.
+	// Only for tasks with depends_on.
+	RunIf *TaskRunIf `json:"run_if,omitempty"`
+
 	// Target Instead of `request.url`: one device (`device`), or a pool of devices selected by
 	// labels (`pool`), placed per attempt by a chain of pure functions over a snapshot of
 	// the pool: filters (offline, cpu or memory above 0.9, circuit open, capacity full,
@@ -1270,7 +1488,26 @@ type Task struct {
 	//
 	// Examples: 30s
 	ValidFor *Duration `json:"valid_for,omitempty"`
+
+	// When A condition in CEL, checked at registration (it must compile and be boolean, and
+	// name only upstream tasks), evaluated just before the task's first request: false
+	// ends the task `skipped`, without a request, and its children treat it as done.
+	// It sees `input` (the run's input, null when none) and `tasks.<id>.state`,
+	// `tasks.<id>.status` (the last response's HTTP status, 0 when none) and
+	// `tasks.<id>.body` (the JSON response, null when none) of upstream tasks, named
+	// as tasks.<id> or tasks["<id>"]. An expression that fails at run time (a missing
+	// key, a cost over the limit) fails the task, saying the expression and the error.
+	When *string `json:"when,omitempty"`
 }
+
+// TaskRunIf What the task needs of its parents (depends_on), decided once they have all
+// finished. all_succeeded: none of them failed (a skipped parent counts as done
+// without failure); when one fails the task ends upstream_failed at once, and so
+// does what depends on it. any_failed: a failure handler, run when at least one
+// parent ended failed, upstream_failed, expired or cancelled, else skipped;
+// upstream_failed stops at it. all_done: runs whatever its parents' outcomes.
+// Only for tasks with depends_on.
+type TaskRunIf string
 
 // TaskRun defines model for TaskRun.
 type TaskRun struct {
@@ -1280,7 +1517,9 @@ type TaskRun struct {
 	LastError  *string            `json:"last_error"`
 	StartedAt  *time.Time         `json:"started_at"`
 
-	// State expired, a failure, is a task that waited for a device past its valid_for.
+	// State expired, a failure, is a task that waited for a device past its valid_for. skipped
+	// made no request: its condition (when) was false, or, a failure handler (run_if
+	// any_failed), no parent failed; its children treat it as done without failure.
 	State  TaskState `json:"state"`
 	TaskId string    `json:"task_id"`
 
@@ -1288,8 +1527,16 @@ type TaskRun struct {
 	WebhookId string `json:"webhook_id"`
 }
 
-// TaskState expired, a failure, is a task that waited for a device past its valid_for.
+// TaskState expired, a failure, is a task that waited for a device past its valid_for. skipped
+// made no request: its condition (when) was false, or, a failure handler (run_if
+// any_failed), no parent failed; its children treat it as done without failure.
 type TaskState string
+
+// TriggerInput The optional body of a manual trigger.
+type TriggerInput struct {
+	// Input A run's input, any JSON value (at most 64 KiB, compact); null or absent for none.
+	Input *InboundPayload `json:"input,omitempty"`
+}
 
 // Cursor defines model for Cursor.
 type Cursor = string
@@ -1349,6 +1596,13 @@ type ListDevicesParams struct {
 type PullDeviceTaskParams struct {
 	// Wait How long to wait for a task, 0s to 60s (a Go duration).
 	Wait *string `form:"wait,omitempty" json:"wait,omitempty"`
+}
+
+// InboundTriggerParams defines parameters for InboundTrigger.
+type InboundTriggerParams struct {
+	WebhookId        string `json:"webhook-id"`
+	WebhookTimestamp string `json:"webhook-timestamp"`
+	WebhookSignature string `json:"webhook-signature"`
 }
 
 // ListJobsParams defines parameters for ListJobs.
@@ -1429,11 +1683,17 @@ type DeviceHeartbeatJSONRequestBody = Heartbeat
 // ReportDeviceTaskResultJSONRequestBody defines body for ReportDeviceTaskResult for application/json ContentType.
 type ReportDeviceTaskResultJSONRequestBody = DeviceTaskResult
 
+// InboundTriggerJSONRequestBody defines body for InboundTrigger for application/json ContentType.
+type InboundTriggerJSONRequestBody = InboundPayload
+
 // CreateJobJSONRequestBody defines body for CreateJob for application/json ContentType.
 type CreateJobJSONRequestBody = JobInput
 
 // UpdateJobJSONRequestBody defines body for UpdateJob for application/json ContentType.
 type UpdateJobJSONRequestBody = JobInput
+
+// TriggerRunJSONRequestBody defines body for TriggerRun for application/json ContentType.
+type TriggerRunJSONRequestBody = TriggerInput
 
 // CreateKeyJSONRequestBody defines body for CreateKey for application/json ContentType.
 type CreateKeyJSONRequestBody = APIKeyInput
@@ -1702,6 +1962,42 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/endpoints (the `ListEndpoints` operationId).
 	ListEndpoints(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// InboundTriggerWithBody Start a run from a signed call (inbound trigger)
+	//
+	// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+	// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+	// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+	// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+	// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+	// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+	// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+	// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+	// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+	// beyond, 429 with Retry-After.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+	InboundTriggerWithBody(ctx context.Context, jobID JobID, params *InboundTriggerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InboundTrigger Start a run from a signed call (inbound trigger)
+	//
+	// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+	// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+	// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+	// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+	// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+	// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+	// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+	// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+	// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+	// beyond, 429 with Retry-After.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+	InboundTrigger(ctx context.Context, jobID JobID, params *InboundTriggerParams, body InboundTriggerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListJobs List jobs, newest first
 	//
 	// Filters combine; a job is listed when it passes all of them.
@@ -1789,6 +2085,15 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/jobs/{jobID}/resume (the `ResumeJob` operationId).
 	ResumeJob(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RotateInboundSecret Issue a new inbound secret
+	//
+	// For a job whose inbound hook is enabled: the response carries the new inbound secret
+	// (shown only here). For 24 hours (inbound_previous_secret_expires_at) calls signed with
+	// the previous secret verify too. 404 for a job without an inbound hook.
+	//
+	// Corresponds with POST /v1/jobs/{jobID}/rotate-inbound-secret (the `RotateInboundSecret` operationId).
+	RotateInboundSecret(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RotateSecret Issue a new signing secret
 	//
 	// The response carries the new secret (shown only here). For 24 hours
@@ -1798,12 +2103,27 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/jobs/{jobID}/rotate-secret (the `RotateSecret` operationId).
 	RotateSecret(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TriggerRun Run a job now
+	// TriggerRunWithBody Run a job now
 	//
-	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever the overlap policy).
+	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+	// the overlap policy). The optional body gives the run an input, which tasks refer to
+	// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+	//
+	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
-	TriggerRun(ctx context.Context, jobID JobID, params *TriggerRunParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+	TriggerRunWithBody(ctx context.Context, jobID JobID, params *TriggerRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TriggerRun Run a job now
+	//
+	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+	// the overlap policy). The optional body gives the run an input, which tasks refer to
+	// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
+	TriggerRun(ctx context.Context, jobID JobID, params *TriggerRunParams, body TriggerRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListKeys List API keys (without their secrets)
 	//
@@ -2291,6 +2611,62 @@ func (c *RawClient) ListEndpoints(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
+// InboundTriggerWithBody Start a run from a signed call (inbound trigger)
+//
+// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+// beyond, 429 with Retry-After.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+func (c *RawClient) InboundTriggerWithBody(ctx context.Context, jobID JobID, params *InboundTriggerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInboundTriggerRequestWithBody(c.Server, jobID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InboundTrigger Start a run from a signed call (inbound trigger)
+//
+// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+// beyond, 429 with Retry-After.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+func (c *RawClient) InboundTrigger(ctx context.Context, jobID JobID, params *InboundTriggerParams, body InboundTriggerJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInboundTriggerRequest(c.Server, jobID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListJobs List jobs, newest first
 //
 // Filters combine; a job is listed when it passes all of them.
@@ -2478,6 +2854,25 @@ func (c *RawClient) ResumeJob(ctx context.Context, jobID JobID, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
+// RotateInboundSecret Issue a new inbound secret
+//
+// For a job whose inbound hook is enabled: the response carries the new inbound secret
+// (shown only here). For 24 hours (inbound_previous_secret_expires_at) calls signed with
+// the previous secret verify too. 404 for a job without an inbound hook.
+//
+// Corresponds with POST /v1/jobs/{jobID}/rotate-inbound-secret (the `RotateInboundSecret` operationId).
+func (c *RawClient) RotateInboundSecret(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateInboundSecretRequest(c.Server, jobID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RotateSecret Issue a new signing secret
 //
 // The response carries the new secret (shown only here). For 24 hours
@@ -2497,13 +2892,38 @@ func (c *RawClient) RotateSecret(ctx context.Context, jobID JobID, reqEditors ..
 	return c.Client.Do(req)
 }
 
-// TriggerRun Run a job now
+// TriggerRunWithBody Run a job now
 //
-// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever the overlap policy).
+// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+// the overlap policy). The optional body gives the run an input, which tasks refer to
+// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+//
+// Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
-func (c *RawClient) TriggerRun(ctx context.Context, jobID JobID, params *TriggerRunParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewTriggerRunRequest(c.Server, jobID, params)
+func (c *RawClient) TriggerRunWithBody(ctx context.Context, jobID JobID, params *TriggerRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerRunRequestWithBody(c.Server, jobID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TriggerRun Run a job now
+//
+// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+// the overlap policy). The optional body gives the run an input, which tasks refer to
+// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
+func (c *RawClient) TriggerRun(ctx context.Context, jobID JobID, params *TriggerRunParams, body TriggerRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTriggerRunRequest(c.Server, jobID, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3443,6 +3863,84 @@ func NewListEndpointsRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewInboundTriggerRequest calls the generic InboundTrigger builder with application/json body
+func NewInboundTriggerRequest(server string, jobID JobID, params *InboundTriggerParams, body InboundTriggerJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewInboundTriggerRequestWithBody(server, jobID, params, "application/json", bodyReader)
+}
+
+// NewInboundTriggerRequestWithBody constructs an http.Request for the InboundTrigger method, with any body, and a specified content type
+func NewInboundTriggerRequestWithBody(server string, jobID JobID, params *InboundTriggerParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "jobID", jobID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/hooks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+
+	return req, nil
+}
+
 // NewListJobsRequest constructs an http.Request for the ListJobs method
 func NewListJobsRequest(server string, params *ListJobsParams) (*http.Request, error) {
 	var err error
@@ -3844,6 +4342,40 @@ func NewResumeJobRequest(server string, jobID JobID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewRotateInboundSecretRequest constructs an http.Request for the RotateInboundSecret method
+func NewRotateInboundSecretRequest(server string, jobID JobID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "jobID", jobID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/jobs/%s/rotate-inbound-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRotateSecretRequest constructs an http.Request for the RotateSecret method
 func NewRotateSecretRequest(server string, jobID JobID) (*http.Request, error) {
 	var err error
@@ -3878,8 +4410,19 @@ func NewRotateSecretRequest(server string, jobID JobID) (*http.Request, error) {
 	return req, nil
 }
 
-// NewTriggerRunRequest constructs an http.Request for the TriggerRun method
-func NewTriggerRunRequest(server string, jobID JobID, params *TriggerRunParams) (*http.Request, error) {
+// NewTriggerRunRequest calls the generic TriggerRun builder with application/json body
+func NewTriggerRunRequest(server string, jobID JobID, params *TriggerRunParams, body TriggerRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTriggerRunRequestWithBody(server, jobID, params, "application/json", bodyReader)
+}
+
+// NewTriggerRunRequestWithBody constructs an http.Request for the TriggerRun method, with any body, and a specified content type
+func NewTriggerRunRequestWithBody(server string, jobID JobID, params *TriggerRunParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -3904,10 +4447,12 @@ func NewTriggerRunRequest(server string, jobID JobID, params *TriggerRunParams) 
 		return nil, err
 	}
 
-	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	if params != nil {
 
@@ -4660,6 +5205,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/endpoints (the `ListEndpoints` operationId).
 	ListEndpointsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEndpointsResponse, error)
 
+	// InboundTriggerWithBodyWithResponse Start a run from a signed call (inbound trigger)
+	//
+	// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+	// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+	// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+	// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+	// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+	// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+	// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+	// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+	// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+	// beyond, 429 with Retry-After.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+	InboundTriggerWithBodyWithResponse(ctx context.Context, jobID JobID, params *InboundTriggerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InboundTriggerResponse, error)
+
+	// InboundTriggerWithResponse Start a run from a signed call (inbound trigger)
+	//
+	// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+	// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+	// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+	// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+	// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+	// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+	// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+	// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+	// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+	// beyond, 429 with Retry-After.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+	InboundTriggerWithResponse(ctx context.Context, jobID JobID, params *InboundTriggerParams, body InboundTriggerJSONRequestBody, reqEditors ...RequestEditorFn) (*InboundTriggerResponse, error)
+
 	// ListJobsWithResponse List jobs, newest first
 	//
 	// Filters combine; a job is listed when it passes all of them.
@@ -4759,6 +5340,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/jobs/{jobID}/resume (the `ResumeJob` operationId).
 	ResumeJobWithResponse(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*ResumeJobResponse, error)
 
+	// RotateInboundSecretWithResponse Issue a new inbound secret
+	//
+	// For a job whose inbound hook is enabled: the response carries the new inbound secret
+	// (shown only here). For 24 hours (inbound_previous_secret_expires_at) calls signed with
+	// the previous secret verify too. 404 for a job without an inbound hook.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{jobID}/rotate-inbound-secret (the `RotateInboundSecret` operationId).
+	RotateInboundSecretWithResponse(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*RotateInboundSecretResponse, error)
+
 	// RotateSecretWithResponse Issue a new signing secret
 	//
 	// The response carries the new secret (shown only here). For 24 hours
@@ -4770,14 +5362,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/jobs/{jobID}/rotate-secret (the `RotateSecret` operationId).
 	RotateSecretWithResponse(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*RotateSecretResponse, error)
 
-	// TriggerRunWithResponse Run a job now
+	// TriggerRunWithBodyWithResponse Run a job now
 	//
-	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever the overlap policy).
+	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+	// the overlap policy). The optional body gives the run an input, which tasks refer to
+	// as `{{ input.<path> }}` and conditions (`when`) as `input`.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
-	TriggerRunWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error)
+	TriggerRunWithBodyWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error)
+
+	// TriggerRunWithResponse Run a job now
+	//
+	// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+	// the overlap policy). The optional body gives the run an input, which tasks refer to
+	// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
+	TriggerRunWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, body TriggerRunJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error)
 
 	// ListKeysWithResponse List API keys (without their secrets)
 	//
@@ -5876,6 +6481,118 @@ func (r ListEndpointsResponse) ContentType() string {
 	return ""
 }
 
+// InboundTriggerResponse202Headers the declared response headers of an HTTP 202 response for InboundTrigger
+type InboundTriggerResponse202Headers struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+// InboundTriggerResponse503Headers the declared response headers of an HTTP 503 response for InboundTrigger
+type InboundTriggerResponse503Headers struct {
+	RetryAfter *int
+}
+
+type InboundTriggerResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Run
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *InboundTriggerResponse202Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *InboundTriggerResponse503Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r InboundTriggerResponse) GetJSON202() *Run {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON429() *Problem {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r InboundTriggerResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r InboundTriggerResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InboundTriggerResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InboundTriggerResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InboundTriggerResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListJobsResponse503Headers the declared response headers of an HTTP 503 response for ListJobs
 type ListJobsResponse503Headers struct {
 	RetryAfter *int
@@ -6533,6 +7250,75 @@ func (r ResumeJobResponse) ContentType() string {
 	return ""
 }
 
+// RotateInboundSecretResponse503Headers the declared response headers of an HTTP 503 response for RotateInboundSecret
+type RotateInboundSecretResponse503Headers struct {
+	RetryAfter *int
+}
+
+type RotateInboundSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Job
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *RotateInboundSecretResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateInboundSecretResponse) GetJSON200() *Job {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateInboundSecretResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateInboundSecretResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateInboundSecretResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateInboundSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateInboundSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateInboundSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateInboundSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RotateSecretResponse503Headers the declared response headers of an HTTP 503 response for RotateSecret
 type RotateSecretResponse503Headers struct {
 	RetryAfter *int
@@ -6634,6 +7420,8 @@ type TriggerRunResponse struct {
 	ApplicationproblemJSON404 *Problem
 	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
 	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *Problem
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -6672,6 +7460,11 @@ func (r TriggerRunResponse) GetApplicationproblemJSON404() *Problem {
 // GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
 func (r TriggerRunResponse) GetApplicationproblemJSON409() *Problem {
 	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r TriggerRunResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
 }
 
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
@@ -7882,6 +8675,54 @@ func (c *ClientWithResponses) ListEndpointsWithResponse(ctx context.Context, req
 	return ParseListEndpointsResponse(rsp)
 }
 
+// InboundTriggerWithBodyWithResponse Start a run from a signed call (inbound trigger)
+//
+// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+// beyond, 429 with Retry-After.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+func (c *ClientWithResponses) InboundTriggerWithBodyWithResponse(ctx context.Context, jobID JobID, params *InboundTriggerParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*InboundTriggerResponse, error) {
+	rsp, err := c.InboundTriggerWithBody(ctx, jobID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInboundTriggerResponse(rsp)
+}
+
+// InboundTriggerWithResponse Start a run from a signed call (inbound trigger)
+//
+// For a job with `inbound.enabled`. No API key: the caller signs the call with the
+// job's inbound secret (`whsec_...`, shown when the hook is enabled or rotated) as
+// Standard Webhooks says: `webhook-id`, `webhook-timestamp` (Unix seconds, within 5
+// minutes of herald's clock) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of
+// "id.timestamp.body">`). A valid call starts a run (trigger `inbound`) whose input is
+// the body (JSON, at most 64 KiB; an empty body: no input) and answers 202. A call
+// with a `webhook-id` already seen for the job within 15 minutes starts no second run:
+// it gets the first call's run again, with `Idempotent-Replayed: true`. Refusals write
+// nothing. Each replica admits at most 10 calls per second per job (bursts of 20);
+// beyond, 429 with Retry-After.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/hooks/{jobID} (the `InboundTrigger` operationId).
+func (c *ClientWithResponses) InboundTriggerWithResponse(ctx context.Context, jobID JobID, params *InboundTriggerParams, body InboundTriggerJSONRequestBody, reqEditors ...RequestEditorFn) (*InboundTriggerResponse, error) {
+	rsp, err := c.InboundTrigger(ctx, jobID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInboundTriggerResponse(rsp)
+}
+
 // ListJobsWithResponse List jobs, newest first
 //
 // Filters combine; a job is listed when it passes all of them.
@@ -8041,6 +8882,23 @@ func (c *ClientWithResponses) ResumeJobWithResponse(ctx context.Context, jobID J
 	return ParseResumeJobResponse(rsp)
 }
 
+// RotateInboundSecretWithResponse Issue a new inbound secret
+//
+// For a job whose inbound hook is enabled: the response carries the new inbound secret
+// (shown only here). For 24 hours (inbound_previous_secret_expires_at) calls signed with
+// the previous secret verify too. 404 for a job without an inbound hook.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{jobID}/rotate-inbound-secret (the `RotateInboundSecret` operationId).
+func (c *ClientWithResponses) RotateInboundSecretWithResponse(ctx context.Context, jobID JobID, reqEditors ...RequestEditorFn) (*RotateInboundSecretResponse, error) {
+	rsp, err := c.RotateInboundSecret(ctx, jobID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateInboundSecretResponse(rsp)
+}
+
 // RotateSecretWithResponse Issue a new signing secret
 //
 // The response carries the new secret (shown only here). For 24 hours
@@ -8058,15 +8916,34 @@ func (c *ClientWithResponses) RotateSecretWithResponse(ctx context.Context, jobI
 	return ParseRotateSecretResponse(rsp)
 }
 
-// TriggerRunWithResponse Run a job now
+// TriggerRunWithBodyWithResponse Run a job now
 //
-// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever the overlap policy).
+// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+// the overlap policy). The optional body gives the run an input, which tasks refer to
+// as `{{ input.<path> }}` and conditions (`when`) as `input`.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
-func (c *ClientWithResponses) TriggerRunWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error) {
-	rsp, err := c.TriggerRun(ctx, jobID, params, reqEditors...)
+func (c *ClientWithResponses) TriggerRunWithBodyWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error) {
+	rsp, err := c.TriggerRunWithBody(ctx, jobID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTriggerRunResponse(rsp)
+}
+
+// TriggerRunWithResponse Run a job now
+//
+// Starts a run at once, outside the job's schedule (also for paused jobs, and whatever
+// the overlap policy). The optional body gives the run an input, which tasks refer to
+// as `{{ input.<path> }}` and conditions (`when`) as `input`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/jobs/{jobID}/runs (the `TriggerRun` operationId).
+func (c *ClientWithResponses) TriggerRunWithResponse(ctx context.Context, jobID JobID, params *TriggerRunParams, body TriggerRunJSONRequestBody, reqEditors ...RequestEditorFn) (*TriggerRunResponse, error) {
+	rsp, err := c.TriggerRun(ctx, jobID, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -9118,6 +9995,118 @@ func ParseListEndpointsResponse(rsp *http.Response) (*ListEndpointsResponse, err
 	return response, nil
 }
 
+// ParseInboundTriggerResponse parses an HTTP response from a InboundTriggerWithResponse call
+func ParseInboundTriggerResponse(rsp *http.Response) (*InboundTriggerResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InboundTriggerResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers InboundTriggerResponse202Headers
+		if values := rsp.Header.Values("Idempotent-Replayed"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Idempotent-Replayed", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.IdempotentReplayed = &value
+		}
+		if values := rsp.Header.Values("Location"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Location", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Location = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 503:
+		var headers InboundTriggerResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListJobsResponse parses an HTTP response from a ListJobsWithResponse call
 func ParseListJobsResponse(rsp *http.Response) (*ListJobsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9712,6 +10701,66 @@ func ParseResumeJobResponse(rsp *http.Response) (*ResumeJobResponse, error) {
 	return response, nil
 }
 
+// ParseRotateInboundSecretResponse parses an HTTP response from a RotateInboundSecretWithResponse call
+func ParseRotateInboundSecretResponse(rsp *http.Response) (*RotateInboundSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateInboundSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Job
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers RotateInboundSecretResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRotateSecretResponse parses an HTTP response from a RotateSecretWithResponse call
 func ParseRotateSecretResponse(rsp *http.Response) (*RotateSecretResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -9834,6 +10883,13 @@ func ParseTriggerRunResponse(rsp *http.Response) (*TriggerRunResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
 		var dest Problem

@@ -11,12 +11,13 @@ import (
 // cannot start two runs; WithInput gives the run an input.
 func (c *Client) TriggerRun(ctx context.Context, jobID string, opts ...CallOption) (*Run, error) {
 	cc := callOptions(opts)
-	var editors []RequestEditorFn
-	if cc.input != nil {
-		editors = append(editors, jsonBody(map[string]any{"input": cc.input}))
-	}
+	params := &TriggerRunParams{IdempotencyKey: &cc.idempotencyKey}
 	return do[Run](ctx, c, retryAlways, func(ctx context.Context) (*http.Response, error) {
-		return c.raw.TriggerRun(ctx, jobID, &TriggerRunParams{IdempotencyKey: &cc.idempotencyKey}, editors...)
+		if cc.input == nil {
+			return c.raw.TriggerRunWithBody(ctx, jobID, params, "", nil)
+		}
+		var in InboundPayload = cc.input
+		return c.raw.TriggerRun(ctx, jobID, params, TriggerInput{Input: &in})
 	})
 }
 

@@ -50,6 +50,11 @@ type APIConfig struct {
 	// Hub wakes long-polls of pull-mode devices when a task is offered to
 	// them; the caller runs it. Nil: no pull endpoints.
 	Hub *notify.Hub
+	// InboundRate and InboundBurst limit the calls to each job's inbound
+	// hook that this process admits (a token bucket per job). Defaults
+	// DefaultInboundRate and DefaultInboundBurst.
+	InboundRate  float64
+	InboundBurst int
 }
 
 // API is the /v1 REST API.
@@ -76,6 +81,8 @@ type API struct {
 	// its flushers start with the first trigger and live with the process.
 	starts     *batch.Batcher[triggerItem, triggerResult]
 	startsOnce sync.Once
+	// inboundLimit limits the calls to each job's inbound hook.
+	inboundLimit *jobLimiter
 }
 
 // NewAPI returns the REST API.
@@ -102,6 +109,7 @@ func NewAPI(cfg APIConfig) *API {
 		a.fleet = device.NewFleet(a.pool, a.deviceTimeout, 0)
 	}
 	a.starts = batch.New(500, 2, a.startRuns)
+	a.inboundLimit = newJobLimiter(cmp.Or(cfg.InboundRate, DefaultInboundRate), cmp.Or(cfg.InboundBurst, DefaultInboundBurst), a.now)
 	return a
 }
 

@@ -29,11 +29,16 @@ type graphNode struct {
 	Method string `json:"method"`
 	URL    string `json:"url"`
 	State  string `json:"state,omitempty"`
+	// When is the task's condition, if it has one.
+	When string `json:"when,omitempty"`
 }
 
 type graphEdge struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+	// RunIf is the child's run_if when it is not all_succeeded: the edge
+	// of a failure branch (any_failed) or of an all_done task.
+	RunIf string `json:"run_if,omitempty"`
 }
 
 func buildGraph(tasks []jobspec.Task, states map[string]string) (*graphResponse, error) {
@@ -45,9 +50,13 @@ func buildGraph(tasks []jobspec.Task, states map[string]string) (*graphResponse,
 	out := &graphResponse{Nodes: make([]graphNode, len(tasks)), Edges: []graphEdge{}}
 	for i := range tasks {
 		t := &tasks[i]
-		out.Nodes[i] = graphNode{ID: t.ID, Level: levels[i], Method: t.Request.Method, URL: t.Request.URL, State: states[t.ID]}
+		out.Nodes[i] = graphNode{ID: t.ID, Level: levels[i], Method: t.Request.Method, URL: t.Request.URL, State: states[t.ID], When: t.When}
+		runIf := ""
+		if t.HandlesFailure() {
+			runIf = t.RunIf
+		}
 		for _, p := range t.DependsOn {
-			out.Edges = append(out.Edges, graphEdge{From: p, To: t.ID})
+			out.Edges = append(out.Edges, graphEdge{From: p, To: t.ID, RunIf: runIf})
 		}
 	}
 	return out, nil
@@ -168,6 +177,9 @@ func (g *graphResponse) dot(name string) string {
 	fmt.Fprintf(&b, "digraph %s {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fillcolor=white, fontname=\"sans-serif\"];\n", dotQuote(name))
 	for _, n := range g.Nodes {
 		label := n.ID + "\n" + n.Method + " " + n.URL
+		if n.When != "" {
+			label += "\nwhen " + n.When
+		}
 		attrs := "label=" + dotQuote(label)
 		if n.State != "" {
 			st := views.StyleOf(n.State)
@@ -179,7 +191,14 @@ func (g *graphResponse) dot(name string) string {
 		fmt.Fprintf(&b, "  %s [%s];\n", dotQuote(n.ID), attrs)
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %s -> %s;\n", dotQuote(e.From), dotQuote(e.To))
+		switch e.RunIf {
+		case jobspec.RunIfAnyFailed: // a failure branch, drawn apart
+			fmt.Fprintf(&b, "  %s -> %s [style=dashed, color=\"#c62828\", label=\"any_failed\"];\n", dotQuote(e.From), dotQuote(e.To))
+		case jobspec.RunIfAllDone:
+			fmt.Fprintf(&b, "  %s -> %s [style=dotted, label=\"all_done\"];\n", dotQuote(e.From), dotQuote(e.To))
+		default:
+			fmt.Fprintf(&b, "  %s -> %s;\n", dotQuote(e.From), dotQuote(e.To))
+		}
 	}
 	b.WriteString("}\n")
 	return b.String()

@@ -51,6 +51,21 @@ type jobResponse struct {
 	// Warnings, in the answer to a create or update, say what was accepted
 	// but probably not meant (a pool selecting by a label no device has).
 	Warnings []string `json:"warnings,omitempty"`
+	// RunTimeout ends runs not finished by then (timed_out); null: none.
+	RunTimeout *jobspec.Duration `json:"run_timeout"`
+	// FailureHandled: a run whose failures were handled ends succeeded.
+	FailureHandled bool `json:"failure_handled"`
+	// OnRunEnd is called when a run ends; null: none.
+	OnRunEnd *jobspec.Callback `json:"on_run_end"`
+	// Inbound is the job's inbound trigger (POST /v1/hooks/{id}); null:
+	// none.
+	Inbound *jobspec.Inbound `json:"inbound"`
+	// InboundPreviousSecretExpiresAt ends the overlap of an inbound secret
+	// rotation: until then calls signed with the old secret verify too.
+	InboundPreviousSecretExpiresAt *time.Time `json:"inbound_previous_secret_expires_at,omitempty"`
+	// InboundSecret is the inbound hook's secret, shown only in the
+	// response that creates or rotates it.
+	InboundSecret string `json:"inbound_secret,omitempty"`
 }
 
 func (j *jobResponse) location() string { return "/v1/jobs/" + j.ID.String() }
@@ -87,6 +102,19 @@ func toJobResponse(j *store.Job, schedules *schedule.Cache) (*jobResponse, error
 	if err := json.Unmarshal(j.Labels, &out.Labels); err != nil {
 		return nil, fmt.Errorf("decode labels of job %s: %w", j.ID, err)
 	}
+	if j.RunTimeoutMs != nil {
+		out.RunTimeout = new(jobspec.Duration(time.Duration(*j.RunTimeoutMs) * time.Millisecond))
+	}
+	out.FailureHandled = j.FailureHandled
+	if len(j.OnRunEnd) > 0 && string(j.OnRunEnd) != "null" {
+		if err := json.Unmarshal(j.OnRunEnd, &out.OnRunEnd); err != nil {
+			return nil, fmt.Errorf("decode on_run_end of job %s: %w", j.ID, err)
+		}
+	}
+	if j.InboundSecret != nil {
+		out.Inbound = &jobspec.Inbound{Enabled: true}
+		out.InboundPreviousSecretExpiresAt = j.InboundPreviousExpiresAt
+	}
 	return out, nil
 }
 
@@ -118,6 +146,9 @@ func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (
 		return nil, err
 	}
 	resp.Secret = secret
+	if created.InboundSecret != nil {
+		resp.InboundSecret = *created.InboundSecret
+	}
 	resp.Warnings, err = a.poolWarnings(ctx, &req.job)
 	return resp, err
 }
@@ -282,7 +313,7 @@ func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (
 	if err := mayLabel(ctx, req.job.Labels); err != nil {
 		return nil, err
 	}
-	updated, err := jobs.UpdateJob(ctx, tx, a.inserter, req.id, &req.job, a.now())
+	updated, inbound, err := jobs.UpdateJob(ctx, tx, a.inserter, req.id, &req.job, a.now())
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
@@ -290,6 +321,7 @@ func (a *API) updateJob(ctx context.Context, tx pgx.Tx, req *updateJobRequest) (
 	if err != nil {
 		return nil, err
 	}
+	resp.InboundSecret = inbound
 	resp.Warnings, err = a.poolWarnings(ctx, &req.job)
 	return resp, err
 }
@@ -323,6 +355,28 @@ func (a *API) rotateSecret(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*
 		return nil, err
 	}
 	resp.Secret = secret
+	return resp, nil
+}
+
+// rotateInboundSecret issues a new inbound secret
+// (jobs.RotateInboundSecret); the response carries it. A job without an
+// inbound hook is 404.
+func (a *API) rotateInboundSecret(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*jobResponse, error) {
+	if err := a.seeJob(ctx, req.id); err != nil {
+		return nil, err
+	}
+	j, secret, err := jobs.RotateInboundSecret(ctx, tx, req.id, a.now())
+	if errors.Is(err, jobs.ErrJobNotFound) {
+		return nil, notFound("inbound hook of job " + req.id.String())
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp, err := toJobResponse(j, &a.schedules)
+	if err != nil {
+		return nil, err
+	}
+	resp.InboundSecret = secret
 	return resp, nil
 }
 

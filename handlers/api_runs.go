@@ -20,14 +20,41 @@ import (
 
 // runResponse is a run as the API shows it; Tasks only on GET /v1/runs/{id}.
 type runResponse struct {
-	ID           uuid.UUID          `json:"id"`
-	JobID        uuid.UUID          `json:"job_id"`
-	Trigger      string             `json:"trigger"`
-	State        state.Run          `json:"state"`
-	ScheduledFor time.Time          `json:"scheduled_for"`
-	CreatedAt    time.Time          `json:"created_at"`
-	FinishedAt   *time.Time         `json:"finished_at"`
-	Tasks        []*taskRunResponse `json:"tasks,omitempty"`
+	ID           uuid.UUID  `json:"id"`
+	JobID        uuid.UUID  `json:"job_id"`
+	Trigger      string     `json:"trigger"`
+	State        state.Run  `json:"state"`
+	ScheduledFor time.Time  `json:"scheduled_for"`
+	CreatedAt    time.Time  `json:"created_at"`
+	FinishedAt   *time.Time `json:"finished_at"`
+	// Deadline is when the run times out (the job's run_timeout); null:
+	// never.
+	Deadline *time.Time `json:"deadline"`
+	// Input is the run's input, shown by GET /v1/runs/{id} and the answer
+	// to the trigger; left out when the run has none.
+	Input json.RawMessage `json:"input,omitempty"`
+	// Callback is the run's run-end callback, null when the run has none.
+	Callback *callbackResponse  `json:"callback"`
+	Tasks    []*taskRunResponse `json:"tasks,omitempty"`
+}
+
+// callbackResponse is a run's run-end callback: its state and, on GET
+// /v1/runs/{id}, its attempts for the run's latest end.
+type callbackResponse struct {
+	// State is null until the run ends, then pending, retrying, succeeded
+	// or failed.
+	State     *string                    `json:"state"`
+	WebhookID string                     `json:"webhook_id"`
+	Attempts  []*callbackAttemptResponse `json:"attempts,omitempty"`
+}
+
+type callbackAttemptResponse struct {
+	Attempt    int32     `json:"attempt"`
+	StartedAt  time.Time `json:"started_at"`
+	DurationMs float64   `json:"duration_ms"`
+	StatusCode *int32    `json:"status_code"`
+	Outcome    string    `json:"outcome"`
+	Error      *string   `json:"error"`
 }
 
 func (r *runResponse) location() string { return "/v1/runs/" + r.ID.String() }
@@ -41,6 +68,9 @@ type taskRunResponse struct {
 	StartedAt  *time.Time         `json:"started_at"`
 	FinishedAt *time.Time         `json:"finished_at"`
 	Attempts   []*attemptResponse `json:"attempts"`
+	// Rollout is a fleet task's rollout (its members are listed by GET
+	// /v1/runs/{id}/tasks/{task}/devices).
+	Rollout *rolloutResponse `json:"rollout,omitempty"`
 }
 
 type attemptResponse struct {
@@ -60,10 +90,24 @@ type attemptResponse struct {
 }
 
 func toRunResponse(r *store.Run) *runResponse {
-	return &runResponse{
+	out := &runResponse{
 		ID: r.ID, JobID: r.JobID, Trigger: r.Trigger, State: r.State,
 		ScheduledFor: r.ScheduledFor, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+		Deadline: r.Deadline,
 	}
+	if len(r.OnRunEnd) > 0 && string(r.OnRunEnd) != "null" && r.State != state.RunSkipped {
+		out.Callback = &callbackResponse{State: r.CallbackState, WebhookID: jobs.CallbackWebhookID(r.ID, r.Round)}
+	}
+	return out
+}
+
+// withInput is the run's response with its input.
+func withInput(r *store.Run) *runResponse {
+	out := toRunResponse(r)
+	if len(r.Input) > 0 && string(r.Input) != "null" {
+		out.Input = r.Input
+	}
+	return out
 }
 
 type runIDRequest struct {
@@ -100,14 +144,30 @@ func (a *API) getRun(ctx context.Context, req *runIDRequest) (*runResponse, erro
 		if err != nil {
 			return err
 		}
-		out = toRunResponse(&run)
+		out = withInput(&run)
+		if out.Callback != nil {
+			cbs, err := q.ListCallbackAttempts(ctx, store.ListCallbackAttemptsParams{RunID: run.ID, Round: run.Round})
+			if err != nil {
+				return err
+			}
+			for _, c := range cbs {
+				out.Callback.Attempts = append(out.Callback.Attempts, &callbackAttemptResponse{
+					Attempt: c.Attempt, StartedAt: c.StartedAt, DurationMs: c.DurationMs,
+					StatusCode: c.StatusCode, Outcome: c.Outcome, Error: c.Error,
+				})
+			}
+		}
+		fleets, err := rollouts(ctx, q, run.ID)
+		if err != nil {
+			return err
+		}
 		byID := make(map[uuid.UUID]*taskRunResponse, len(taskRuns))
 		out.Tasks = make([]*taskRunResponse, len(taskRuns))
 		for i, tr := range taskRuns {
 			t := &taskRunResponse{
 				TaskID: tr.TaskID, ID: tr.ID, WebhookID: jobs.WebhookID(tr.ID), State: tr.State,
 				LastError: tr.LastError, StartedAt: tr.StartedAt, FinishedAt: tr.FinishedAt,
-				Attempts: []*attemptResponse{},
+				Attempts: []*attemptResponse{}, Rollout: fleets[tr.ID],
 			}
 			out.Tasks[i] = t
 			byID[tr.ID] = t

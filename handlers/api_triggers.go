@@ -1,9 +1,15 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/trace"
 
@@ -17,12 +23,71 @@ import (
 // with an Idempotency-Key runs in the transaction that also stores its
 // response (triggerInTx).
 func (a *API) triggerRun() http.HandlerFunc {
-	return idempotent(a, http.StatusAccepted, parseJobID, a.triggerInTx,
-		endpoint(a, http.StatusAccepted, parseJobID, a.batchedTrigger))
+	return idempotent(a, http.StatusAccepted, a.parseTrigger, a.triggerInTx,
+		endpoint(a, http.StatusAccepted, a.parseTrigger, a.batchedTrigger))
+}
+
+// MaxInputBytes is the largest run input (compact JSON): a trigger's
+// "input", an inbound call's body.
+const MaxInputBytes = 64 << 10
+
+// triggerRequest is a trigger of a job, with the run's input (nil: none).
+type triggerRequest struct {
+	id    uuid.UUID
+	input json.RawMessage
+}
+
+// triggerBody is the optional body of POST /v1/jobs/{id}/runs.
+type triggerBody struct {
+	// Input is the run's input, any JSON value.
+	Input json.RawMessage `json:"input"`
+}
+
+func (a *API) parseTrigger(w http.ResponseWriter, r *http.Request, req *triggerRequest) error {
+	id, err := parseUUID(chi.URLParam(r, "jobID"), "job")
+	if err != nil {
+		return err
+	}
+	req.id = id
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil // no body: no input
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxBody))
+	if err != nil {
+		return decodeReadError(err, a.maxBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in triggerBody
+	if err := decodeJSON(w, r, a.maxBody, &in); err != nil {
+		return err
+	}
+	req.input, err = compactInput(in.Input, "input")
+	return err
+}
+
+// compactInput is a run's input as stored: compact JSON, nil for none or
+// null; over MaxInputBytes it is a 413 naming field.
+func compactInput(raw json.RawMessage, field string) (json.RawMessage, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, invalidFields(http.StatusBadRequest, fieldError(field, "is not valid JSON"))
+	}
+	if buf.Len() > MaxInputBytes {
+		e := invalidFields(http.StatusRequestEntityTooLarge, fieldError(field, fmt.Sprintf("is %d bytes of JSON; a run's input is at most %d", buf.Len(), MaxInputBytes)))
+		e.kind = "input-too-large"
+		return nil, e
+	}
+	return buf.Bytes(), nil
 }
 
 // triggerInTx starts the run in tx.
-func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*runResponse, error) {
+func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *triggerRequest) (*runResponse, error) {
 	if err := a.seeJob(ctx, req.id); err != nil {
 		return nil, err
 	}
@@ -30,12 +95,12 @@ func (a *API) triggerInTx(ctx context.Context, tx pgx.Tx, req *jobIDRequest) (*r
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
-	return toRunResponse(run), nil
+	return withInput(run), nil
 }
 
 // batchedTrigger starts the run together with the triggers that arrive
 // while the previous batch is written (startRuns).
-func (a *API) batchedTrigger(ctx context.Context, req *jobIDRequest) (*runResponse, error) {
+func (a *API) batchedTrigger(ctx context.Context, req *triggerRequest) (*runResponse, error) {
 	if err := a.seeJob(ctx, req.id); err != nil {
 		return nil, err
 	}
@@ -56,7 +121,7 @@ func (a *API) batchedTrigger(ctx context.Context, req *jobIDRequest) (*runRespon
 	if item.audit != nil {
 		ctx.Value(auditKey{}).(*auditSlot).recorded = true // with the batch
 	}
-	return toRunResponse(res.run), nil
+	return withInput(res.run), nil
 }
 
 // triggerItem is a trigger waiting for its batch, with its audit row.
@@ -65,8 +130,8 @@ type triggerItem struct {
 	audit   *access.Entry // nil outside a write request
 }
 
-func (a *API) trigger(ctx context.Context, req *jobIDRequest) jobs.Trigger {
-	return jobs.Trigger{JobID: req.id, At: a.now(), Parent: trace.SpanContextFromContext(ctx)}
+func (a *API) trigger(ctx context.Context, req *triggerRequest) jobs.Trigger {
+	return jobs.Trigger{JobID: req.id, At: a.now(), Parent: trace.SpanContextFromContext(ctx), Input: req.input}
 }
 
 // triggerResult is a trigger's run, or why it has none.

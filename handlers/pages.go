@@ -487,7 +487,7 @@ func (a *API) triggerAction(r *http.Request) (string, error) {
 	if err := parseJobID(nil, r, &req); err != nil {
 		return "", err
 	}
-	run, err := a.batchedTrigger(r.Context(), &req)
+	run, err := a.batchedTrigger(r.Context(), &triggerRequest{id: req.id})
 	if err != nil {
 		return "", err
 	}
@@ -546,7 +546,7 @@ func graphInput(g *graphResponse) ([]views.GraphNode, []views.GraphEdge) {
 	}
 	edges := make([]views.GraphEdge, len(g.Edges))
 	for i, e := range g.Edges {
-		edges[i] = views.GraphEdge{From: e.From, To: e.To}
+		edges[i] = views.GraphEdge{From: e.From, To: e.To, RunIf: e.RunIf}
 	}
 	return nodes, edges
 }

@@ -139,6 +139,8 @@ func (a *API) routes(apiKey string, insecure bool) func(chi.Router) {
 				}
 			})
 		}
+		// Inbound triggers: the signature is the authentication.
+		r.Post("/hooks/{jobID}", a.inbound)
 		r.Group(a.keyRoutes(apiKey, insecure))
 	}
 }
@@ -168,9 +170,13 @@ func (a *API) keyRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Get("/runs", endpoint(a, http.StatusOK, parseListRuns, a.listRuns))
 		r.Get("/runs/{runID}", endpoint(a, http.StatusOK, parseRunID, a.getRun))
 		r.Post("/jobs/{jobID}/rotate-secret", write(a, http.StatusOK, parseJobID, a.rotateSecret))
+		r.Post("/jobs/{jobID}/rotate-inbound-secret", write(a, http.StatusOK, parseJobID, a.rotateInboundSecret))
 		r.Post("/runs/replay", write(a, http.StatusOK, a.parseReplay, a.replayRuns))
 		r.Post("/runs/{runID}/cancel", endpoint(a, http.StatusOK, parseRunID, a.runControl(jobs.CancelRun, http.StatusOK)))
 		r.Post("/runs/{runID}/retry", endpoint(a, http.StatusAccepted, parseRunID, a.runControl(jobs.RetryRun, http.StatusAccepted)))
+		r.Post("/runs/{runID}/pause", endpoint(a, http.StatusOK, parseRunID, a.rolloutControl(pauseRollouts)))
+		r.Post("/runs/{runID}/resume", endpoint(a, http.StatusOK, parseRunID, a.rolloutControl(jobs.ResumeRollouts)))
+		r.Get("/runs/{runID}/tasks/{taskID}/devices", endpoint(a, http.StatusOK, parseListMembers, a.listMembers))
 		r.Get("/jobs/{jobID}/graph", a.jobGraph)
 		r.Get("/endpoints", endpoint(a, http.StatusOK, nil, a.listEndpoints))
 		r.Get("/replicas", endpoint(a, http.StatusOK, nil, a.listReplicas))

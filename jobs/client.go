@@ -89,6 +89,9 @@ type Config struct {
 	// MisfireGrace is how late a tick may start and still count as on time;
 	// older ticks were missed. Default DefaultMisfireGrace.
 	MisfireGrace time.Duration
+	// TimeoutPollInterval is how often this process looks for runs past
+	// their deadline (run_timeout). Default DefaultTimeoutPollInterval.
+	TimeoutPollInterval time.Duration
 	// Dispatcher makes the HTTP requests. Required when Work is set.
 	Dispatcher *dispatch.Client
 	// Logger receives River's and herald's logs. Default discards.
@@ -122,6 +125,7 @@ type Client struct {
 	*river.Client[pgx.Tx]
 
 	ticker  *ticker
+	timeout *timeoutSweeper
 	worker  *DeliverWorker
 	live    *replica.Replica
 	tracer  trace.TracerProvider
@@ -152,15 +156,21 @@ func (c *Client) Start(ctx context.Context) error {
 	c.stopTicker, c.tickerDone = cancel, make(chan struct{})
 	go func() {
 		defer close(c.tickerDone)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.timeout.run(tctx)
+		}()
 		c.ticker.run(tctx)
+		<-done
 	}()
 	return nil
 }
 
-// Stop stops claiming ticks, lets River take the deliveries of the ticks
-// it claimed ahead of their time (up to FireLead) so that they are sent on
-// time, then stops River as River's Stop does (deliveries in flight finish),
-// then the batchers.
+// Stop stops claiming ticks and sweeping timed-out runs, lets River take
+// the deliveries of the ticks it claimed ahead of their time (up to
+// FireLead) so that they are sent on time, then stops River as River's Stop
+// does (deliveries in flight finish), then the batchers.
 func (c *Client) Stop(ctx context.Context) error {
 	return c.stop(ctx, c.Client.Stop)
 }
@@ -231,6 +241,7 @@ func (c Config) withDefaults() Config {
 	c.ProbeInterval = cmp.Or(c.ProbeInterval, DefaultProbeInterval)
 	c.ParkDeadline = cmp.Or(c.ParkDeadline, DefaultParkDeadline)
 	c.MisfireGrace = cmp.Or(c.MisfireGrace, DefaultMisfireGrace)
+	c.TimeoutPollInterval = cmp.Or(c.TimeoutPollInterval, DefaultTimeoutPollInterval)
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	return c
 }
@@ -291,7 +302,9 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			poll:  cfg.FirePollInterval,
 			batch: cfg.FireBatch,
 		}
+		c.timeout = &timeoutSweeper{pool: pool, ins: c, logger: logger, metrics: cfg.Metrics, poll: cfg.TimeoutPollInterval}
 		workers := river.NewWorkers()
+		river.AddWorker(workers, &CallbackWorker{pool: pool, dispatcher: cfg.Dispatcher, logger: logger})
 		c.worker = &DeliverWorker{
 			pool: pool, dispatcher: cfg.Dispatcher, logger: logger, live: cfg.Replica, holder: rc.ID,
 			fleet:    device.NewFleet(pool, cfg.DeviceTimeout, 0),
@@ -309,6 +322,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			},
 		}
 		river.AddWorker(workers, c.worker)
+		river.AddWorker(workers, &RolloutWorker{pool: pool, client: c, recorder: rec, now: clockOf(c), logger: logger})
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			QueueDeliver: {
@@ -317,6 +331,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 				// start on the first poll after StageLead before it.
 				FetchPollInterval: cfg.FirePollInterval,
 			},
+			QueueCallback: {MaxWorkers: callbackWorkers},
+			QueueRollout:  {MaxWorkers: rolloutWorkers},
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)

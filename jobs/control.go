@@ -59,13 +59,25 @@ func CancelRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*
 	if run.State != state.RunRunning && run.State != state.RunQueued {
 		return nil, &StateError{State: run.State, Want: "running or queued"}
 	}
+	return endRun(ctx, tx, ins, run, state.RunCancelled, "run cancelled")
+}
+
+// endRun ends run, whose row tx holds, in state st: its tasks that have not
+// finished end cancelled with reason as their error (their deliveries, when
+// a worker takes them, find nothing to do; a request on the wire completes,
+// its outcome recorded but changing nothing), its run-end callback is
+// enqueued, and the job's next queued run, if any, starts.
+func endRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, st state.Run, reason string) (*store.Run, error) {
 	q := store.New(tx)
-	if err := q.CancelTaskRuns(ctx, runID); err != nil {
+	if err := q.CancelTaskRuns(ctx, store.CancelTaskRunsParams{RunID: run.ID, Reason: reason}); err != nil {
 		return nil, fmt.Errorf("cancel tasks: %w", err)
 	}
-	ended, err := q.EndRun(ctx, store.EndRunParams{ID: runID, State: state.RunCancelled})
+	ended, err := q.EndRun(ctx, store.EndRunParams{ID: run.ID, State: st})
 	if err != nil {
-		return nil, fmt.Errorf("cancel run: %w", err)
+		return nil, fmt.Errorf("end run: %w", err)
+	}
+	if err := enqueueCallbacks(ctx, tx, ins, []store.Run{ended}); err != nil {
+		return nil, err
 	}
 	if err := afterRunEnded(ctx, tx, ins, run.JobID); err != nil {
 		return nil, err
@@ -74,16 +86,18 @@ func CancelRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*
 }
 
 // RetryRun re-runs the failed, upstream_failed and cancelled tasks of a
-// finished (failed or cancelled) run, keeping the tasks that succeeded and
-// their results. Attempt numbers continue where they stopped; webhook-ids
-// stay the same.
+// finished (failed, cancelled or timed_out) run, keeping the tasks that
+// succeeded or were skipped, and their results. Attempt numbers continue
+// where they stopped; webhook-ids stay the same. The run's deadline counts
+// again from now, and its next end calls its run-end callback again (a new
+// round: a new webhook-id).
 func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*store.Run, error) {
 	run, err := lockRun(ctx, tx, runID)
 	if err != nil {
 		return nil, err
 	}
-	if run.State != state.RunFailed && run.State != state.RunCancelled {
-		return nil, &StateError{State: run.State, Want: "failed or cancelled"}
+	if run.State != state.RunFailed && run.State != state.RunCancelled && run.State != state.RunTimedOut {
+		return nil, &StateError{State: run.State, Want: "failed, cancelled or timed_out"}
 	}
 	q := store.New(tx)
 	hj, err := q.GetJobAny(ctx, run.JobID)
@@ -99,14 +113,19 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	_, span := startRunSpan(ctx, tracerOf(ins), hj.ID, runID, retrySpan, run.ScheduledFor)
 	defer span.End()
 	target := flowTarget{jobID: hj.ID, flow: flowOf(&hj), solo: len(taskRuns) == 1, trace: traceMetadata(span.SpanContext())}
-	succeeded := make(map[string]bool, len(taskRuns))
+	succeeded := make(map[string]bool, len(taskRuns)) // or skipped: done without failure
 	for _, tr := range taskRuns {
-		if tr.State == state.TaskSucceeded {
+		if tr.State == state.TaskSucceeded || tr.State == state.TaskSkipped {
 			succeeded[tr.TaskID] = true
 		}
 	}
 	var reset store.ResetTaskRunsParams
 	var deliveries []river.InsertManyParams
+	type fleetRetry struct {
+		id   uuid.UUID
+		task jobspec.Task
+	}
+	var fleets []fleetRetry // fleet tasks to start again: their failed members go again
 	for _, tr := range taskRuns {
 		if succeeded[tr.TaskID] {
 			continue
@@ -122,7 +141,12 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 			}
 		}
 		st := state.TaskWaiting
-		if pending == 0 {
+		switch {
+		case pending > 0:
+		case task.IsFleet():
+			st = state.TaskPending
+			fleets = append(fleets, fleetRetry{id: tr.ID, task: task})
+		default:
 			st = state.TaskPending
 			deliveries = append(deliveries, deliveryParams(tr.ID, &task, target, int(tr.Attempts), int(tr.Round)+1))
 		}
@@ -136,6 +160,11 @@ func RetryRun(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*s
 	reopened, err := q.ReopenRun(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("reopen run: %w", err)
+	}
+	for _, f := range fleets {
+		if err := startFleet(ctx, tx, ins, runID, hj.ID, f.id, &f.task, deliveryTrace{run: span.SpanContext()}); err != nil {
+			return nil, err
+		}
 	}
 	if err := enqueueDeliveries(ctx, tx, ins, deliveries); err != nil {
 		return nil, err

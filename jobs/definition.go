@@ -27,8 +27,9 @@ var ErrJobNotFound = errors.New("job not found")
 const RotationOverlap = 24 * time.Hour
 
 // CreateJob stores the validated definition j, registered at now, with a
-// new signing secret, which it returns (it is shown this once). The ticker
-// finds the job's first tick in its row.
+// new signing secret, which it returns (it is shown this once), and, when j
+// enables its inbound hook, a new inbound secret (in the job's row, shown
+// once too). The ticker finds the job's first tick in its row.
 func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*store.Job, string, error) {
 	enc, err := encodeJob(j)
 	if err != nil {
@@ -37,6 +38,14 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 	secret, err := signing.NewSecret()
 	if err != nil {
 		return nil, "", err
+	}
+	var inbound *string
+	if j.Inbound != nil && j.Inbound.Enabled {
+		s, err := signing.NewSecret()
+		if err != nil {
+			return nil, "", err
+		}
+		inbound = &s
 	}
 	created, err := store.New(tx).CreateJob(ctx, store.CreateJobParams{
 		ID:             uuid.Must(uuid.NewV7()),
@@ -52,6 +61,10 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 		ScheduleAnchor: &now,
 		Rate:           j.Rate,
 		MaxInFlight:    int32Ptr(j.MaxInFlight),
+		RunTimeoutMs:   enc.runTimeoutMs,
+		FailureHandled: j.FailureHandled,
+		OnRunEnd:       enc.onRunEnd,
+		InboundSecret:  inbound,
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("create job: %w", err)
@@ -62,25 +75,36 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 // UpdateJob replaces job id's definition with the validated j (the whole of
 // it) and re-arms its schedule from now. Runs in progress keep the
 // definition they started with; runs prepared ahead of their time are
-// cancelled; the signing secret stays.
-func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jobspec.Job, now time.Time) (*store.Job, error) {
+// cancelled; the signing secret stays. An inbound hook that stays enabled
+// keeps its secret; one enabled now gets a new one, which it returns (to
+// show once; "" otherwise); one disabled loses it.
+func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jobspec.Job, now time.Time) (*store.Job, string, error) {
 	enc, err := encodeJob(j)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	fresh, err := signing.NewSecret()
+	if err != nil {
+		return nil, "", err
 	}
 	updated, err := store.New(tx).UpdateJob(ctx, store.UpdateJobParams{
 		ID: id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
 		Misfire: j.Misfire, Overlap: j.Overlap, Labels: enc.labels,
 		NextFireAt: j.FirstFire(now), ScheduleAnchor: &now,
 		Rate: j.Rate, MaxInFlight: int32Ptr(j.MaxInFlight),
+		RunTimeoutMs: enc.runTimeoutMs, FailureHandled: j.FailureHandled, OnRunEnd: enc.onRunEnd,
+		Inbound: j.Inbound != nil && j.Inbound.Enabled, NewInboundSecret: fresh,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrJobNotFound
+		return nil, "", ErrJobNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("update job: %w", err)
+		return nil, "", fmt.Errorf("update job: %w", err)
 	}
-	return &updated, CancelPreparedRuns(ctx, tx, ins, updated.ID)
+	if updated.InboundSecret == nil || *updated.InboundSecret != fresh {
+		fresh = ""
+	}
+	return &updated, fresh, CancelPreparedRuns(ctx, tx, ins, updated.ID)
 }
 
 // SetPaused pauses or resumes job id. A paused job's ticks do not fire, and
@@ -139,9 +163,29 @@ func RotateSecret(ctx context.Context, tx pgx.Tx, id uuid.UUID, now time.Time) (
 	return &j, secret, nil
 }
 
-// encodedJob is a definition's JSON columns.
+// RotateInboundSecret gives job id's inbound hook a new secret, which it
+// returns; for RotationOverlap from now the previous one still verifies.
+// ErrJobNotFound for a job without a hook.
+func RotateInboundSecret(ctx context.Context, tx pgx.Tx, id uuid.UUID, now time.Time) (*store.Job, string, error) {
+	secret, err := signing.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	expires := now.Add(RotationOverlap)
+	j, err := store.New(tx).RotateInboundSecret(ctx, store.RotateInboundSecretParams{ID: id, Secret: &secret, PreviousExpiresAt: &expires})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", ErrJobNotFound
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("rotate inbound secret: %w", err)
+	}
+	return &j, secret, nil
+}
+
+// encodedJob is a definition's JSON columns and its run timeout.
 type encodedJob struct {
-	schedule, tasks, labels []byte
+	schedule, tasks, labels, onRunEnd []byte
+	runTimeoutMs                      *int64
 }
 
 func encodeJob(j *jobspec.Job) (*encodedJob, error) {
@@ -161,6 +205,14 @@ func encodeJob(j *jobspec.Job) (*encodedJob, error) {
 	}
 	if enc.labels, err = json.Marshal(labels); err != nil {
 		return nil, err
+	}
+	if j.OnRunEnd != nil {
+		if enc.onRunEnd, err = json.Marshal(j.OnRunEnd); err != nil {
+			return nil, err
+		}
+	}
+	if j.RunTimeout != nil {
+		enc.runTimeoutMs = new(j.RunTimeout.Std().Milliseconds())
 	}
 	return &enc, nil
 }

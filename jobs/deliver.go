@@ -155,6 +155,14 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "corrupt task definition: " + err.Error()}
 		return w.finish(ctx, item)
 	}
+	if task.When != "" {
+		if rec, err := w.condition(ctx, tr, &task, attempt); err != nil {
+			return laterIfUnavailable(ctx, err)
+		} else if rec != nil {
+			item.rec = *rec // skipped, or failed: no request
+			return w.finish(ctx, item)
+		}
+	}
 	var dev *placed
 	if task.Target != nil {
 		p, decision, err := w.place(ctx, tr, task.Target)
@@ -453,17 +461,26 @@ func (e *referenceError) Error() string { return e.err.Error() }
 func (e *referenceError) Unwrap() error { return e.err }
 
 // resolve returns the request with its references to upstream results
-// ({{ tasks.<id>.body.<path> }}) filled in from the run's kept results.
+// ({{ tasks.<id>.body.<path> }}) and to the run's input ({{ input.<path> }})
+// filled in from the run's kept results and input.
 func (w *DeliverWorker) resolve(ctx context.Context, tr *store.BeginAttemptsRow, r *jobspec.Request) (*jobspec.Request, error) {
-	refs := r.Refs()
-	if len(refs) == 0 {
+	refs, usesInput := r.Refs(), r.UsesInput()
+	if len(refs) == 0 && !usesInput {
 		return r, nil
 	}
-	rows, err := store.New(w.pool).TaskResults(ctx, store.TaskResultsParams{RunID: tr.RunID, TaskIds: refs})
-	if err != nil {
-		return nil, fmt.Errorf("load upstream results: %w", err)
+	var rows []store.TaskResultsRow
+	if len(refs) > 0 {
+		var err error
+		if rows, err = store.New(w.pool).TaskResults(ctx, store.TaskResultsParams{RunID: tr.RunID, TaskIds: refs}); err != nil {
+			return nil, fmt.Errorf("load upstream results: %w", err)
+		}
 	}
-	results := make(map[string]taskref.Result, len(rows))
+	results := make(map[string]taskref.Result, len(rows)+1)
+	if usesInput {
+		if err := inputResult(ctx, w.pool, tr.RunID, results); err != nil {
+			return nil, err
+		}
+	}
 	for _, row := range rows {
 		if row.ResultStatus != nil {
 			results[row.TaskID] = taskref.Result{Status: int(*row.ResultStatus), Body: row.ResultBody}

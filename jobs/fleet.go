@@ -28,7 +28,7 @@ const placeholderDevice = "00000000-0000-0000-0000-000000000000"
 // wave; the fleet task runs, and its rollout's first step is enqueued. A
 // fleet task that already has its rollout (its run retried) is restarted
 // instead: its failed and cancelled members go again.
-func startFleet(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, taskRunID uuid.UUID, task *jobspec.Task, span trace.SpanContext) error {
+func startFleet(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, taskRunID uuid.UUID, task *jobspec.Task, span deliveryTrace) error {
 	q := store.New(tx)
 	if _, err := q.LockRollout(ctx, taskRunID); err == nil {
 		return restartFleet(ctx, tx, ins, taskRunID, []string{string(state.TaskFailed), string(state.TaskExpired), string(state.TaskCancelled), string(state.TaskUpstreamFailed)}, span)
@@ -87,8 +87,8 @@ func startFleet(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, task
 
 // newStepper enqueues the step job of a rollout, and names it the
 // rollout's stepper: a step job it replaces stops at its next step.
-func newStepper(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.UUID, span trace.SpanContext) error {
-	res, err := ins.InsertTx(ctx, tx, RolloutArgs{TaskRunID: taskRunID}, &river.InsertOpts{Metadata: traceMetadata(span)})
+func newStepper(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.UUID, span deliveryTrace) error {
+	res, err := ins.InsertTx(ctx, tx, RolloutArgs{TaskRunID: taskRunID}, &river.InsertOpts{Metadata: deliveryTrace{run: span.run}.metadata()})
 	if err != nil {
 		return fmt.Errorf("enqueue rollout step: %w", err)
 	}
@@ -101,13 +101,13 @@ func newStepper(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.UUI
 // restartFleet sends again, in tx, the members of a fleet task in states:
 // those in waves already started at once, the others with their waves;
 // the failures before count no more against its bounds.
-func restartFleet(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.UUID, states []string, span trace.SpanContext) error {
+func restartFleet(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.UUID, states []string, span deliveryTrace) error {
 	q := store.New(tx)
 	ro, err := q.LockRollout(ctx, taskRunID)
 	if err != nil {
 		return fmt.Errorf("lock rollout: %w", err)
 	}
-	if _, err := q.ReviveMembers(ctx, store.ReviveMembersParams{FleetOf: &taskRunID, States: states}); err != nil {
+	if _, err := q.ReviveMembers(ctx, store.ReviveMembersParams{FleetOf: taskRunID, States: states}); err != nil {
 		return fmt.Errorf("revive members: %w", err)
 	}
 	var task jobspec.Task
@@ -115,11 +115,11 @@ func restartFleet(ctx context.Context, tx pgx.Tx, ins Inserter, taskRunID uuid.U
 		return fmt.Errorf("decode fleet task %s: %w", taskRunID, err)
 	}
 	if ro.Started > 0 {
-		if err := sendWaves(ctx, tx, ins, &ro, &task, int(ro.Started)-1, span); err != nil {
+		if err := sendWaves(ctx, tx, ins, &ro, int(ro.Started)-1, span); err != nil {
 			return err
 		}
 	}
-	counts, err := q.RolloutCounts(ctx, &taskRunID)
+	counts, err := q.RolloutCounts(ctx, taskRunID)
 	if err != nil {
 		return fmt.Errorf("count members: %w", err)
 	}
@@ -173,7 +173,7 @@ func PauseRollouts(ctx context.Context, tx pgx.Tx, runID uuid.UUID) (*store.Run,
 		if ro.Status != string(rollout.Running) || ro.TaskState.Final() {
 			continue
 		}
-		if _, err := q.HoldMembers(ctx, &r.TaskRunID); err != nil {
+		if _, err := q.HoldMembers(ctx, r.TaskRunID); err != nil {
 			return nil, fmt.Errorf("hold members: %w", err)
 		}
 		if err := q.UpdateRollout(ctx, store.UpdateRolloutParams{
@@ -194,7 +194,8 @@ func PauseRollouts(ctx context.Context, tx pgx.Tx, runID uuid.UUID) (*store.Run,
 // runID: what a pause held, or an abort cancelled, is sent again (at once
 // in the waves already started), the next waves follow, and the bounds
 // count from now. It returns the run.
-func ResumeRollouts(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID, span trace.SpanContext) (*store.Run, error) {
+func ResumeRollouts(ctx context.Context, tx pgx.Tx, ins Inserter, runID uuid.UUID) (*store.Run, error) {
+	span := deliveryTrace{run: trace.SpanContextFromContext(ctx)}
 	run, err := lockRun(ctx, tx, runID)
 	if err != nil {
 		return nil, err

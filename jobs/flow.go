@@ -28,13 +28,16 @@ type FlowLimits struct {
 func (f FlowLimits) limited() bool { return f.Rate > 0 || f.MaxInFlight > 0 }
 
 // flowOf reads a job's limits.
-func flowOf(j *store.Job) FlowLimits {
+func flowOf(j *store.Job) FlowLimits { return flowLimits(j.Rate, j.MaxInFlight) }
+
+// flowLimits reads a job's limits from its columns.
+func flowLimits(rate *float64, maxInFlight *int32) FlowLimits {
 	var f FlowLimits
-	if j.Rate != nil {
-		f.Rate = *j.Rate
+	if rate != nil {
+		f.Rate = *rate
 	}
-	if j.MaxInFlight != nil {
-		f.MaxInFlight = int(*j.MaxInFlight)
+	if maxInFlight != nil {
+		f.MaxInFlight = int(*maxInFlight)
 	}
 	return f
 }

@@ -62,6 +62,9 @@ type finishItem struct {
 	flow    FlowLimits    // the job's flow limits, for the children it releases
 	span    deliveryTrace // the run's span and the attempt's, for the children it releases
 	attempt int           // the attempt's number
+	// noAttempt: the task ended without an attempt of its own (a fleet
+	// task, whose members made them): no attempt row.
+	noAttempt bool
 }
 
 // recorder writes the outcome of many attempts in one transaction: the
@@ -127,7 +130,9 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	var attempts store.RecordAttemptsParams
 	settle := store.SettleTaskRunsParams{}
 	for _, it := range items {
-		it.rec.appendTo(&attempts, it.tr.ID)
+		if it.rec.outcome != state.TaskSkipped && !it.noAttempt { // a skipped task made no attempt
+			it.rec.appendTo(&attempts, it.tr.ID)
+		}
 		settle.Ids = append(settle.Ids, it.tr.ID)
 		settle.States = append(settle.States, string(it.rec.outcome))
 		errText := ""
@@ -150,11 +155,9 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	}
 
 	var (
-		released []uuid.UUID
-		flows    = map[uuid.UUID]FlowLimits{}
-		parents  = map[uuid.UUID]deliveryTrace{}
-		runs     []uuid.UUID // DAG runs, to settle
-		solo     store.EndSoloRunsParams
+		adv  = advance{origin: map[uuid.UUID]childOrigin{}}
+		runs []uuid.UUID // DAG runs, to settle
+		solo store.EndSoloRunsParams
 	)
 	for _, it := range items {
 		// A task run cancelled meanwhile keeps its state: the attempt is
@@ -168,23 +171,20 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
-		switch {
-		case it.rec.outcome == state.TaskSucceeded:
-			if err := keepResult(ctx, q, it); err != nil {
-				return nil, err
-			}
-			for _, c := range it.tr.ChildIds {
-				released = append(released, c)
-				flows[c] = it.flow
-				parents[c] = it.span
-			}
-		case len(it.tr.ChildIds) > 0:
-			if err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: it.tr.ID, TaskID: it.tr.TaskID}); err != nil {
-				return nil, fmt.Errorf("fail downstream tasks: %w", err)
-			}
+		if err := keepResult(ctx, q, it); err != nil {
+			return nil, err
 		}
+		if len(it.tr.ChildIds) == 0 {
+			continue
+		}
+		from := childOrigin{job: it.tr.JobID, flow: it.flow, span: it.span}
+		if it.rec.outcome.Failure() {
+			adv.failed = append(adv.failed, failedTask{id: it.tr.ID, taskID: it.tr.TaskID, from: from})
+			continue
+		}
+		adv.finished(it.tr.ChildIds, from)
 	}
-	if err := r.release(ctx, tx, released, flows, parents, items); err != nil {
+	if err := r.advance(ctx, tx, &adv); err != nil {
 		return nil, err
 	}
 	var ended []store.Run
@@ -201,6 +201,9 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		}
 		ended = append(ended, settled...)
 	}
+	if err := enqueueCallbacks(ctx, tx, r.client, ended); err != nil {
+		return nil, err
+	}
 	if err := r.startQueued(ctx, tx, ended, items); err != nil {
 		return nil, err
 	}
@@ -213,16 +216,18 @@ const (
 	unavailableBackoffMax = 2 * time.Second
 )
 
-// keepResult keeps a succeeded task's response when a downstream template
-// refers to it.
+// keepResult keeps a finished task's response (its status, and its body
+// when it is JSON that jsonb takes) when a downstream template or condition
+// refers to it: a failure handler (run_if any_failed, all_done) may look at
+// what a failed parent answered.
 func keepResult(ctx context.Context, q *store.Queries, it *finishItem) error {
 	res := it.rec.res
-	if !it.tr.KeepResult || res == nil {
+	if !it.tr.KeepResult || res == nil || res.StatusCode == 0 {
 		return nil
 	}
 	status := int32(res.StatusCode)
 	var body []byte
-	if !res.Truncated && json.Valid(res.Body) {
+	if !res.Truncated && json.Valid(res.Body) && storableJSON(res.Body) == nil {
 		body = res.Body
 	}
 	if err := q.SaveResult(ctx, store.SaveResultParams{ID: it.tr.ID, ResultStatus: &status, ResultBody: body}); err != nil {
@@ -231,33 +236,95 @@ func keepResult(ctx context.Context, q *store.Queries, it *finishItem) error {
 	return nil
 }
 
-// release counts each success in the children of the tasks that succeeded,
-// and enqueues the children whose parents have all succeeded.
-func (r *recorder) release(ctx context.Context, tx pgx.Tx, children []uuid.UUID, flows map[uuid.UUID]FlowLimits, parents map[uuid.UUID]deliveryTrace, items []*finishItem) error {
-	if len(children) == 0 {
-		return nil
+// childOrigin is what a released child takes from the task that released
+// it: its job (for flow limits), the job's flow limits, and where its
+// attempts go in the run's trace (the run's span, following the attempt
+// that released it).
+type childOrigin struct {
+	job  uuid.UUID
+	flow FlowLimits
+	span deliveryTrace
+}
+
+// failedTask is a task run that ended in a failure, whose descendants are
+// to learn of it.
+type failedTask struct {
+	id     uuid.UUID
+	taskID string
+	from   childOrigin
+}
+
+// advance is the DAG's progress to write: children of tasks that finished
+// without failure (succeeded, skipped; listed once per such parent), tasks
+// that ended in a failure, and where each child comes from.
+type advance struct {
+	done   []uuid.UUID
+	failed []failedTask
+	origin map[uuid.UUID]childOrigin
+}
+
+// finished adds the children of a task that finished without failure.
+func (a *advance) finished(children []uuid.UUID, from childOrigin) {
+	for _, c := range children {
+		a.done = append(a.done, c)
+		a.origin[c] = from
 	}
-	ready, err := store.New(tx).ReleaseChildrenMany(ctx, children)
-	if err != nil {
-		return fmt.Errorf("release children: %w", err)
-	}
-	jobOf := make(map[uuid.UUID]uuid.UUID, len(items))
-	for _, it := range items {
-		for _, c := range it.tr.ChildIds {
-			jobOf[c] = it.tr.JobID
-		}
-	}
+}
+
+// advance moves the DAG on from the tasks that finished, in tx: each
+// failure makes the all_succeeded tasks downstream of it upstream_failed
+// (FailDescendants) and counts as a failed parent in the failure handlers
+// it reaches; each finished parent is counted in its children
+// (ReleaseChildrenMany), which, once all their parents have finished,
+// become pending (enqueued here) or skipped by their run_if. A skipped child
+// finishes in turn, so the loop goes on until nothing changes; it usually
+// runs once.
+func (r *recorder) advance(ctx context.Context, tx pgx.Tx, a *advance) error {
+	q := store.New(tx)
 	var deliveries []river.InsertManyParams
-	for _, c := range ready {
-		if c.PendingParents > 0 {
-			continue
+	for len(a.done) > 0 || len(a.failed) > 0 {
+		var failedEdges []uuid.UUID
+		for _, f := range a.failed {
+			reached, err := q.FailDescendants(ctx, store.FailDescendantsParams{ID: f.id, TaskID: f.taskID})
+			if err != nil {
+				return fmt.Errorf("fail downstream tasks: %w", err)
+			}
+			for _, c := range reached {
+				a.origin[c] = f.from
+			}
+			failedEdges = append(failedEdges, reached...)
 		}
-		var child jobspec.Task
-		if err := json.Unmarshal(c.Spec, &child); err != nil {
-			return fmt.Errorf("decode task %s: %w", c.ID, err)
+		children := append(a.done, failedEdges...)
+		a.done, a.failed = nil, nil
+		if len(children) == 0 {
+			break
 		}
-		target := flowTarget{jobID: jobOf[c.ID], flow: flows[c.ID], trace: parents[c.ID].metadata()}
-		deliveries = append(deliveries, deliveryParams(c.ID, &child, target, 0, int(c.Round)))
+		changed, err := q.ReleaseChildrenMany(ctx, store.ReleaseChildrenManyParams{ChildIds: children, FailedIds: failedEdges})
+		if err != nil {
+			return fmt.Errorf("release children: %w", err)
+		}
+		for _, c := range changed {
+			from := a.origin[c.ID]
+			switch c.State {
+			case state.TaskPending:
+				var child jobspec.Task
+				if err := json.Unmarshal(c.Spec, &child); err != nil {
+					return fmt.Errorf("decode task %s: %w", c.ID, err)
+				}
+				if child.IsFleet() {
+					if err := startFleet(ctx, tx, r.client, c.RunID, from.job, c.ID, &child, from.span); err != nil {
+						return err
+					}
+					continue
+				}
+				target := flowTarget{jobID: from.job, flow: from.flow, trace: from.span.metadata()}
+				deliveries = append(deliveries, deliveryParams(c.ID, &child, target, 0, int(c.Round)))
+			case state.TaskSkipped:
+				a.finished(c.ChildIds, from)
+			case state.TaskUpstreamFailed:
+				a.failed = append(a.failed, failedTask{id: c.ID, taskID: c.TaskID, from: from})
+			}
+		}
 	}
 	return enqueueDeliveries(ctx, tx, r.client, deliveries)
 }
@@ -301,10 +368,11 @@ func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run
 func compareUUID(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) }
 
 // soloRunState is the state a single-task run ends in when its task ends
-// in t: succeeded, or failed (failed, expired).
+// in t: succeeded (succeeded, or skipped by its condition), or failed
+// (failed, expired).
 func soloRunState(t state.Task) state.Run {
-	if t == state.TaskSucceeded {
-		return state.RunSucceeded
+	if t.Failure() {
+		return state.RunFailed
 	}
-	return state.RunFailed
+	return state.RunSucceeded
 }

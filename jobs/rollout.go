@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
@@ -44,10 +43,12 @@ type RolloutArgs struct {
 // Kind implements river.JobArgs.
 func (RolloutArgs) Kind() string { return "herald.rollout" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts: one step job per
-// rollout at a time.
+// InsertOpts implements river.JobArgsWithInsertOpts. There is one step job
+// per rollout at a time, not by River's uniqueness (a completed job would
+// keep a resume from enqueueing another) but by the rollout's stepper: a
+// step job the rollout does not name stops.
 func (RolloutArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueRollout, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueRollout, MaxAttempts: 25}
 }
 
 // RolloutWorker runs rollout steps. Each step is one transaction under the
@@ -71,7 +72,7 @@ func (w *RolloutWorker) Work(ctx context.Context, job *river.Job[RolloutArgs]) e
 	var done bool
 	err := store.InTx(ctx, w.pool, func(tx pgx.Tx) error {
 		var err error
-		next, done, err = w.step(ctx, tx, job.Args.TaskRunID, trace.SpanContextFromContext(ctx))
+		next, done, err = w.step(ctx, tx, job.ID, job.Args.TaskRunID, releasedBy(ctx, job.Metadata))
 		return err
 	})
 	if err != nil {
@@ -89,7 +90,7 @@ func (w *RolloutWorker) Timeout(*river.Job[RolloutArgs]) time.Duration { return 
 // step looks at the rollout and applies what rollout.Decide says, in tx. It
 // returns when to look again, or done: the rollout is done, or held until a
 // resume starts a new step job.
-func (w *RolloutWorker) step(ctx context.Context, tx pgx.Tx, id uuid.UUID, span trace.SpanContext) (time.Duration, bool, error) {
+func (w *RolloutWorker) step(ctx context.Context, tx pgx.Tx, stepper int64, id uuid.UUID, span deliveryTrace) (time.Duration, bool, error) {
 	q := store.New(tx)
 	ro, err := q.LockRollout(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -98,8 +99,8 @@ func (w *RolloutWorker) step(ctx context.Context, tx pgx.Tx, id uuid.UUID, span 
 	if err != nil {
 		return 0, false, fmt.Errorf("lock rollout: %w", err)
 	}
-	if ro.Status == string(rollout.Done) {
-		return 0, true, nil
+	if ro.Status == string(rollout.Done) || ro.Stepper == nil || *ro.Stepper != stepper {
+		return 0, true, nil // done, or another step job steps it now
 	}
 	if ro.TaskState.Final() {
 		// The fleet task ended otherwise (its run cancelled or timed out).
@@ -136,7 +137,7 @@ func (w *RolloutWorker) step(ctx context.Context, tx pgx.Tx, id uuid.UUID, span 
 			return rolloutCheck, false, nil
 		case rollout.StartWave:
 			ro.Started, ro.SettledAt = int32(d.Wave+1), nil
-			if err := sendWaves(ctx, tx, w.client, &ro, &task, d.Wave, span); err != nil {
+			if err := sendWaves(ctx, tx, w.client, &ro, d.Wave, span); err != nil {
 				return 0, false, err
 			}
 			if err := w.save(ctx, q, &ro, rollout.Running, nil); err != nil {
@@ -180,7 +181,7 @@ func (w *RolloutWorker) snapshot(ctx context.Context, q *store.Queries, ro *stor
 	if pol.AbortIf != nil {
 		s.AbortIf = *pol.AbortIf
 	}
-	rows, err := q.RolloutCounts(ctx, &ro.TaskRunID)
+	rows, err := q.RolloutCounts(ctx, ro.TaskRunID)
 	if err != nil {
 		return s, fmt.Errorf("count members: %w", err)
 	}
@@ -206,14 +207,18 @@ func (w *RolloutWorker) snapshot(ctx context.Context, q *store.Queries, ro *stor
 		}
 	}
 	if s.Status == rollout.Running && s.AbortIf.OpenCircuits != nil {
-		if s.OpenCircuits, err = q.FleetOpenCircuits(ctx, &ro.TaskRunID); err != nil {
+		n, err := q.FleetOpenCircuits(ctx, ro.TaskRunID)
+		if err != nil {
 			return s, fmt.Errorf("count open circuits: %w", err)
 		}
+		s.OpenCircuits = int(n)
 	}
 	if s.Status == rollout.Running && s.AbortIf.Offline != nil {
-		if s.Offline, err = q.FleetGoneOffline(ctx, store.FleetGoneOfflineParams{FleetOf: &ro.TaskRunID, Since: &ro.CreatedAt}); err != nil {
+		n, err := q.FleetGoneOffline(ctx, store.FleetGoneOfflineParams{FleetOf: ro.TaskRunID, Since: &ro.CreatedAt})
+		if err != nil {
 			return s, fmt.Errorf("count devices gone offline: %w", err)
 		}
+		s.Offline = int(n)
 	}
 	return s, nil
 }
@@ -245,7 +250,7 @@ type FleetResult struct {
 
 // finish ends the rollout and settles its fleet task, moving the DAG on as
 // the recorder does for a task that made a request.
-func (w *RolloutWorker) finish(ctx context.Context, tx pgx.Tx, ro *store.LockRolloutRow, d rollout.Decision, snap rollout.Snapshot, span trace.SpanContext) error {
+func (w *RolloutWorker) finish(ctx context.Context, tx pgx.Tx, ro *store.LockRolloutRow, d rollout.Decision, snap rollout.Snapshot, span deliveryTrace) error {
 	q := store.New(tx)
 	if err := w.save(ctx, q, ro, rollout.Done, ro.Reason); err != nil {
 		return err
@@ -288,12 +293,12 @@ func (w *RolloutWorker) finish(ctx context.Context, tx pgx.Tx, ro *store.LockRol
 
 // sendWaves sends the members waiting in the waves up to wave: pending, each
 // with its delivery, in tx.
-func sendWaves(ctx context.Context, tx pgx.Tx, ins Inserter, ro *store.LockRolloutRow, fleet *jobspec.Task, wave int, span trace.SpanContext) error {
-	sent, err := store.New(tx).SendWaves(ctx, store.SendWavesParams{FleetOf: &ro.TaskRunID, Upto: int32(wave)})
+func sendWaves(ctx context.Context, tx pgx.Tx, ins Inserter, ro *store.LockRolloutRow, wave int, span deliveryTrace) error {
+	sent, err := store.New(tx).SendWaves(ctx, store.SendWavesParams{FleetOf: ro.TaskRunID, Upto: int32(wave)})
 	if err != nil {
 		return fmt.Errorf("send wave: %w", err)
 	}
-	target := flowTarget{jobID: ro.JobID, flow: flowLimits(ro.Rate, ro.MaxInFlight), clock: clockOf(ins), trace: traceMetadata(span)}
+	target := flowTarget{jobID: ro.JobID, flow: flowLimits(ro.Rate, ro.MaxInFlight), clock: clockOf(ins), trace: deliveryTrace{run: span.run}.metadata()}
 	deliveries := make([]river.InsertManyParams, len(sent))
 	for i, m := range sent {
 		var member jobspec.Task

@@ -32,6 +32,9 @@ type Inserter interface {
 const (
 	TriggerSchedule = "schedule"
 	TriggerManual   = "manual"
+	// TriggerInbound is a run started by a signed call to the job's hook
+	// (POST /v1/hooks/{job id}).
+	TriggerInbound = "inbound"
 )
 
 // crashSlack is how many River attempts a delivery job has beyond its task's
@@ -47,7 +50,12 @@ var ErrTickTaken = errors.New("tick already has a run")
 // time (the trigger time for manual runs). For a scheduled tick that already
 // has its run it returns ErrTickTaken and writes nothing.
 func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time) (*store.Run, error) {
-	run, err := createRun(ctx, tx, job.ID, trigger, state.RunRunning, scheduledFor)
+	return startRun(ctx, tx, ins, job, trigger, scheduledFor, nil)
+}
+
+// startRun is StartRun with the run's input (nil: none).
+func startRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time, input json.RawMessage) (*store.Run, error) {
+	run, err := createRun(ctx, tx, job, trigger, state.RunRunning, scheduledFor, input)
 	if err != nil {
 		return nil, err
 	}
@@ -65,14 +73,21 @@ func tracerOf(ins Inserter) trace.TracerProvider {
 	return nil
 }
 
-// createRun inserts a run in the given state, without tasks.
-func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger string, st state.Run, scheduledFor time.Time) (*store.Run, error) {
+// createRun inserts a run of job in the given state, without tasks, with
+// its input (nil: none). The run keeps the job's failure_handled and
+// on_run_end; running, its deadline is the job's run_timeout from its
+// nominal time (a queued run's, from its start).
+func createRun(ctx context.Context, tx pgx.Tx, job *store.Job, trigger string, st state.Run, scheduledFor time.Time, input json.RawMessage) (*store.Run, error) {
 	run, err := store.New(tx).CreateRun(ctx, store.CreateRunParams{
-		ID:           uuid.Must(uuid.NewV7()),
-		JobID:        jobID,
-		Trigger:      trigger,
-		State:        st,
-		ScheduledFor: scheduledFor.UTC(),
+		ID:             uuid.Must(uuid.NewV7()),
+		JobID:          job.ID,
+		Trigger:        trigger,
+		State:          st,
+		ScheduledFor:   scheduledFor.UTC(),
+		Input:          input,
+		Deadline:       deadline(job, st, scheduledFor),
+		FailureHandled: job.FailureHandled,
+		OnRunEnd:       job.OnRunEnd,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrTickTaken
@@ -81,6 +96,16 @@ func createRun(ctx context.Context, tx pgx.Tx, jobID uuid.UUID, trigger string, 
 		return nil, fmt.Errorf("create run: %w", err)
 	}
 	return &run, nil
+}
+
+// deadline is when a run of job in state st, due at scheduledFor, times
+// out: nil without a run_timeout, or for a run not running yet.
+func deadline(job *store.Job, st state.Run, scheduledFor time.Time) *time.Time {
+	if job.RunTimeoutMs == nil || st != state.RunRunning {
+		return nil
+	}
+	d := scheduledFor.UTC().Add(time.Duration(*job.RunTimeoutMs) * time.Millisecond)
+	return &d
 }
 
 // beginRun creates the task runs of run from the job's task definitions
@@ -92,7 +117,7 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 		return fmt.Errorf("decode tasks of job %s: %w", run.JobID, err)
 	}
 	target := flowTarget{
-		jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1, startAt: run.ScheduledFor, clock: clockOf(ins),
+		jobID: job.ID, flow: flowOf(job), solo: len(tasks) == 1 && !tasks[0].IsFleet(), startAt: run.ScheduledFor, clock: clockOf(ins),
 		trace: traceMetadata(trace.SpanContextFromContext(ctx)),
 	}
 	g, err := jobspec.Graph(tasks)
@@ -106,6 +131,7 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 	}
 	rows := make([]store.CreateTaskRunsParams, len(tasks))
 	var deliveries []river.InsertManyParams
+	var fleets []int // tasks with a fleet target that depend on nothing
 	for i := range tasks {
 		t := &tasks[i]
 		spec, err := json.Marshal(t)
@@ -120,14 +146,25 @@ func beginRun(ctx context.Context, tx pgx.Tx, ins Inserter, run *store.Run, job 
 		rows[i] = store.CreateTaskRunsParams{
 			ID: ids[i], RunID: run.ID, TaskID: t.ID, Spec: spec, State: state.TaskWaiting,
 			PendingParents: int32(len(g.Parents(i))), ChildIds: childIDs, KeepResult: kept[t.ID],
+			RunIf: t.RunIfOrDefault(),
 		}
-		if len(g.Parents(i)) == 0 {
+		switch {
+		case len(g.Parents(i)) > 0:
+		case t.IsFleet():
+			rows[i].State = state.TaskPending
+			fleets = append(fleets, i)
+		default:
 			rows[i].State = state.TaskPending
 			deliveries = append(deliveries, deliveryParams(ids[i], t, target, 0, 0))
 		}
 	}
-	if err := createTaskRuns(ctx, tx, rows, len(deliveries) == len(rows)); err != nil {
+	if err := createTaskRuns(ctx, tx, rows, len(deliveries)+len(fleets) == len(rows)); err != nil {
 		return err
+	}
+	for _, i := range fleets {
+		if err := startFleet(ctx, tx, ins, run.ID, job.ID, ids[i], &tasks[i], deliveryTrace{run: trace.SpanContextFromContext(ctx)}); err != nil {
+			return err
+		}
 	}
 	return enqueueDeliveries(ctx, tx, ins, deliveries)
 }
@@ -169,6 +206,7 @@ func createTaskRuns(ctx context.Context, tx pgx.Tx, rows []store.CreateTaskRunsP
 		p.States = append(p.States, string(r.State))
 		p.PendingParents = append(p.PendingParents, r.PendingParents)
 		p.KeepResults = append(p.KeepResults, r.KeepResult)
+		p.RunIfs = append(p.RunIfs, r.RunIf)
 	}
 	if err := q.CreateTaskRunsFew(ctx, p); err != nil {
 		return fmt.Errorf("create task runs: %w", err)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -40,18 +39,7 @@ func (b *testBundle) tx(t *testing.T, fn func(tx pgx.Tx) error) {
 // startRun registers a job with tasks and starts a manual run of it.
 func (b *testBundle) startRun(t *testing.T, tasks ...jobspec.Task) *store.Run {
 	t.Helper()
-	j := jobspec.Job{Name: t.Name(), Tasks: tasks}
-	require.NoError(t, j.Validate(time.Now(), jobspec.Limits{}, func(string) error { return nil }))
-	var run *store.Run
-	b.tx(t, func(tx pgx.Tx) error {
-		job, _, err := CreateJob(context.Background(), tx, &j, time.Now())
-		if err != nil {
-			return err
-		}
-		run, err = TriggerRun(context.Background(), tx, b.client, Trigger{JobID: job.ID, At: time.Now()})
-		return err
-	})
-	return run
+	return b.startJob(t, jobspec.Job{Tasks: tasks})
 }
 
 // taskRuns returns a run's task runs by task id.

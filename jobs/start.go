@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,6 +27,10 @@ type RunRequest struct {
 	// Parent is the span the run's span is a child of (the API request
 	// that asked for it); none for a root.
 	Parent trace.SpanContext
+	// Input is the run's input; nil for none.
+	Input json.RawMessage
+	// Trigger is what started the run; TriggerManual when empty.
+	Trigger string
 }
 
 // StartRuns starts a manual run of each request in tx, as StartRun does:
@@ -32,25 +39,31 @@ type RunRequest struct {
 // It returns the runs in the requests' order.
 func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) ([]*store.Run, error) {
 	out := make([]*store.Run, len(reqs))
-	solo := soloRuns{trigger: TriggerManual, clock: clockOf(ins)}
-	index := map[uuid.UUID]int{} // run id to request
+	solo := map[string]*soloRuns{} // by trigger
+	index := map[uuid.UUID]int{}   // run id to request
 	for i, req := range reqs {
-		if id, ok := solo.add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent); ok {
+		trigger := cmp.Or(req.Trigger, TriggerManual)
+		if solo[trigger] == nil {
+			solo[trigger] = &soloRuns{trigger: trigger, clock: clockOf(ins)}
+		}
+		if id, ok := solo[trigger].add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent, req.Input); ok {
 			index[id] = i
 			continue
 		}
-		run, err := StartRun(trace.ContextWithSpanContext(ctx, req.Parent), tx, ins, req.Job, TriggerManual, req.ScheduledFor)
+		run, err := startRun(trace.ContextWithSpanContext(ctx, req.Parent), tx, ins, req.Job, trigger, req.ScheduledFor, req.Input)
 		if err != nil {
 			return nil, err
 		}
 		out[i] = run
 	}
-	created, err := solo.create(ctx, tx, ins)
-	if err != nil {
-		return nil, err
-	}
-	for i := range created {
-		out[index[created[i].ID]] = &created[i]
+	for _, trigger := range slices.Sorted(maps.Keys(solo)) {
+		created, err := solo[trigger].create(ctx, tx, ins)
+		if err != nil {
+			return nil, err
+		}
+		for i := range created {
+			out[index[created[i].ID]] = &created[i]
+		}
 	}
 	for i, run := range out {
 		if run == nil {
@@ -79,20 +92,21 @@ type soloTask struct {
 
 // add collects the run of hj at at, if hj has a single task, and returns
 // the run's id; ok reports whether it did. parent, when valid, is the span
-// the run's span is a child of.
-func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext) (runID uuid.UUID, ok bool) {
+// the run's span is a child of; input is the run's (nil: none).
+func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext, input json.RawMessage) (runID uuid.UUID, ok bool) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
 		return uuid.Nil, false
 	}
 	var task jobspec.Task
-	if err := json.Unmarshal(raw[0], &task); err != nil {
-		return uuid.Nil, false
+	if err := json.Unmarshal(raw[0], &task); err != nil || task.IsFleet() {
+		return uuid.Nil, false // a fleet task's run has its members too
 	}
 	runID, taskRunID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	s.runs.Ids = append(s.runs.Ids, runID)
 	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
 	s.runs.ScheduledFors = append(s.runs.ScheduledFors, at.UTC())
+	s.runs.Inputs = append(s.runs.Inputs, input)
 	s.tasks = append(s.tasks, soloTask{id: taskRunID, taskID: task.ID, spec: raw[0]})
 	ctx := context.Background()
 	if parent.IsValid() {

@@ -42,41 +42,11 @@ type ticker struct {
 	staged time.Time
 }
 
-// run claims ticks until ctx ends.
+// run claims ticks until ctx ends. A failed claim is the database, not a
+// job (a job's own failure is isolated in claim): ticks that fall due
+// meanwhile follow their job's misfire policy.
 func (t *ticker) run(ctx context.Context) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		n, err := t.claim(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			// The database, not a job (a job's own failure is isolated
-			// in claim): try again, logging once per outage. Ticks that
-			// fall due meanwhile follow their job's misfire policy.
-			if !failing {
-				t.logger.ErrorContext(ctx, "claiming ticks failed; retrying every second", slog.Any("error", err))
-			}
-			failing = true
-			timer.Reset(max(t.poll, claimRetry))
-			continue
-		case n == t.batch:
-			timer.Reset(0) // more are due
-		default:
-			timer.Reset(t.poll)
-		}
-		if failing {
-			failing = false
-			t.logger.InfoContext(ctx, "claiming ticks works again")
-		}
-	}
+	pollLoop(ctx, t.logger, "claiming ticks", 0, t.poll, t.batch, t.claim)
 }
 
 // claim handles the ticks due now (and, for jobs with overlap=allow, those
@@ -115,7 +85,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 					latest = at
 				}
 				if hj.Overlap == jobspec.OverlapAllow {
-					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}); ok {
+					if _, ok := solo.add(t.tracer, hj, at, trace.SpanContext{}, nil); ok {
 						continue
 					}
 				}
@@ -165,9 +135,6 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	return claimed, nil
 }
 
-// claimRetry is the wait after a claim failed.
-const claimRetry = time.Second
-
 // startIsolated is startTick under a savepoint: a job whose tick cannot
 // start (a definition that no longer decodes) loses that tick, with an
 // error in the log, instead of failing the claim of every job with it.
@@ -216,7 +183,7 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		}
 		st = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
 	}
-	run, err := createRun(ctx, tx, hj.ID, TriggerSchedule, st, t)
+	run, err := createRun(ctx, tx, hj, TriggerSchedule, st, t, nil)
 	if errors.Is(err, ErrTickTaken) {
 		return false, nil
 	}

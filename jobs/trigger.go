@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +23,12 @@ type Trigger struct {
 	At time.Time
 	// Parent is the span the run's span is a child of (the request).
 	Parent trace.SpanContext
+	// Input is the run's input ({{ input.<path> }}, conditions); nil for
+	// none.
+	Input json.RawMessage
+	// Trigger is what started the run: TriggerManual (the default) or
+	// TriggerInbound.
+	Trigger string
 }
 
 // TriggerRun starts a manual run of the trigger's job in tx.
@@ -32,7 +40,7 @@ func TriggerRun(ctx context.Context, tx pgx.Tx, ins Inserter, t Trigger) (*store
 	if err != nil {
 		return nil, fmt.Errorf("read job: %w", err)
 	}
-	return StartRun(trace.ContextWithSpanContext(ctx, t.Parent), tx, ins, &j, TriggerManual, t.At)
+	return startRun(trace.ContextWithSpanContext(ctx, t.Parent), tx, ins, &j, cmp.Or(t.Trigger, TriggerManual), t.At, t.Input)
 }
 
 // TriggerRuns starts the runs of many triggers in tx, as StartRuns does (one
@@ -61,7 +69,7 @@ func TriggerRuns(ctx context.Context, tx pgx.Tx, ins Inserter, triggers []Trigge
 			errs[i] = ErrJobNotFound
 			continue
 		}
-		reqs = append(reqs, RunRequest{Job: j, ScheduledFor: t.At, Parent: t.Parent})
+		reqs = append(reqs, RunRequest{Job: j, ScheduledFor: t.At, Parent: t.Parent, Input: t.Input, Trigger: t.Trigger})
 		of = append(of, i)
 	}
 	started, err := StartRuns(ctx, tx, ins, reqs)

@@ -21,8 +21,10 @@ type GraphNode struct {
 	State string // the task's state in the run shown, "" for none
 }
 
-// GraphEdge is a dependency: To runs after From.
-type GraphEdge struct{ From, To string }
+// GraphEdge is a dependency: To runs after From. RunIf is To's run_if:
+// edges into a failure handler (any_failed) and into a task that runs
+// whatever its parents' outcomes (all_done) are drawn apart.
+type GraphEdge struct{ From, To, RunIf string }
 
 // Graph is a laid-out topology, left to right (package layered).
 type Graph struct {
@@ -76,8 +78,31 @@ func (n PlacedNode) Label() []LabelLine {
 
 // PlacedEdge is a dependency with its route.
 type PlacedEdge struct {
-	From, To string
-	Points   []layered.Point
+	From, To, RunIf string
+	Points          []layered.Point
+}
+
+// Class is the edge's CSS classes: "edge", plus "edge-failure" into a
+// failure handler (run_if any_failed: red, dashed) or "edge-always" into a
+// task that runs whatever its parents' outcomes (all_done: dotted).
+func (e PlacedEdge) Class() string {
+	switch e.RunIf {
+	case "any_failed":
+		return "edge edge-failure"
+	case "all_done":
+		return "edge edge-always"
+	}
+	return "edge"
+}
+
+// Title is the edge's tooltip: "a → b", with b's run_if when it is not the
+// default.
+func (e PlacedEdge) Title() string {
+	t := e.From + " → " + e.To
+	if e.RunIf != "" && e.RunIf != "all_succeeded" {
+		t += " (" + e.RunIf + ")"
+	}
+	return t
 }
 
 // Path is the edge's SVG path: horizontal runs through the columns, and an
@@ -185,7 +210,7 @@ func LayoutAll(nodes []GraphNode, edges []GraphEdge) (Graph, error) {
 		present[n.State] = true
 	}
 	for i, e := range edges {
-		g.Edges = append(g.Edges, PlacedEdge{From: e.From, To: e.To, Points: d.Routes[i].Points})
+		g.Edges = append(g.Edges, PlacedEdge{From: e.From, To: e.To, RunIf: e.RunIf, Points: d.Routes[i].Points})
 	}
 	for _, s := range Palette {
 		if present[s.State] {

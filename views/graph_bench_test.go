@@ -23,7 +23,7 @@ func randomTopology(n, perNode int) ([]GraphNode, []GraphEdge) {
 				j = r.IntN(i)
 			}
 			seen[j] = true
-			edges = append(edges, GraphEdge{nodes[j].ID, nodes[i].ID})
+			edges = append(edges, GraphEdge{From: nodes[j].ID, To: nodes[i].ID})
 		}
 	}
 	return nodes, edges

@@ -15,7 +15,7 @@ import (
 func issueJob() ([]GraphNode, []GraphEdge) {
 	nodes := []GraphNode{{ID: "fetch", State: "succeeded"}, {ID: "b", State: "succeeded"}, {ID: "c", State: "failed"},
 		{ID: "d", State: "upstream_failed"}, {ID: "f", State: "succeeded"}, {ID: "publish", State: "upstream_failed"}}
-	edges := []GraphEdge{{"fetch", "b"}, {"b", "c"}, {"c", "d"}, {"fetch", "d"}, {"fetch", "f"}, {"d", "publish"}, {"f", "publish"}}
+	edges := []GraphEdge{{From: "fetch", To: "b"}, {From: "b", To: "c"}, {From: "c", To: "d"}, {From: "fetch", To: "d"}, {From: "fetch", To: "f"}, {From: "d", To: "publish"}, {From: "f", To: "publish"}}
 	return nodes, edges
 }
 
@@ -53,7 +53,7 @@ func TestLayoutGraph(t *testing.T) {
 		require.True(t, strings.HasPrefix(path, "M"), "path %q", path)
 	}
 
-	_, err = LayoutGraph(nodes, append(edges, GraphEdge{"fetch", "nowhere"}))
+	_, err = LayoutGraph(nodes, append(edges, GraphEdge{From: "fetch", To: "nowhere"}))
 	require.ErrorContains(t, err, "no such task")
 
 	big := make([]GraphNode, MaxDrawnTasks+1)

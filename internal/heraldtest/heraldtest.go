@@ -71,6 +71,8 @@ type Options struct {
 	Replica func(*replica.Config)
 	// DeviceTimeout overrides device.DefaultTimeout.
 	DeviceTimeout time.Duration
+	// API adjusts the REST API's configuration.
+	API func(*handlers.APIConfig)
 }
 
 // Logger returns a logger for tests: errors only (a failing test shows the
@@ -152,7 +154,7 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 	beatCtx, stopBeats := context.WithCancel(context.Background())
 	t.Cleanup(stopBeats)
 	heartbeats.Start(beatCtx)
-	api := handlers.NewAPI(handlers.APIConfig{
+	apiCfg := handlers.APIConfig{
 		Devices:       device.NewRegistry(pool, dispatcher.CheckURL),
 		Heartbeats:    heartbeats,
 		DeviceTimeout: opts.DeviceTimeout,
@@ -162,7 +164,11 @@ func StartOn(t testing.TB, pool *pgxpool.Pool, opts Options) *Herald {
 		CheckURL:      dispatcher.CheckURL,
 		Logger:        logger,
 		Metrics:       m,
-	})
+	}
+	if opts.API != nil {
+		opts.API(&apiCfg)
+	}
+	api := handlers.NewAPI(apiCfg)
 	routes := handlers.NewRouter(handlers.RouterConfig{
 		API:     api,
 		APIKey:  APIKey,

@@ -76,7 +76,7 @@ func (r *Request) Refs() []string {
 	seen := make(map[string]bool, len(refs))
 	var out []string
 	for _, ref := range refs {
-		if !seen[ref.Task] {
+		if !ref.IsInput() && !seen[ref.Task] {
 			seen[ref.Task] = true
 			out = append(out, ref.Task)
 		}
@@ -84,12 +84,30 @@ func (r *Request) Refs() []string {
 	return out
 }
 
-// ReferencedTasks returns the set of tasks whose results some task refers to:
-// those results must be kept when the tasks succeed.
+// UsesInput reports whether the request refers to the run's input.
+func (r *Request) UsesInput() bool {
+	refs, _, err := r.references()
+	if err != nil {
+		return false
+	}
+	for _, ref := range refs {
+		if ref.IsInput() {
+			return true
+		}
+	}
+	return false
+}
+
+// ReferencedTasks returns the set of tasks whose results some task refers to,
+// in a template or a condition: those results must be kept when the tasks
+// end.
 func ReferencedTasks(tasks []Task) map[string]bool {
 	out := map[string]bool{}
 	for i := range tasks {
 		for _, id := range tasks[i].Request.Refs() {
+			out[id] = true
+		}
+		for _, id := range tasks[i].ConditionTasks() {
 			out[id] = true
 		}
 	}

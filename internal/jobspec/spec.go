@@ -28,6 +28,33 @@ type Job struct {
 	Rate *float64 `json:"rate,omitempty"`
 	// MaxInFlight caps the job's deliveries in flight at once, across replicas.
 	MaxInFlight *int `json:"max_in_flight,omitempty"`
+	// RunTimeout ends a run not finished this long after its nominal time
+	// (timed_out). Nil: no limit.
+	RunTimeout *Duration `json:"run_timeout,omitempty"`
+	// FailureHandled makes a run whose failed tasks each have a failure
+	// handler that succeeded (a direct child with run_if any_failed or
+	// all_done) end succeeded instead of failed.
+	FailureHandled bool `json:"failure_handled,omitempty"`
+	// OnRunEnd is called when a run ends, with its outcome.
+	OnRunEnd *Callback `json:"on_run_end,omitempty"`
+	// Inbound enables POST /v1/hooks/{job id}: a signed call starts a run
+	// with its body as input.
+	Inbound *Inbound `json:"inbound,omitempty"`
+}
+
+// Callback is the request herald makes when a run ends: a POST of the
+// run's outcome as JSON, signed like deliveries.
+type Callback struct {
+	// URL is the http or https URL to call.
+	URL string `json:"url"`
+	// Headers are sent with every attempt.
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Inbound is a job's inbound trigger.
+type Inbound struct {
+	// Enabled turns POST /v1/hooks/{job id} on.
+	Enabled bool `json:"enabled"`
 }
 
 // Schedule is exactly one of its fields.
@@ -62,9 +89,38 @@ type Task struct {
 	ValidFor *Duration `json:"valid_for,omitempty"`
 	// Retry is the retry policy for failed attempts.
 	Retry Retry `json:"retry"`
+	// RunIf is what the task needs of its parents to run: all_succeeded
+	// (the default), any_failed (a failure handler) or all_done.
+	RunIf string `json:"run_if,omitempty"`
+	// When is a CEL condition over input and the upstream tasks' outcomes
+	// (internal/condition); false skips the task without a request.
+	When string `json:"when,omitempty"`
 	// Rollout sends a fleet task in waves (a task with Target.Fleet only);
 	// nil sends it to the whole fleet at once.
 	Rollout *Rollout `json:"rollout,omitempty"`
+}
+
+// Task run conditions on parents (run_if).
+const (
+	RunIfAllSucceeded = "all_succeeded"
+	RunIfAnyFailed    = "any_failed"
+	RunIfAllDone      = "all_done"
+)
+
+// MaxRunTimeout is the longest run_timeout.
+const MaxRunTimeout = 7 * 24 * time.Hour
+
+// RunIfOrDefault is the task's run_if, all_succeeded when left out.
+func (t *Task) RunIfOrDefault() string {
+	if t.RunIf == "" {
+		return RunIfAllSucceeded
+	}
+	return t.RunIf
+}
+
+// HandlesFailure reports whether the task runs after a failure of a parent.
+func (t *Task) HandlesFailure() bool {
+	return t.RunIf == RunIfAnyFailed || t.RunIf == RunIfAllDone
 }
 
 // Target is a task's device target: one device, a pool of them (one is

@@ -161,6 +161,7 @@ func (j *Job) Validate(now time.Time, limits Limits, checkURL func(string) error
 	if j.MaxInFlight != nil && (*j.MaxInFlight < 1 || *j.MaxInFlight > 10_000) {
 		v.add("max_in_flight", "must be between 1 and 10000")
 	}
+	j.validateWorkflow(v, lim, checkURL)
 	if len(j.Labels) > maxLabels {
 		v.add("labels", "at most %d labels", maxLabels)
 	}
@@ -336,6 +337,7 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 			t.Rollout.validate(v, path+".rollout")
 		}
 	}
+	t.validateFlow(v, path)
 	if t.ValidFor != nil {
 		switch d := t.ValidFor.Std(); {
 		case t.Target == nil:
@@ -344,33 +346,7 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 			v.add(path+".valid_for", "must be between 1s and %s", maxValidFor)
 		}
 	}
-	if len(r.Headers) > lim.MaxHeaders {
-		v.add(rp+".headers", "at most %d headers", lim.MaxHeaders)
-	}
-	seen := make(map[string]string, len(r.Headers)) // lower-case name: name
-	for _, name := range slices.Sorted(maps.Keys(r.Headers)) {
-		val := r.Headers[name]
-		hp := rp + ".headers." + name
-		lower := strings.ToLower(name)
-		first, dup := seen[lower]
-		if !dup {
-			seen[lower] = name
-		}
-		switch {
-		case !headerNamePattern.MatchString(name):
-			v.add(hp, "is not a valid header name: 1-256 letters, digits and !#$%%&'*+-.^_`|~")
-		case isReserved(lower):
-			v.add(hp, "is set by herald and cannot be overridden")
-		case connectionHeaders[lower]:
-			v.add(hp, "is a connection header, managed by the HTTP client: it cannot be set")
-		case len(val) > 8<<10:
-			v.add(hp, "header values are at most 8 KiB")
-		case dispatch.CheckHeader(name, val) != nil:
-			v.add(hp, "header values cannot hold control characters (only tab): no NUL, line breaks or DEL")
-		case dup:
-			v.add(hp, "is the same header as %q: header names are case-insensitive", first)
-		}
-	}
+	validateHeaders(v, rp+".headers", r.Headers, lim)
 	if len(r.Body) > 0 {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, r.Body); err != nil {
@@ -421,6 +397,38 @@ func (t *Task) validate(v *validator, path string, nTasks int, lim Limits, check
 	}
 }
 
+// validateHeaders checks the headers a request sets (a task's, a callback's):
+// names, values, reserved and connection headers, duplicates by case.
+func validateHeaders(v *validator, path string, headers map[string]string, lim Limits) {
+	if len(headers) > lim.MaxHeaders {
+		v.add(path, "at most %d headers", lim.MaxHeaders)
+	}
+	seen := make(map[string]string, len(headers)) // lower-case name: name
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
+		val := headers[name]
+		hp := path + "." + name
+		lower := strings.ToLower(name)
+		first, dup := seen[lower]
+		if !dup {
+			seen[lower] = name
+		}
+		switch {
+		case !headerNamePattern.MatchString(name):
+			v.add(hp, "is not a valid header name: 1-256 letters, digits and !#$%%&'*+-.^_`|~")
+		case isReserved(lower):
+			v.add(hp, "is set by herald and cannot be overridden")
+		case connectionHeaders[lower]:
+			v.add(hp, "is a connection header, managed by the HTTP client: it cannot be set")
+		case len(val) > 8<<10:
+			v.add(hp, "header values are at most 8 KiB")
+		case dispatch.CheckHeader(name, val) != nil:
+			v.add(hp, "header values cannot hold control characters (only tab): no NUL, line breaks or DEL")
+		case dup:
+			v.add(hp, "is the same header as %q: header names are case-insensitive", first)
+		}
+	}
+}
+
 func isReserved(lowerName string) bool {
 	for _, r := range reservedHeaders {
 		if strings.HasSuffix(r, "-") {
@@ -462,6 +470,9 @@ func validateGraph(v *validator, tasks []Task, lim Limits) {
 			continue
 		}
 		for _, ref := range refs {
+			if ref.IsInput() {
+				continue // the input's shape is known only at run time
+			}
 			up, ok := g.Index(ref.Task)
 			switch {
 			case !ok:
@@ -470,6 +481,7 @@ func validateGraph(v *validator, tasks []Task, lim Limits) {
 				v.add(path, "refers to task %q, which is not upstream of task %q: add it to depends_on (directly or through another task)", ref.Task, tasks[i].ID)
 			}
 		}
+		validateWhenRefs(v, g, tasks, i)
 	}
 }
 

@@ -24,16 +24,20 @@ const (
 	// RunCancelled was cancelled through the API, or by a pause, update or
 	// delete of its job before its time.
 	RunCancelled Run = "cancelled"
+	// RunTimedOut was not finished by its deadline (the job's run_timeout):
+	// what it had not sent was cancelled, requests in flight completed with
+	// their outcomes recorded but ignored.
+	RunTimedOut Run = "timed_out"
 )
 
 // Runs lists every run state.
 func Runs() []Run {
-	return []Run{RunRunning, RunQueued, RunSkipped, RunSucceeded, RunFailed, RunCancelled}
+	return []Run{RunRunning, RunQueued, RunSkipped, RunSucceeded, RunFailed, RunCancelled, RunTimedOut}
 }
 
 // Final reports whether a run in state r has ended.
 func (r Run) Final() bool {
-	return r == RunSkipped || r == RunSucceeded || r == RunFailed || r == RunCancelled
+	return r == RunSkipped || r == RunSucceeded || r == RunFailed || r == RunCancelled || r == RunTimedOut
 }
 
 // Task is the state of a task run.
@@ -60,17 +64,28 @@ const (
 	// TaskExpired waited for a device (its own, or any of its pool) to be
 	// online past its valid_for; a failure for the run and its DAG.
 	TaskExpired Task = "expired"
+	// TaskSkipped did not run, and made no request: its condition (when)
+	// was false, or its run_if any_failed found no failed parent. Its
+	// children treat it as done without failure.
+	TaskSkipped Task = "skipped"
 )
 
 // Tasks lists every task run state, in the order a task run moves through
 // them (the pages count them in this order).
 func Tasks() []Task {
-	return []Task{TaskWaiting, TaskPending, TaskRunning, TaskRetrying, TaskSucceeded, TaskFailed, TaskUpstreamFailed, TaskCancelled, TaskExpired}
+	return []Task{TaskWaiting, TaskPending, TaskRunning, TaskRetrying, TaskSucceeded, TaskFailed, TaskUpstreamFailed, TaskCancelled, TaskExpired, TaskSkipped}
 }
 
 // Final reports whether a task run in state t has ended.
 func (t Task) Final() bool {
-	return t == TaskSucceeded || t == TaskFailed || t == TaskUpstreamFailed || t == TaskCancelled || t == TaskExpired
+	return t == TaskSucceeded || t == TaskFailed || t == TaskUpstreamFailed || t == TaskCancelled || t == TaskExpired || t == TaskSkipped
+}
+
+// Failure reports whether a task run that ended in t counts as a failure
+// for its children's run_if and for its run: failed, upstream_failed,
+// cancelled or expired (not skipped).
+func (t Task) Failure() bool {
+	return t == TaskFailed || t == TaskUpstreamFailed || t == TaskCancelled || t == TaskExpired
 }
 
 // Outcome is the outcome of one attempt.

@@ -61,8 +61,8 @@ func TestFinalStates(t *testing.T) {
 			finalTasks = append(finalTasks, string(s))
 		}
 	}
-	require.Equal(t, []string{"skipped", "succeeded", "failed", "cancelled"}, finalRuns)
-	require.Equal(t, []string{"succeeded", "failed", "upstream_failed", "cancelled", "expired"}, finalTasks)
+	require.Equal(t, []string{"skipped", "succeeded", "failed", "cancelled", "timed_out"}, finalRuns)
+	require.Equal(t, []string{"succeeded", "failed", "upstream_failed", "cancelled", "expired", "skipped"}, finalTasks)
 }
 
 func strs[S ~string](in []S) []string {

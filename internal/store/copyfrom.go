@@ -37,6 +37,7 @@ func (r iteratorForCreateTaskRuns) Values() ([]interface{}, error) {
 		r.rows[0].PendingParents,
 		r.rows[0].ChildIds,
 		r.rows[0].KeepResult,
+		r.rows[0].RunIf,
 	}, nil
 }
 
@@ -45,5 +46,5 @@ func (r iteratorForCreateTaskRuns) Err() error {
 }
 
 func (q *Queries) CreateTaskRuns(ctx context.Context, arg []CreateTaskRunsParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"task_runs"}, []string{"id", "run_id", "task_id", "spec", "state", "pending_parents", "child_ids", "keep_result"}, &iteratorForCreateTaskRuns{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"task_runs"}, []string{"id", "run_id", "task_id", "spec", "state", "pending_parents", "child_ids", "keep_result", "run_if"}, &iteratorForCreateTaskRuns{rows: arg})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/herald-sched/herald/internal/state"
 )
 
 const beginAttempts = `-- name: BeginAttempts :many
@@ -96,27 +97,52 @@ func (q *Queries) BeginAttempts(ctx context.Context, arg BeginAttemptsParams) ([
 	return items, nil
 }
 
-const failDescendants = `-- name: FailDescendants :exec
-WITH RECURSIVE down(id) AS (
-    SELECT unnest(child_ids) FROM task_runs WHERE task_runs.id = $2
+const failDescendants = `-- name: FailDescendants :many
+WITH RECURSIVE down(parent, id) AS (
+    SELECT $1::uuid, unnest(child_ids) FROM task_runs WHERE task_runs.id = $1
     UNION
-    SELECT unnest(t.child_ids) FROM task_runs t JOIN down ON t.id = down.id
+    SELECT down.id, unnest(t.child_ids)
+    FROM down JOIN task_runs t ON t.id = down.id
+    WHERE t.state = 'waiting' AND t.run_if = 'all_succeeded'
+), failed AS (
+    UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
+        last_error = 'upstream task ' || $2::text || ' failed'
+    WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting' AND task_runs.run_if = 'all_succeeded'
+    RETURNING task_runs.id
 )
-UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
-    last_error = 'upstream task ' || $1::text || ' failed'
-WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting'
+SELECT down.id::uuid AS child_id FROM down JOIN task_runs t ON t.id = down.id
+WHERE t.state = 'waiting' AND t.run_if <> 'all_succeeded'
+  AND (down.parent = $1::uuid OR down.parent IN (SELECT id FROM failed))
 `
 
 type FailDescendantsParams struct {
-	TaskID string
 	ID     uuid.UUID
+	TaskID string
 }
 
-// A task failed for good: every task downstream of it that has not started
-// ends as upstream_failed.
-func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams) error {
-	_, err := q.db.Exec(ctx, failDescendants, arg.TaskID, arg.ID)
-	return err
+// A task failed for good (or was upstream_failed): every task downstream of
+// it that waits with run_if all_succeeded ends as upstream_failed, and so on
+// down. The walk stops at tasks whose run_if accepts a failure (any_failed,
+// all_done): it returns them, once per failed parent, to count the failure
+// in them (ReleaseChildrenMany).
+func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, failDescendants, arg.ID, arg.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var child_id uuid.UUID
+		if err := rows.Scan(&child_id); err != nil {
+			return nil, err
+		}
+		items = append(items, child_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const recordAttempts = `-- name: RecordAttempts :exec
@@ -188,25 +214,54 @@ func (q *Queries) RecordAttempts(ctx context.Context, arg RecordAttemptsParams) 
 const releaseChildrenMany = `-- name: ReleaseChildrenMany :many
 UPDATE task_runs SET
     pending_parents = pending_parents - c.n,
-    state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
-FROM (SELECT id, count(*)::int AS n FROM unnest($1::uuid[]) AS id GROUP BY id) c
+    failed_parents = failed_parents + c.nf,
+    state = CASE
+        WHEN pending_parents > c.n THEN state
+        WHEN run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN 'skipped'
+        WHEN run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN 'upstream_failed'
+        ELSE 'pending' END,
+    finished_at = CASE
+        WHEN pending_parents = c.n AND run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN now()
+        WHEN pending_parents = c.n AND run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN now()
+        ELSE finished_at END,
+    last_error = CASE
+        WHEN pending_parents = c.n AND run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN 'run_if any_failed: no upstream task failed'
+        WHEN pending_parents = c.n AND run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN 'an upstream task failed'
+        ELSE last_error END
+FROM (SELECT a.id, count(*)::int AS n, coalesce(max(f.nf), 0)::int AS nf
+      FROM unnest($1::uuid[]) AS a(id)
+      LEFT JOIN (SELECT fid, count(*) AS nf FROM unnest($2::uuid[]) AS fid GROUP BY fid) f ON f.fid = a.id
+      GROUP BY a.id) c
 WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
-RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round
+RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec, task_runs.pending_parents, task_runs.round, task_runs.state, task_runs.child_ids
 `
+
+type ReleaseChildrenManyParams struct {
+	ChildIds  []uuid.UUID
+	FailedIds []uuid.UUID
+}
 
 type ReleaseChildrenManyRow struct {
 	ID             uuid.UUID
+	RunID          uuid.UUID
+	TaskID         string
 	Spec           []byte
 	PendingParents int32
 	Round          int32
+	State          state.Task
+	ChildIds       []uuid.UUID
 }
 
-// Counts succeeded parents in their children (child_ids lists a child once
-// per parent that succeeded), and makes the children whose parents have all
-// succeeded pending. Returns the children changed; those with no pending
-// parent left are to be enqueued.
-func (q *Queries) ReleaseChildrenMany(ctx context.Context, childIds []uuid.UUID) ([]ReleaseChildrenManyRow, error) {
-	rows, err := q.db.Query(ctx, releaseChildrenMany, childIds)
+// Counts finished parents in their children: child_ids lists a child once
+// per parent that finished, failed_ids once per parent that finished in a
+// failure (those are in child_ids too). A child whose parents have all
+// finished is decided by its run_if: pending (to enqueue) when it accepts
+// its parents' outcomes, skipped when it is a failure handler (any_failed)
+// and none failed. (A child with run_if all_succeeded and a failed parent
+// was made upstream_failed by FailDescendants already.) Returns the children
+// changed.
+func (q *Queries) ReleaseChildrenMany(ctx context.Context, arg ReleaseChildrenManyParams) ([]ReleaseChildrenManyRow, error) {
+	rows, err := q.db.Query(ctx, releaseChildrenMany, arg.ChildIds, arg.FailedIds)
 	if err != nil {
 		return nil, err
 	}
@@ -216,9 +271,13 @@ func (q *Queries) ReleaseChildrenMany(ctx context.Context, childIds []uuid.UUID)
 		var i ReleaseChildrenManyRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.RunID,
+			&i.TaskID,
 			&i.Spec,
 			&i.PendingParents,
 			&i.Round,
+			&i.State,
+			&i.ChildIds,
 		); err != nil {
 			return nil, err
 		}
@@ -295,8 +354,8 @@ func (q *Queries) SettleTaskRuns(ctx context.Context, arg SettleTaskRunsParams) 
 }
 
 const taskResults = `-- name: TaskResults :many
-SELECT task_id, result_status, result_body FROM task_runs
-WHERE run_id = $1 AND task_id = ANY($2::text[])
+SELECT task_id, state, result_status, result_body FROM task_runs
+WHERE run_id = $1 AND task_id = ANY($2::text[]) AND fleet_of IS NULL
 `
 
 type TaskResultsParams struct {
@@ -306,6 +365,7 @@ type TaskResultsParams struct {
 
 type TaskResultsRow struct {
 	TaskID       string
+	State        state.Task
 	ResultStatus *int32
 	ResultBody   json.RawMessage
 }
@@ -319,7 +379,12 @@ func (q *Queries) TaskResults(ctx context.Context, arg TaskResultsParams) ([]Tas
 	items := []TaskResultsRow{}
 	for rows.Next() {
 		var i TaskResultsRow
-		if err := rows.Scan(&i.TaskID, &i.ResultStatus, &i.ResultBody); err != nil {
+		if err := rows.Scan(
+			&i.TaskID,
+			&i.State,
+			&i.ResultStatus,
+			&i.ResultBody,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -46,7 +46,7 @@ func (q *Queries) AdvanceJobs(ctx context.Context, arg AdvanceJobsParams) error 
 }
 
 const claimDueJobs = `-- name: ClaimDueJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs
 WHERE next_fire_at <= $1 AND next_fire_at IS NOT NULL AND deleted_at IS NULL AND NOT paused
   AND (overlap = 'allow' OR next_fire_at <= $2)
 ORDER BY next_fire_at
@@ -94,6 +94,12 @@ func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]J
 			&i.PreviousSecretExpiresAt,
 			&i.Rate,
 			&i.MaxInFlight,
+			&i.RunTimeoutMs,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.InboundSecret,
+			&i.InboundPreviousSecret,
+			&i.InboundPreviousExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -107,10 +113,10 @@ func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]J
 
 const createJob = `-- name: CreateJob :one
 INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
-                  rate, max_in_flight)
+                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        $12, $13)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+        $12, $13, $14, $15, $16, $17)
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
 `
 
 type CreateJobParams struct {
@@ -127,6 +133,10 @@ type CreateJobParams struct {
 	ScheduleAnchor *time.Time
 	Rate           *float64
 	MaxInFlight    *int32
+	RunTimeoutMs   *int64
+	FailureHandled bool
+	OnRunEnd       json.RawMessage
+	InboundSecret  *string
 }
 
 func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, error) {
@@ -144,6 +154,10 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		arg.ScheduleAnchor,
 		arg.Rate,
 		arg.MaxInFlight,
+		arg.RunTimeoutMs,
+		arg.FailureHandled,
+		arg.OnRunEnd,
+		arg.InboundSecret,
 	)
 	var i Job
 	err := row.Scan(
@@ -167,6 +181,12 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }
@@ -185,7 +205,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -212,12 +232,18 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }
 
 const getJobAny = `-- name: GetJobAny :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1
 `
 
 // A job, deleted or not (its runs outlive it).
@@ -245,12 +271,18 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }
 
 const getJobs = `-- name: GetJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
 `
 
 // The given jobs that exist and are not deleted.
@@ -284,6 +316,12 @@ func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
 			&i.PreviousSecretExpiresAt,
 			&i.Rate,
 			&i.MaxInFlight,
+			&i.RunTimeoutMs,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.InboundSecret,
+			&i.InboundPreviousSecret,
+			&i.InboundPreviousExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -296,7 +334,7 @@ func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
   AND ($2::bool IS NULL OR paused = $2::bool)
@@ -351,6 +389,12 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.PreviousSecretExpiresAt,
 			&i.Rate,
 			&i.MaxInFlight,
+			&i.RunTimeoutMs,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.InboundSecret,
+			&i.InboundPreviousSecret,
+			&i.InboundPreviousExpiresAt,
 		); err != nil {
 			return nil, err
 		}
@@ -363,7 +407,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 }
 
 const lockJob = `-- name: LockJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 // The job as it is now, locked until the transaction ends: taken when a tick
@@ -393,6 +437,12 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }
@@ -402,7 +452,7 @@ UPDATE jobs SET
     paused = $1,
     updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
 `
 
 type SetJobPausedParams struct {
@@ -436,6 +486,12 @@ func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }
@@ -445,28 +501,39 @@ UPDATE jobs SET
     name = $1, schedule = $2, tasks = $3, paused = $4,
     misfire = $5, overlap = $6, labels = $7,
     rate = $8, max_in_flight = $9,
-    next_fire_at = $10, schedule_anchor = $11,
+    run_timeout_ms = $10, failure_handled = $11, on_run_end = $12,
+    inbound_secret = CASE WHEN $13::bool THEN coalesce(inbound_secret, $14::text) END,
+    inbound_previous_secret = CASE WHEN $13::bool THEN inbound_previous_secret END,
+    inbound_previous_expires_at = CASE WHEN $13::bool THEN inbound_previous_expires_at END,
+    next_fire_at = $15, schedule_anchor = $16,
     updated_at = now()
-WHERE id = $12 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight
+WHERE id = $17 AND deleted_at IS NULL
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
 `
 
 type UpdateJobParams struct {
-	Name           string
-	Schedule       json.RawMessage
-	Tasks          []byte
-	Paused         bool
-	Misfire        string
-	Overlap        string
-	Labels         json.RawMessage
-	Rate           *float64
-	MaxInFlight    *int32
-	NextFireAt     *time.Time
-	ScheduleAnchor *time.Time
-	ID             uuid.UUID
+	Name             string
+	Schedule         json.RawMessage
+	Tasks            []byte
+	Paused           bool
+	Misfire          string
+	Overlap          string
+	Labels           json.RawMessage
+	Rate             *float64
+	MaxInFlight      *int32
+	RunTimeoutMs     *int64
+	FailureHandled   bool
+	OnRunEnd         json.RawMessage
+	Inbound          bool
+	NewInboundSecret string
+	NextFireAt       *time.Time
+	ScheduleAnchor   *time.Time
+	ID               uuid.UUID
 }
 
-// Replaces a job's definition and its next tick.
+// Replaces a job's definition and its next tick. An inbound hook kept
+// enabled keeps its secret; one enabled now takes @new_inbound_secret; one
+// disabled loses its secrets.
 func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, error) {
 	row := q.db.QueryRow(ctx, updateJob,
 		arg.Name,
@@ -478,6 +545,11 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		arg.Labels,
 		arg.Rate,
 		arg.MaxInFlight,
+		arg.RunTimeoutMs,
+		arg.FailureHandled,
+		arg.OnRunEnd,
+		arg.Inbound,
+		arg.NewInboundSecret,
 		arg.NextFireAt,
 		arg.ScheduleAnchor,
 		arg.ID,
@@ -504,6 +576,12 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		&i.PreviousSecretExpiresAt,
 		&i.Rate,
 		&i.MaxInFlight,
+		&i.RunTimeoutMs,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.InboundSecret,
+		&i.InboundPreviousSecret,
+		&i.InboundPreviousExpiresAt,
 	)
 	return i, err
 }

@@ -51,6 +51,17 @@ type AuditLog struct {
 	RequestID string
 }
 
+type CallbackAttempt struct {
+	RunID      uuid.UUID
+	Round      int32
+	Attempt    int32
+	StartedAt  time.Time
+	DurationMs float64
+	StatusCode *int32
+	Outcome    string
+	Error      *string
+}
+
 type Device struct {
 	ID              uuid.UUID
 	Name            string
@@ -118,27 +129,40 @@ type IdempotencyKey struct {
 	CreatedAt   time.Time
 }
 
+type InboundSeen struct {
+	JobID     uuid.UUID
+	WebhookID string
+	RunID     uuid.UUID
+	ExpiresAt time.Time
+}
+
 type Job struct {
-	ID                      uuid.UUID
-	Name                    string
-	Schedule                json.RawMessage
-	Tasks                   []byte
-	Paused                  bool
-	Misfire                 string
-	Overlap                 string
-	Labels                  json.RawMessage
-	Secret                  string
-	NextFireAt              *time.Time
-	CreatedAt               time.Time
-	UpdatedAt               time.Time
-	DeletedAt               *time.Time
-	ScheduleAnchor          *time.Time
-	MissedTicks             int64
-	SkippedTicks            int64
-	PreviousSecret          *string
-	PreviousSecretExpiresAt *time.Time
-	Rate                    *float64
-	MaxInFlight             *int32
+	ID                       uuid.UUID
+	Name                     string
+	Schedule                 json.RawMessage
+	Tasks                    []byte
+	Paused                   bool
+	Misfire                  string
+	Overlap                  string
+	Labels                   json.RawMessage
+	Secret                   string
+	NextFireAt               *time.Time
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+	DeletedAt                *time.Time
+	ScheduleAnchor           *time.Time
+	MissedTicks              int64
+	SkippedTicks             int64
+	PreviousSecret           *string
+	PreviousSecretExpiresAt  *time.Time
+	Rate                     *float64
+	MaxInFlight              *int32
+	RunTimeoutMs             *int64
+	FailureHandled           bool
+	OnRunEnd                 json.RawMessage
+	InboundSecret            *string
+	InboundPreviousSecret    *string
+	InboundPreviousExpiresAt *time.Time
 }
 
 type JobFlow struct {
@@ -173,14 +197,35 @@ type Replica struct {
 	Reclaimed     int32
 }
 
-type Run struct {
-	ID           uuid.UUID
-	JobID        uuid.UUID
-	Trigger      string
-	State        state.Run
-	ScheduledFor time.Time
+type Rollout struct {
+	TaskRunID    uuid.UUID
+	RunID        uuid.UUID
+	Sizes        []int32
+	Started      int32
+	Status       string
+	Reason       *string
+	SettledAt    *time.Time
+	BaseFailed   int32
+	BaseTargeted int32
+	Stepper      *int64
 	CreatedAt    time.Time
-	FinishedAt   *time.Time
+	UpdatedAt    time.Time
+}
+
+type Run struct {
+	ID             uuid.UUID
+	JobID          uuid.UUID
+	Trigger        string
+	State          state.Run
+	ScheduledFor   time.Time
+	CreatedAt      time.Time
+	FinishedAt     *time.Time
+	Input          []byte
+	Deadline       *time.Time
+	FailureHandled bool
+	OnRunEnd       json.RawMessage
+	Round          int32
+	CallbackState  *string
 }
 
 type TaskRun struct {
@@ -199,4 +244,9 @@ type TaskRun struct {
 	ResultStatus   *int32
 	ResultBody     json.RawMessage
 	Round          int32
+	RunIf          string
+	FailedParents  int32
+	FleetOf        *uuid.UUID
+	DeviceID       *uuid.UUID
+	Wave           *int32
 }

@@ -15,13 +15,64 @@ import (
 )
 
 const cancelTaskRuns = `-- name: CancelTaskRuns :exec
-UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = 'run cancelled'
-WHERE run_id = $1 AND state IN ('waiting', 'pending', 'running', 'retrying')
+UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = $1::text
+WHERE run_id = $2 AND state IN ('waiting', 'pending', 'running', 'retrying')
 `
 
-func (q *Queries) CancelTaskRuns(ctx context.Context, runID uuid.UUID) error {
-	_, err := q.db.Exec(ctx, cancelTaskRuns, runID)
+type CancelTaskRunsParams struct {
+	Reason string
+	RunID  uuid.UUID
+}
+
+func (q *Queries) CancelTaskRuns(ctx context.Context, arg CancelTaskRunsParams) error {
+	_, err := q.db.Exec(ctx, cancelTaskRuns, arg.Reason, arg.RunID)
 	return err
+}
+
+const claimTimedOutRuns = `-- name: ClaimTimedOutRuns :many
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
+WHERE deadline <= now() AND state = 'running' AND deadline IS NOT NULL
+ORDER BY deadline
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+`
+
+// Running runs past their deadline, by the database's clock, locked until
+// the transaction ends; runs another transaction holds (a replica's sweep,
+// the recorder settling one of its tasks, a cancel) are skipped and found
+// again by the next sweep.
+func (q *Queries) ClaimTimedOutRuns(ctx context.Context, maxRows int32) ([]Run, error) {
+	rows, err := q.db.Query(ctx, claimTimedOutRuns, maxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Run{}
+	for rows.Next() {
+		var i Run
+		if err := rows.Scan(
+			&i.ID,
+			&i.JobID,
+			&i.Trigger,
+			&i.State,
+			&i.ScheduledFor,
+			&i.CreatedAt,
+			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const countActiveRuns = `-- name: CountActiveRuns :one
@@ -45,19 +96,23 @@ func (q *Queries) CountActiveRuns(ctx context.Context, jobID uuid.UUID) (CountAc
 }
 
 const createRun = `-- name: CreateRun :one
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end)
 VALUES ($1, $2, $3, $4, $5,
-        CASE WHEN $4::text = 'skipped' THEN now() END)
+        CASE WHEN $4::text = 'skipped' THEN now() END, $6, $7, $8, $9)
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
 `
 
 type CreateRunParams struct {
-	ID           uuid.UUID
-	JobID        uuid.UUID
-	Trigger      string
-	State        state.Run
-	ScheduledFor time.Time
+	ID             uuid.UUID
+	JobID          uuid.UUID
+	Trigger        string
+	State          state.Run
+	ScheduledFor   time.Time
+	Input          []byte
+	Deadline       *time.Time
+	FailureHandled bool
+	OnRunEnd       json.RawMessage
 }
 
 // A scheduled tick creates at most one run: a second insert for the same
@@ -69,6 +124,10 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		arg.Trigger,
 		arg.State,
 		arg.ScheduledFor,
+		arg.Input,
+		arg.Deadline,
+		arg.FailureHandled,
+		arg.OnRunEnd,
 	)
 	var i Run
 	err := row.Scan(
@@ -79,33 +138,46 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.ScheduledFor,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Input,
+		&i.Deadline,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.Round,
+		&i.CallbackState,
 	)
 	return i, err
 }
 
 const createRuns = `-- name: CreateRuns :many
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-SELECT unnest($1::uuid[]), unnest($2::uuid[]), $3::text, 'running', unnest($4::timestamptz[])
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
+SELECT u.id, u.job_id, $1::text, 'running', u.scheduled_for, u.input,
+       u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
+FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS job_id,
+             unnest($4::timestamptz[]) AS scheduled_for, unnest($5::json[]) AS input) u
+JOIN jobs j ON j.id = u.job_id
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
 `
 
 type CreateRunsParams struct {
+	Trigger       string
 	Ids           []uuid.UUID
 	JobIds        []uuid.UUID
-	Trigger       string
 	ScheduledFors []time.Time
+	Inputs        [][]byte
 }
 
 // Many runs at once, running (the ticker's ticks, concurrent manual
-// triggers). A tick that already has its run gets no second one: only the
-// runs created are returned.
+// triggers), each with its input (NULL: none) and what it takes from its
+// job (CreateRun). A tick that already has its run gets no second one: only
+// the runs created are returned.
 func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, error) {
 	rows, err := q.db.Query(ctx, createRuns,
+		arg.Trigger,
 		arg.Ids,
 		arg.JobIds,
-		arg.Trigger,
 		arg.ScheduledFors,
+		arg.Inputs,
 	)
 	if err != nil {
 		return nil, err
@@ -122,6 +194,12 @@ func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, 
 			&i.ScheduledFor,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
 		); err != nil {
 			return nil, err
 		}
@@ -166,12 +244,14 @@ type CreateTaskRunsParams struct {
 	PendingParents int32
 	ChildIds       []uuid.UUID
 	KeepResult     bool
+	RunIf          string
 }
 
 const createTaskRunsFew = `-- name: CreateTaskRunsFew :exec
-INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result, run_if)
 SELECT unnest($1::uuid[]), $2, unnest($3::text[]), unnest($4::json[]),
-       unnest($5::text[]), unnest($6::int[]), '{}'::uuid[], unnest($7::bool[])
+       unnest($5::text[]), unnest($6::int[]), '{}'::uuid[], unnest($7::bool[]),
+       unnest($8::text[])
 `
 
 type CreateTaskRunsFewParams struct {
@@ -182,6 +262,7 @@ type CreateTaskRunsFewParams struct {
 	States         []string
 	PendingParents []int32
 	KeepResults    []bool
+	RunIfs         []string
 }
 
 // CreateTaskRuns for a few rows: one statement, where COPY takes three
@@ -195,12 +276,15 @@ func (q *Queries) CreateTaskRunsFew(ctx context.Context, arg CreateTaskRunsFewPa
 		arg.States,
 		arg.PendingParents,
 		arg.KeepResults,
+		arg.RunIfs,
 	)
 	return err
 }
 
 const endRun = `-- name: EndRun :one
-UPDATE runs SET state = $1, finished_at = now() WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+UPDATE runs SET state = $1, finished_at = now(),
+    callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
+WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
 `
 
 type EndRunParams struct {
@@ -208,6 +292,7 @@ type EndRunParams struct {
 	ID    uuid.UUID
 }
 
+// Ends a run; its run-end callback, if it has one, is pending.
 func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 	row := q.db.QueryRow(ctx, endRun, arg.State, arg.ID)
 	var i Run
@@ -219,15 +304,22 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 		&i.ScheduledFor,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Input,
+		&i.Deadline,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.Round,
+		&i.CallbackState,
 	)
 	return i, err
 }
 
 const endSoloRuns = `-- name: EndSoloRuns :many
-UPDATE runs SET state = u.state, finished_at = now()
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
 WHERE runs.id = ANY($1::uuid[]) AND runs.id = u.id AND runs.state = 'running'
-RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state
 `
 
 type EndSoloRunsParams struct {
@@ -236,7 +328,8 @@ type EndSoloRunsParams struct {
 }
 
 // Ends single-task runs with their task's outcome (succeeded or failed):
-// nothing else of theirs is left to settle.
+// nothing else of theirs is left to settle. Their run-end callbacks, if
+// they have one, are pending.
 func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]Run, error) {
 	rows, err := q.db.Query(ctx, endSoloRuns, arg.Ids, arg.States)
 	if err != nil {
@@ -254,6 +347,12 @@ func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]Run
 			&i.ScheduledFor,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
 		); err != nil {
 			return nil, err
 		}
@@ -313,7 +412,7 @@ func (q *Queries) FailedRunsForReplay(ctx context.Context, arg FailedRunsForRepl
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs WHERE id = $1
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -327,6 +426,12 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.ScheduledFor,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Input,
+		&i.Deadline,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.Round,
+		&i.CallbackState,
 	)
 	return i, err
 }
@@ -357,7 +462,7 @@ func (q *Queries) JobsWithQueuedRuns(ctx context.Context, jobIds []uuid.UUID) ([
 }
 
 const latestRuns = `-- name: LatestRuns :many
-SELECT DISTINCT ON (job_id) id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs
+SELECT DISTINCT ON (job_id) id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
 WHERE job_id = ANY($1::uuid[])
 ORDER BY job_id, id DESC
 `
@@ -380,6 +485,12 @@ func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, er
 			&i.ScheduledFor,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
 		); err != nil {
 			return nil, err
 		}
@@ -431,7 +542,7 @@ func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([
 const listRunAttempts = `-- name: ListRunAttempts :many
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at, a.device_id, a.placement FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
-WHERE tr.run_id = $1
+WHERE tr.run_id = $1 AND tr.fleet_of IS NULL
 ORDER BY a.task_run_id, a.attempt
 `
 
@@ -469,7 +580,7 @@ func (q *Queries) ListRunAttempts(ctx context.Context, runID uuid.UUID) ([]Attem
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
 WHERE ($1::uuid IS NULL OR job_id = $1::uuid)
   AND ($2::text IS NULL OR state = $2::text)
   AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
@@ -516,6 +627,12 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.ScheduledFor,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
 		); err != nil {
 			return nil, err
 		}
@@ -528,9 +645,10 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listTaskRuns = `-- name: ListTaskRuns :many
-SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round FROM task_runs WHERE run_id = $1 ORDER BY task_id
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id
 `
 
+// A run's tasks (a fleet task's members are listed with ListMembers).
 func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun, error) {
 	rows, err := q.db.Query(ctx, listTaskRuns, runID)
 	if err != nil {
@@ -556,6 +674,11 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 			&i.ResultStatus,
 			&i.ResultBody,
 			&i.Round,
+			&i.RunIf,
+			&i.FailedParents,
+			&i.FleetOf,
+			&i.DeviceID,
+			&i.Wave,
 		); err != nil {
 			return nil, err
 		}
@@ -568,7 +691,7 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 }
 
 const listTaskRunsFirst = `-- name: ListTaskRunsFirst :many
-SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round FROM task_runs WHERE run_id = $1 ORDER BY task_id LIMIT $2
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id LIMIT $2
 `
 
 type ListTaskRunsFirstParams struct {
@@ -602,6 +725,11 @@ func (q *Queries) ListTaskRunsFirst(ctx context.Context, arg ListTaskRunsFirstPa
 			&i.ResultStatus,
 			&i.ResultBody,
 			&i.Round,
+			&i.RunIf,
+			&i.FailedParents,
+			&i.FleetOf,
+			&i.DeviceID,
+			&i.Wave,
 		); err != nil {
 			return nil, err
 		}
@@ -636,7 +764,7 @@ func (q *Queries) LockRuns(ctx context.Context, ids []uuid.UUID) error {
 }
 
 const oldestQueuedRun = `-- name: OldestQueuedRun :one
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
 `
 
 func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, error) {
@@ -650,6 +778,12 @@ func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, er
 		&i.ScheduledFor,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Input,
+		&i.Deadline,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.Round,
+		&i.CallbackState,
 	)
 	return i, err
 }
@@ -682,9 +816,13 @@ func (q *Queries) PreparedRuns(ctx context.Context, jobID uuid.UUID) ([]uuid.UUI
 }
 
 const reopenRun = `-- name: ReopenRun :one
-UPDATE runs SET state = 'running', finished_at = NULL WHERE id = $1 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+UPDATE runs SET state = 'running', finished_at = NULL, round = round + 1, callback_state = NULL,
+    deadline = now() + (SELECT run_timeout_ms FROM jobs WHERE jobs.id = runs.job_id) * interval '1 millisecond'
+WHERE runs.id = $1 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
 `
 
+// A retried run runs again: a new round (its next end calls its callback
+// again, with a new webhook-id), a new deadline from now.
 func (q *Queries) ReopenRun(ctx context.Context, id uuid.UUID) (Run, error) {
 	row := q.db.QueryRow(ctx, reopenRun, id)
 	var i Run
@@ -696,13 +834,19 @@ func (q *Queries) ReopenRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.ScheduledFor,
 		&i.CreatedAt,
 		&i.FinishedAt,
+		&i.Input,
+		&i.Deadline,
+		&i.FailureHandled,
+		&i.OnRunEnd,
+		&i.Round,
+		&i.CallbackState,
 	)
 	return i, err
 }
 
 const resetTaskRuns = `-- name: ResetTaskRuns :exec
 UPDATE task_runs SET
-    state = u.state, pending_parents = u.pending_parents, round = task_runs.round + 1,
+    state = u.state, pending_parents = u.pending_parents, failed_parents = 0, round = task_runs.round + 1,
     last_error = NULL, started_at = NULL, finished_at = NULL
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
              unnest($3::int[]) AS pending_parents) u
@@ -722,10 +866,24 @@ func (q *Queries) ResetTaskRuns(ctx context.Context, arg ResetTaskRunsParams) er
 	return err
 }
 
-const setRunRunning = `-- name: SetRunRunning :exec
-UPDATE runs SET state = 'running' WHERE id = $1 AND state = 'queued'
+const runInput = `-- name: RunInput :one
+SELECT input FROM runs WHERE id = $1
 `
 
+func (q *Queries) RunInput(ctx context.Context, id uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, runInput, id)
+	var input []byte
+	err := row.Scan(&input)
+	return input, err
+}
+
+const setRunRunning = `-- name: SetRunRunning :exec
+UPDATE runs SET state = 'running',
+    deadline = now() + (SELECT run_timeout_ms FROM jobs WHERE jobs.id = runs.job_id) * interval '1 millisecond'
+WHERE runs.id = $1 AND state = 'queued'
+`
+
+// Starts a queued run: its deadline counts from now.
 func (q *Queries) SetRunRunning(ctx context.Context, id uuid.UUID) error {
 	_, err := q.db.Exec(ctx, setRunRunning, id)
 	return err
@@ -733,22 +891,37 @@ func (q *Queries) SetRunRunning(ctx context.Context, id uuid.UUID) error {
 
 const settleRuns = `-- name: SettleRuns :many
 UPDATE runs SET
-    state = CASE WHEN EXISTS (
-        SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
-    ) THEN 'failed' ELSE 'succeeded' END,
-    finished_at = now()
+    state = CASE
+        WHEN NOT EXISTS (
+            SELECT 1 FROM task_runs t
+            WHERE t.run_id = runs.id AND t.fleet_of IS NULL AND t.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
+        ) THEN 'succeeded'
+        WHEN runs.failure_handled AND NOT EXISTS (
+            SELECT 1 FROM task_runs t
+            WHERE t.run_id = runs.id AND t.fleet_of IS NULL AND (t.state = 'cancelled' OR (t.state IN ('failed', 'expired') AND NOT EXISTS (
+                SELECT 1 FROM task_runs h
+                WHERE h.id = ANY(t.child_ids) AND h.state = 'succeeded' AND h.run_if <> 'all_succeeded')))
+        ) THEN 'succeeded'
+        ELSE 'failed' END,
+    finished_at = now(),
+    callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
 WHERE id = ANY($1::uuid[])
   AND state = 'running'
   AND NOT EXISTS (
     SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired')
+    WHERE task_runs.run_id = runs.id
+      AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped')
   )
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
 `
 
-// Ends each of the runs none of whose tasks is left to run: failed if any
-// task failed, succeeded otherwise. Returns the runs ended.
+// Ends each of the runs none of whose tasks is left to run: succeeded when
+// no task ended in a failure (skipped is none), or when the run's job says
+// failure_handled and every task that failed (or expired) has a failure
+// handler that succeeded among its direct children (run_if any_failed or
+// all_done; tasks upstream_failed follow from a failure and do not count,
+// a cancelled task always fails the run); failed otherwise. Its run-end
+// callback, if it has one, is pending. Returns the runs ended.
 func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error) {
 	rows, err := q.db.Query(ctx, settleRuns, ids)
 	if err != nil {
@@ -766,6 +939,12 @@ func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error
 			&i.ScheduledFor,
 			&i.CreatedAt,
 			&i.FinishedAt,
+			&i.Input,
+			&i.Deadline,
+			&i.FailureHandled,
+			&i.OnRunEnd,
+			&i.Round,
+			&i.CallbackState,
 		); err != nil {
 			return nil, err
 		}
@@ -778,7 +957,7 @@ func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error
 }
 
 const taskStateCounts = `-- name: TaskStateCounts :many
-SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = $1 GROUP BY state
+SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL GROUP BY state
 `
 
 type TaskStateCountsRow struct {

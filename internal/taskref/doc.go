@@ -9,6 +9,8 @@
 //	{{ tasks.<id>.status }}         the HTTP status code of task <id>
 //	{{ tasks.<id>.body }}           the whole JSON response body of task <id>
 //	{{ tasks.<id>.body.<path> }}    a value inside that body
+//	{{ input }}                     the run's whole input (POST /v1/jobs/{id}/runs {"input": ...})
+//	{{ input.<path> }}              a value inside the input
 //
 // <id> is a task id (1 to 64 letters, digits, '_' or '-'). <path> is one or
 // more segments separated by dots, each made of letters, digits, '_' and
@@ -64,6 +66,9 @@
 //     referenced value with its JSON type kept ("{{ tasks.a.status }}"
 //     becomes 200, "{{ tasks.a.body.items }}" an array). References in any
 //     other string are inserted as text and the result stays a string.
+//
+// The run's input is results[InputKey]; a reference to it in a run without
+// input fails naming the reference ("the run has no input").
 //
 // A reference that cannot be resolved (the task has no result, its
 // response was not JSON, a member or index is missing, or the path goes

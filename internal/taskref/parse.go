@@ -14,7 +14,14 @@ const (
 	FieldStatus = "status"
 	// FieldBody is the task's JSON response body.
 	FieldBody = "body"
+	// FieldInput is the run's input: a reference {{ input[.<path>] }} has
+	// this field and no task.
+	FieldInput = "input"
 )
+
+// InputKey is the key of the run's input in a results map (its Body; no
+// entry: the run has no input). No task id is empty.
+const InputKey = ""
 
 const (
 	open         = "{{"
@@ -27,24 +34,31 @@ const (
 
 // Ref is one reference found in a template.
 type Ref struct {
-	// Task is the id of the referenced task.
+	// Task is the id of the referenced task; empty for the run's input.
 	Task string
-	// Field is FieldStatus or FieldBody.
+	// Field is FieldStatus, FieldBody or FieldInput.
 	Field string
-	// Path selects a value inside the body: member names and array
-	// indexes, outermost first. It is empty for the whole body and for the
-	// status.
+	// Path selects a value inside the body or the input: member names and
+	// array indexes, outermost first. It is empty for the whole body or
+	// input and for the status.
 	Path []string
 }
+
+// IsInput reports whether r refers to the run's input.
+func (r Ref) IsInput() bool { return r.Field == FieldInput }
 
 // String returns the reference in its canonical form, such as
 // "{{ tasks.fetch.body.items.0 }}".
 func (r Ref) String() string {
 	var b strings.Builder
-	b.WriteString("{{ tasks.")
-	b.WriteString(r.Task)
-	b.WriteByte('.')
-	b.WriteString(r.Field)
+	if r.IsInput() {
+		b.WriteString("{{ input")
+	} else {
+		b.WriteString("{{ tasks.")
+		b.WriteString(r.Task)
+		b.WriteByte('.')
+		b.WriteString(r.Field)
+	}
 	for _, seg := range r.Path {
 		b.WriteByte('.')
 		b.WriteString(seg)
@@ -147,8 +161,15 @@ func (p *tagParser) tag() (piece, error) {
 	if strings.HasPrefix(p.s[p.pos:], "'") {
 		return piece{}, p.fail("the only quoted text is '{{', the escape for a literal {{")
 	}
+	if p.consumeWord(FieldInput) {
+		ref, err := p.path(Ref{Field: FieldInput})
+		if err != nil {
+			return piece{}, err
+		}
+		return piece{ref: ref, isRef: true}, p.close()
+	}
 	if !p.consume(prefix) {
-		return piece{}, p.fail(`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`)
+		return piece{}, p.fail(`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`)
 	}
 	ref, err := p.ref()
 	if err != nil {
@@ -176,11 +197,15 @@ func (p *tagParser) ref() (Ref, error) {
 		p.pos = fieldAt
 		return Ref{}, p.fail(fmt.Sprintf("unknown field %q, want status or body", ref.Field))
 	}
+	if ref.Field == FieldStatus && strings.HasPrefix(p.s[p.pos:], ".") {
+		return Ref{}, p.fail("status has no path")
+	}
+	return p.path(ref)
+}
+
+// path parses the optional ".<segment>..." of a body or input reference.
+func (p *tagParser) path(ref Ref) (Ref, error) {
 	for p.consume(".") {
-		if ref.Field == FieldStatus {
-			p.pos--
-			return Ref{}, p.fail("status has no path")
-		}
 		seg := p.ident()
 		if seg == "" {
 			return Ref{}, p.fail("want a member name or an array index after the dot")
@@ -207,6 +232,17 @@ func (p *tagParser) skipSpace() {
 	for p.pos < len(p.s) && isSpace(p.s[p.pos]) {
 		p.pos++
 	}
+}
+
+// consumeWord consumes word when it is not the start of a longer
+// identifier ("input", not "inputs").
+func (p *tagParser) consumeWord(word string) bool {
+	rest := p.s[p.pos:]
+	if !strings.HasPrefix(rest, word) || len(rest) > len(word) && dag.IsIDByte(rest[len(word)]) {
+		return false
+	}
+	p.pos += len(word)
+	return true
 }
 
 func (p *tagParser) consume(tok string) bool {

@@ -31,6 +31,8 @@ func TestParse(t *testing.T) {
 		{"escape only", "{{ '{{' }}", nil},
 		{"escape without spaces", "{{'{{'}}name}}", nil},
 		{"escape next to a reference", "{{ '{{' }}{{ tasks.a.status }}}}", []Ref{{Task: "a", Field: "status"}}},
+		{"whole input", "{{ input }}", []Ref{{Field: "input"}}},
+		{"input path", "{{input.items.0.name}}", []Ref{{Field: "input", Path: []string{"items", "0", "name"}}}},
 		{"64-character id", "{{ tasks." + strings.Repeat("i", 64) + ".status }}",
 			[]Ref{{Task: strings.Repeat("i", 64), Field: "status"}}},
 	}
@@ -55,15 +57,15 @@ func TestParseErrors(t *testing.T) {
 		wantMsg     string
 	}{
 		{"empty tag", "a {{}} b", 4, "{{}} b",
-			`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+			`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"unknown name", "{{ steps.a.status }}", 3, "{{ steps.a.",
-			`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+			`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"wrong case", "{{ Tasks.a.status }}", 3, "{{ Tasks.a.",
-			`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+			`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"function", "{{ upper tasks.a.status }}", 3, "{{ upper ta",
-			`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+			`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"brace before reference", "{{{ tasks.a.status }}", 2, "{{{ tasks.",
-			`want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+			`want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"missing id", "{{ tasks..status }}", 9, "{{ tasks..status ",
 			`want a task id after "tasks."`},
 		{"id too long", "{{ tasks." + long + ".status }}", 9, "{{ tasks.iiiiiiii",
@@ -90,7 +92,9 @@ func TestParseErrors(t *testing.T) {
 			`unclosed reference, want "}}"`},
 		{"single closing brace", "{{ tasks.a.status }", 18, "{{ tasks.a.status }",
 			`unexpected '}', want "}}"`},
-		{"lone opening", "{{", 2, "{{", `want a reference "tasks.<id>.status" or "tasks.<id>.body[.<path>]" after "{{"`},
+		{"input-like word", "{{ inputs.a }}", 3, "{{ inputs.a", `want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
+		{"input empty segment", "{{ input. }}", 9, "{{ input. }}", "want a member name or an array index after the dot"},
+		{"lone opening", "{{", 2, "{{", `want a reference "tasks.<id>.status", "tasks.<id>.body[.<path>]" or "input[.<path>]" after "{{"`},
 		{"other quoted text", "{{ 'x' }}", 3, "{{ 'x' }}", "the only quoted text is '{{', the escape for a literal {{"},
 		{"unclosed escape", "{{ '{{' x", 8, "{{ '{{' x", `unexpected 'x', want "}}"`},
 		{"second reference bad", "{{ tasks.a.status }} and {{ tasks.b.stat }}", 36, "{{ tasks.b.stat }}",
@@ -132,6 +136,7 @@ func TestRefString(t *testing.T) {
 		{Ref{Task: "a", Field: "status"}, "{{ tasks.a.status }}"},
 		{Ref{Task: "a", Field: "body"}, "{{ tasks.a.body }}"},
 		{Ref{Task: "a", Field: "body", Path: []string{"x", "0"}}, "{{ tasks.a.body.x.0 }}"},
+		{Ref{Field: "input", Path: []string{"x"}}, "{{ input.x }}"},
 	}
 	for _, tt := range tests {
 		got := tt.ref.String()

@@ -262,3 +262,52 @@ func FuzzRenderJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestRenderInput(t *testing.T) {
+	t.Parallel()
+	with := map[string]Result{
+		"fetch":  {Status: 200, Body: json.RawMessage(`{"n": 1}`)},
+		InputKey: {Body: json.RawMessage(`{"region": "eu-1", "ids": [7, 8], "deep": {"x": null}}`)},
+	}
+	tests := []struct {
+		name, in, want string
+	}{
+		{"typed value", `{"ids": "{{ input.ids }}", "first": "{{ input.ids.0 }}"}`, `{"ids":[7,8],"first":7}`},
+		{"whole input", `{"all": "{{ input }}"}`, `{"all":{"region":"eu-1","ids":[7,8],"deep":{"x":null}}}`},
+		{"mixed with tasks", `{"m": "{{ input.region }}/{{ tasks.fetch.body.n }}"}`, `{"m":"eu-1/1"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := RenderJSON([]byte(tt.in), with)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, string(got), "got %s, want %s", got, tt.want)
+		})
+	}
+	got, err := RenderURL("https://x.example/{{ input.region }}?q={{ input.deep.x }}", with)
+	require.NoError(t, err)
+	require.Equal(t, "https://x.example/eu-1?q=null", got)
+}
+
+func TestRenderInputErrors(t *testing.T) {
+	t.Parallel()
+	in := map[string]Result{InputKey: {Body: json.RawMessage(`{"region": "eu", "ids": [1]}`)}}
+	tests := []struct {
+		name    string
+		in      string
+		results map[string]Result
+		want    string
+	}{
+		{"no input", "{{ input.region }}", map[string]Result{}, "{{ input.region }}: the run has no input"},
+		{"missing key", "{{ input.zone }}", in, `{{ input.zone }}: the run's input has no key "zone"`},
+		{"missing nested", "{{ input.ids.3 }}", in, "{{ input.ids.3 }}: the run's input has no index 3 in input.ids (length 1)"},
+		{"into a string", "{{ input.region.x }}", in, "{{ input.region.x }}: the run's input has a string at input.region, not an object or array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Render(tt.in, tt.results)
+			require.EqualError(t, err, tt.want)
+		})
+	}
+}

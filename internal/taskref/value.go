@@ -34,6 +34,13 @@ func refError(r Ref, format string, args ...any) *RefError {
 
 // resolve returns the JSON value r refers to, compacted.
 func resolve(r Ref, results map[string]Result) ([]byte, error) {
+	what := "response of task " + r.Task
+	if r.IsInput() {
+		what = "the run's input"
+		if in, ok := results[InputKey]; !ok || len(in.Body) == 0 {
+			return nil, refError(r, "the run has no input")
+		}
+	}
 	res, ok := results[r.Task]
 	switch {
 	case !ok:
@@ -45,25 +52,29 @@ func resolve(r Ref, results map[string]Result) ([]byte, error) {
 	}
 	v := []byte(res.Body)
 	for k, seg := range r.Path {
-		next, reason := member(v, seg, location(r.Path[:k]))
+		next, reason := member(v, seg, location(r.Field, r.Path[:k]))
 		if reason != "" {
-			return nil, refError(r, "response of task %s %s", r.Task, reason)
+			return nil, refError(r, "%s %s", what, reason)
 		}
 		v = next
 	}
 	var out bytes.Buffer
 	if err := json.Compact(&out, v); err != nil {
-		return nil, refError(r, "response of task %s is not valid JSON", r.Task)
+		return nil, refError(r, "%s is not valid JSON", what)
 	}
 	return out.Bytes(), nil
 }
 
-// location names the value at path in a body, such as "body.items.0".
-func location(path []string) string {
-	if len(path) == 0 {
-		return FieldBody
+// location names the value at path in a body or the input, such as
+// "body.items.0".
+func location(field string, path []string) string {
+	if field != FieldInput {
+		field = FieldBody
 	}
-	return FieldBody + "." + strings.Join(path, ".")
+	if len(path) == 0 {
+		return field
+	}
+	return field + "." + strings.Join(path, ".")
 }
 
 // member selects seg in the JSON value v found at loc, or returns why it
@@ -76,7 +87,7 @@ func member(v []byte, seg, loc string) ([]byte, string) {
 			return nil, "is not valid JSON"
 		}
 		m, ok := obj[seg]
-		if !ok && loc == FieldBody {
+		if !ok && (loc == FieldBody || loc == FieldInput) {
 			return nil, fmt.Sprintf("has no key %q", seg)
 		}
 		if !ok {

@@ -1,21 +1,31 @@
--- name: FailDescendants :exec
--- A task failed for good: every task downstream of it that has not started
--- ends as upstream_failed.
-WITH RECURSIVE down(id) AS (
-    SELECT unnest(child_ids) FROM task_runs WHERE task_runs.id = @id
+-- name: FailDescendants :many
+-- A task failed for good (or was upstream_failed): every task downstream of
+-- it that waits with run_if all_succeeded ends as upstream_failed, and so on
+-- down. The walk stops at tasks whose run_if accepts a failure (any_failed,
+-- all_done): it returns them, once per failed parent, to count the failure
+-- in them (ReleaseChildrenMany).
+WITH RECURSIVE down(parent, id) AS (
+    SELECT @id::uuid, unnest(child_ids) FROM task_runs WHERE task_runs.id = @id
     UNION
-    SELECT unnest(t.child_ids) FROM task_runs t JOIN down ON t.id = down.id
+    SELECT down.id, unnest(t.child_ids)
+    FROM down JOIN task_runs t ON t.id = down.id
+    WHERE t.state = 'waiting' AND t.run_if = 'all_succeeded'
+), failed AS (
+    UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
+        last_error = 'upstream task ' || @task_id::text || ' failed'
+    WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting' AND task_runs.run_if = 'all_succeeded'
+    RETURNING task_runs.id
 )
-UPDATE task_runs SET state = 'upstream_failed', finished_at = now(),
-    last_error = 'upstream task ' || @task_id::text || ' failed'
-WHERE task_runs.id IN (SELECT id FROM down) AND task_runs.state = 'waiting';
+SELECT down.id::uuid AS child_id FROM down JOIN task_runs t ON t.id = down.id
+WHERE t.state = 'waiting' AND t.run_if <> 'all_succeeded'
+  AND (down.parent = @id::uuid OR down.parent IN (SELECT id FROM failed));
 
 -- name: SaveResult :exec
 UPDATE task_runs SET result_status = @result_status, result_body = @result_body WHERE id = @id;
 
 -- name: TaskResults :many
-SELECT task_id, result_status, result_body FROM task_runs
-WHERE run_id = @run_id AND task_id = ANY(@task_ids::text[]);
+SELECT task_id, state, result_status, result_body FROM task_runs
+WHERE run_id = @run_id AND task_id = ANY(@task_ids::text[]) AND fleet_of IS NULL;
 
 -- name: BeginAttempts :many
 -- Marks task runs as running for their attempts, many at once, and returns
@@ -90,13 +100,33 @@ WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = u.id AND task_runs.att
 RETURNING task_runs.id;
 
 -- name: ReleaseChildrenMany :many
--- Counts succeeded parents in their children (child_ids lists a child once
--- per parent that succeeded), and makes the children whose parents have all
--- succeeded pending. Returns the children changed; those with no pending
--- parent left are to be enqueued.
+-- Counts finished parents in their children: child_ids lists a child once
+-- per parent that finished, failed_ids once per parent that finished in a
+-- failure (those are in child_ids too). A child whose parents have all
+-- finished is decided by its run_if: pending (to enqueue) when it accepts
+-- its parents' outcomes, skipped when it is a failure handler (any_failed)
+-- and none failed. (A child with run_if all_succeeded and a failed parent
+-- was made upstream_failed by FailDescendants already.) Returns the children
+-- changed.
 UPDATE task_runs SET
     pending_parents = pending_parents - c.n,
-    state = CASE WHEN pending_parents = c.n THEN 'pending' ELSE state END
-FROM (SELECT id, count(*)::int AS n FROM unnest(@child_ids::uuid[]) AS id GROUP BY id) c
+    failed_parents = failed_parents + c.nf,
+    state = CASE
+        WHEN pending_parents > c.n THEN state
+        WHEN run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN 'skipped'
+        WHEN run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN 'upstream_failed'
+        ELSE 'pending' END,
+    finished_at = CASE
+        WHEN pending_parents = c.n AND run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN now()
+        WHEN pending_parents = c.n AND run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN now()
+        ELSE finished_at END,
+    last_error = CASE
+        WHEN pending_parents = c.n AND run_if = 'any_failed' AND failed_parents + c.nf = 0 THEN 'run_if any_failed: no upstream task failed'
+        WHEN pending_parents = c.n AND run_if = 'all_succeeded' AND failed_parents + c.nf > 0 THEN 'an upstream task failed'
+        ELSE last_error END
+FROM (SELECT a.id, count(*)::int AS n, coalesce(max(f.nf), 0)::int AS nf
+      FROM unnest(@child_ids::uuid[]) AS a(id)
+      LEFT JOIN (SELECT fid, count(*) AS nf FROM unnest(@failed_ids::uuid[]) AS fid GROUP BY fid) f ON f.fid = a.id
+      GROUP BY a.id) c
 WHERE task_runs.id = ANY(@child_ids::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
-RETURNING task_runs.id, task_runs.spec, task_runs.pending_parents, task_runs.round;
+RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec, task_runs.pending_parents, task_runs.round, task_runs.state, task_runs.child_ids;

@@ -6,10 +6,10 @@ SELECT id FROM devices WHERE labels @> @selector::jsonb ORDER BY id;
 -- The members of a fleet task, waiting for their waves: @spec is the task's
 -- definition with a device target, whose device each member fills in.
 INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result, fleet_of, device_id, wave)
-SELECT unnest(@ids::uuid[]), @run_id, @task_id,
-       jsonb_set(@spec::jsonb, '{target,device}', to_jsonb(d::text))::json,
-       'waiting', 0, '{}'::uuid[], false, @fleet_of::uuid, d, w
-FROM unnest(@device_ids::uuid[], @waves::int[]) AS m(d, w);
+SELECT m.id, @run_id, @task_id,
+       jsonb_set(@spec::jsonb, '{target,device}', to_jsonb(m.d::text))::json,
+       'waiting', 0, '{}'::uuid[], false, @fleet_of::uuid, m.d, m.w
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@device_ids::uuid[]) AS d, unnest(@waves::int[]) AS w) AS m;
 
 -- name: CreateRollout :exec
 INSERT INTO rollouts (task_run_id, run_id, sizes) VALUES (@task_run_id, @run_id, @sizes::int[]);
@@ -39,7 +39,7 @@ WHERE t.id = @id;
 -- name: RolloutCounts :many
 -- A fleet's members by wave and state.
 SELECT wave::int AS wave, state, count(*)::int AS n
-FROM task_runs WHERE fleet_of = @fleet_of
+FROM task_runs WHERE fleet_of = @fleet_of::uuid
 GROUP BY wave, state;
 
 -- name: SendWaves :many
@@ -47,25 +47,25 @@ GROUP BY wave, state;
 -- those a pause held or an abort cancelled, on resume): pending, in a new
 -- round, so that a delivery of theirs from before is ignored.
 UPDATE task_runs SET state = 'pending', round = round + 1, last_error = NULL, finished_at = NULL
-WHERE fleet_of = @fleet_of AND wave <= @upto AND state = 'waiting'
+WHERE fleet_of = @fleet_of::uuid AND wave <= @upto::int AND state = 'waiting'
 RETURNING id, spec, round;
 
 -- name: HoldMembers :execrows
 -- A pause: members enqueued and not begun wait for the resume.
 UPDATE task_runs SET state = 'waiting'
-WHERE fleet_of = @fleet_of AND state = 'pending';
+WHERE fleet_of = @fleet_of::uuid AND state = 'pending';
 
 -- name: CancelMembers :execrows
 -- An abort: members not sent end cancelled with the reason (those in
 -- flight finish).
 UPDATE task_runs SET state = 'cancelled', last_error = @reason::text, finished_at = now()
-WHERE fleet_of = @fleet_of AND state IN ('waiting', 'pending', 'retrying');
+WHERE fleet_of = @fleet_of::uuid AND state IN ('waiting', 'pending', 'retrying');
 
 -- name: ReviveMembers :execrows
 -- Members in @states wait again for their waves: those an abort cancelled,
 -- on a resume; those failed or cancelled, on a retry of the run.
 UPDATE task_runs SET state = 'waiting', last_error = NULL, finished_at = NULL
-WHERE fleet_of = @fleet_of AND state = ANY(@states::text[]);
+WHERE fleet_of = @fleet_of::uuid AND state = ANY(@states::text[]);
 
 -- name: SetStepper :exec
 UPDATE rollouts SET stepper = @stepper WHERE task_run_id = @task_run_id;
@@ -80,13 +80,13 @@ WHERE task_run_id = @task_run_id;
 -- How many of a fleet's devices have their circuit open.
 SELECT count(*)::int FROM task_runs t
 JOIN endpoints e ON e.host = 'device:' || t.device_id::text
-WHERE t.fleet_of = @fleet_of AND e.state = 'open';
+WHERE t.fleet_of = @fleet_of::uuid AND e.state = 'open';
 
 -- name: FleetGoneOffline :one
 -- How many of a fleet's devices went offline after @since.
 SELECT count(*)::int FROM task_runs t
 JOIN devices d ON d.id = t.device_id
-WHERE t.fleet_of = @fleet_of AND NOT d.online AND d.offline_since > @since;
+WHERE t.fleet_of = @fleet_of::uuid AND NOT d.online AND d.offline_since > @since;
 
 -- name: RolloutsOfRun :many
 SELECT r.*, t.task_id FROM rollouts r JOIN task_runs t ON t.id = r.task_run_id
@@ -98,8 +98,13 @@ WHERE r.run_id = @run_id ORDER BY t.task_id;
 SELECT t.id, t.device_id::uuid AS device_id, coalesce(d.name, '') AS device_name, t.wave::int AS wave,
        t.state, t.attempts, t.last_error, t.started_at, t.finished_at
 FROM task_runs t LEFT JOIN devices d ON d.id = t.device_id
-WHERE t.fleet_of = @fleet_of
+WHERE t.fleet_of = @fleet_of::uuid
   AND (sqlc.narg('state')::text IS NULL OR t.state = sqlc.narg('state')::text)
   AND (sqlc.narg('after')::uuid IS NULL OR t.device_id > sqlc.narg('after')::uuid)
 ORDER BY t.device_id
 LIMIT @max_rows;
+
+-- name: FleetTaskOfRun :one
+-- The task run of a run's fleet task (one that has a rollout).
+SELECT t.id FROM task_runs t JOIN rollouts r ON r.task_run_id = t.id
+WHERE t.run_id = @run_id AND t.task_id = @task_id AND t.fleet_of IS NULL;

@@ -1,8 +1,8 @@
 -- name: CreateJob :one
 INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
-                  rate, max_in_flight)
+                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret)
 VALUES (@id, @name, @schedule, @tasks, @paused, @misfire, @overlap, @labels, @secret, @next_fire_at, @schedule_anchor,
-        @rate, @max_in_flight)
+        @rate, @max_in_flight, @run_timeout_ms, @failure_handled, @on_run_end, @inbound_secret)
 RETURNING *;
 
 -- name: GetJob :one
@@ -54,11 +54,17 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@has_next::bool[]) AS has_next,
 WHERE jobs.id = ANY(@ids::uuid[]) AND jobs.id = u.id;
 
 -- name: UpdateJob :one
--- Replaces a job's definition and its next tick.
+-- Replaces a job's definition and its next tick. An inbound hook kept
+-- enabled keeps its secret; one enabled now takes @new_inbound_secret; one
+-- disabled loses its secrets.
 UPDATE jobs SET
     name = @name, schedule = @schedule, tasks = @tasks, paused = @paused,
     misfire = @misfire, overlap = @overlap, labels = @labels,
     rate = @rate, max_in_flight = @max_in_flight,
+    run_timeout_ms = @run_timeout_ms, failure_handled = @failure_handled, on_run_end = @on_run_end,
+    inbound_secret = CASE WHEN @inbound::bool THEN coalesce(inbound_secret, @new_inbound_secret::text) END,
+    inbound_previous_secret = CASE WHEN @inbound::bool THEN inbound_previous_secret END,
+    inbound_previous_expires_at = CASE WHEN @inbound::bool THEN inbound_previous_expires_at END,
     next_fire_at = @next_fire_at, schedule_anchor = @schedule_anchor,
     updated_at = now()
 WHERE id = @id AND deleted_at IS NULL

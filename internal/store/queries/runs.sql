@@ -1,22 +1,23 @@
 -- name: CreateRun :one
 -- A scheduled tick creates at most one run: a second insert for the same
 -- (job, scheduled_for) returns no row.
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end)
 VALUES (@id, @job_id, @trigger, @state, @scheduled_for,
-        CASE WHEN @state::text = 'skipped' THEN now() END)
+        CASE WHEN @state::text = 'skipped' THEN now() END, @input, @deadline, @failure_handled, @on_run_end)
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
 -- name: CreateTaskRunsFew :exec
 -- CreateTaskRuns for a few rows: one statement, where COPY takes three
 -- round trips.
-INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result, run_if)
 SELECT unnest(@ids::uuid[]), @run_id, unnest(@task_ids::text[]), unnest(@specs::json[]),
-       unnest(@states::text[]), unnest(@pending_parents::int[]), '{}'::uuid[], unnest(@keep_results::bool[]);
+       unnest(@states::text[]), unnest(@pending_parents::int[]), '{}'::uuid[], unnest(@keep_results::bool[]),
+       unnest(@run_ifs::text[]);
 
 -- name: CreateTaskRuns :copyfrom
-INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
-VALUES (@id, @run_id, @task_id, @spec, @state, @pending_parents, @child_ids, @keep_result);
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result, run_if)
+VALUES (@id, @run_id, @task_id, @spec, @state, @pending_parents, @child_ids, @keep_result, @run_if);
 
 -- name: GetRun :one
 SELECT * FROM runs WHERE id = @id;
@@ -34,12 +35,13 @@ ORDER BY id DESC
 LIMIT @max_rows;
 
 -- name: ListTaskRuns :many
-SELECT * FROM task_runs WHERE run_id = @run_id ORDER BY task_id;
+-- A run's tasks (a fleet task's members are listed with ListMembers).
+SELECT * FROM task_runs WHERE run_id = @run_id AND fleet_of IS NULL ORDER BY task_id;
 
 -- name: ListRunAttempts :many
 SELECT a.* FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
-WHERE tr.run_id = @run_id
+WHERE tr.run_id = @run_id AND tr.fleet_of IS NULL
 ORDER BY a.task_run_id, a.attempt;
 
 -- name: CountActiveRuns :one
@@ -53,26 +55,36 @@ WHERE job_id = @job_id AND state IN ('running', 'queued');
 SELECT * FROM runs WHERE job_id = @job_id AND state = 'queued' ORDER BY id LIMIT 1;
 
 -- name: SetRunRunning :exec
-UPDATE runs SET state = 'running' WHERE id = @id AND state = 'queued';
+-- Starts a queued run: its deadline counts from now.
+UPDATE runs SET state = 'running',
+    deadline = now() + (SELECT run_timeout_ms FROM jobs WHERE jobs.id = runs.job_id) * interval '1 millisecond'
+WHERE runs.id = @id AND state = 'queued';
 
 -- name: LockRun :one
 SELECT id FROM runs WHERE id = @id FOR UPDATE;
 
 -- name: CancelTaskRuns :exec
-UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = 'run cancelled'
+UPDATE task_runs SET state = 'cancelled', finished_at = now(), last_error = @reason::text
 WHERE run_id = @run_id AND state IN ('waiting', 'pending', 'running', 'retrying');
 
 -- name: EndRun :one
-UPDATE runs SET state = @state, finished_at = now() WHERE id = @id RETURNING *;
+-- Ends a run; its run-end callback, if it has one, is pending.
+UPDATE runs SET state = @state, finished_at = now(),
+    callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
+WHERE id = @id RETURNING *;
 
 -- name: ReopenRun :one
-UPDATE runs SET state = 'running', finished_at = NULL WHERE id = @id RETURNING *;
+-- A retried run runs again: a new round (its next end calls its callback
+-- again, with a new webhook-id), a new deadline from now.
+UPDATE runs SET state = 'running', finished_at = NULL, round = round + 1, callback_state = NULL,
+    deadline = now() + (SELECT run_timeout_ms FROM jobs WHERE jobs.id = runs.job_id) * interval '1 millisecond'
+WHERE runs.id = @id RETURNING *;
 
 -- name: ResetTaskRuns :exec
 -- Puts failed tasks of a retried run back: each waits for its parents that
 -- have not succeeded, or is pending when none.
 UPDATE task_runs SET
-    state = u.state, pending_parents = u.pending_parents, round = task_runs.round + 1,
+    state = u.state, pending_parents = u.pending_parents, failed_parents = 0, round = task_runs.round + 1,
     last_error = NULL, started_at = NULL, finished_at = NULL
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
              unnest(@pending_parents::int[]) AS pending_parents) u
@@ -98,10 +110,15 @@ WHERE job_id = @job_id AND trigger = 'schedule' AND state IN ('running', 'queued
 
 -- name: CreateRuns :many
 -- Many runs at once, running (the ticker's ticks, concurrent manual
--- triggers). A tick that already has its run gets no second one: only the
--- runs created are returned.
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for)
-SELECT unnest(@ids::uuid[]), unnest(@job_ids::uuid[]), @trigger::text, 'running', unnest(@scheduled_fors::timestamptz[])
+-- triggers), each with its input (NULL: none) and what it takes from its
+-- job (CreateRun). A tick that already has its run gets no second one: only
+-- the runs created are returned.
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
+SELECT u.id, u.job_id, @trigger::text, 'running', u.scheduled_for, u.input,
+       u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@job_ids::uuid[]) AS job_id,
+             unnest(@scheduled_fors::timestamptz[]) AS scheduled_for, unnest(@inputs::json[]) AS input) u
+JOIN jobs j ON j.id = u.job_id
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
@@ -117,26 +134,43 @@ SELECT unnest(@ids::uuid[]), unnest(@run_ids::uuid[]), unnest(@task_ids::text[])
 SELECT id FROM runs WHERE id = ANY(@ids::uuid[]) ORDER BY id FOR UPDATE;
 
 -- name: SettleRuns :many
--- Ends each of the runs none of whose tasks is left to run: failed if any
--- task failed, succeeded otherwise. Returns the runs ended.
+-- Ends each of the runs none of whose tasks is left to run: succeeded when
+-- no task ended in a failure (skipped is none), or when the run's job says
+-- failure_handled and every task that failed (or expired) has a failure
+-- handler that succeeded among its direct children (run_if any_failed or
+-- all_done; tasks upstream_failed follow from a failure and do not count,
+-- a cancelled task always fails the run); failed otherwise. Its run-end
+-- callback, if it has one, is pending. Returns the runs ended.
 UPDATE runs SET
-    state = CASE WHEN EXISTS (
-        SELECT 1 FROM task_runs
-        WHERE task_runs.run_id = runs.id AND task_runs.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
-    ) THEN 'failed' ELSE 'succeeded' END,
-    finished_at = now()
+    state = CASE
+        WHEN NOT EXISTS (
+            SELECT 1 FROM task_runs t
+            WHERE t.run_id = runs.id AND t.fleet_of IS NULL AND t.state IN ('failed', 'upstream_failed', 'cancelled', 'expired')
+        ) THEN 'succeeded'
+        WHEN runs.failure_handled AND NOT EXISTS (
+            SELECT 1 FROM task_runs t
+            WHERE t.run_id = runs.id AND t.fleet_of IS NULL AND (t.state = 'cancelled' OR (t.state IN ('failed', 'expired') AND NOT EXISTS (
+                SELECT 1 FROM task_runs h
+                WHERE h.id = ANY(t.child_ids) AND h.state = 'succeeded' AND h.run_if <> 'all_succeeded')))
+        ) THEN 'succeeded'
+        ELSE 'failed' END,
+    finished_at = now(),
+    callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
 WHERE id = ANY(@ids::uuid[])
   AND state = 'running'
   AND NOT EXISTS (
     SELECT 1 FROM task_runs
-    WHERE task_runs.run_id = runs.id AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired')
+    WHERE task_runs.run_id = runs.id
+      AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped')
   )
 RETURNING *;
 
 -- name: EndSoloRuns :many
 -- Ends single-task runs with their task's outcome (succeeded or failed):
--- nothing else of theirs is left to settle.
-UPDATE runs SET state = u.state, finished_at = now()
+-- nothing else of theirs is left to settle. Their run-end callbacks, if
+-- they have one, are pending.
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
 WHERE runs.id = ANY(@ids::uuid[]) AND runs.id = u.id AND runs.state = 'running'
 RETURNING runs.*;
@@ -153,11 +187,25 @@ ORDER BY job_id, id DESC;
 
 -- name: TaskStateCounts :many
 -- How many of a run's tasks are in each state (a run's page).
-SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = @run_id GROUP BY state;
+SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = @run_id AND fleet_of IS NULL GROUP BY state;
 
 -- name: ListTaskRunsFirst :many
 -- The first of a run's task runs by task id (a run's page).
-SELECT * FROM task_runs WHERE run_id = @run_id ORDER BY task_id LIMIT @max_rows;
+SELECT * FROM task_runs WHERE run_id = @run_id AND fleet_of IS NULL ORDER BY task_id LIMIT @max_rows;
 
 -- name: ListAttemptsOf :many
 SELECT * FROM attempts WHERE task_run_id = ANY(@task_run_ids::uuid[]) ORDER BY task_run_id, attempt;
+
+-- name: ClaimTimedOutRuns :many
+-- Running runs past their deadline, by the database's clock, locked until
+-- the transaction ends; runs another transaction holds (a replica's sweep,
+-- the recorder settling one of its tasks, a cancel) are skipped and found
+-- again by the next sweep.
+SELECT * FROM runs
+WHERE deadline <= now() AND state = 'running' AND deadline IS NOT NULL
+ORDER BY deadline
+LIMIT @max_rows
+FOR UPDATE SKIP LOCKED;
+
+-- name: RunInput :one
+SELECT input FROM runs WHERE id = @id;
