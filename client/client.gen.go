@@ -386,6 +386,30 @@ func (e RequestMethod) Valid() bool {
 	}
 }
 
+// Defines values for RolloutStatusStatus.
+const (
+	RolloutStatusStatusAborted RolloutStatusStatus = "aborted"
+	RolloutStatusStatusDone    RolloutStatusStatus = "done"
+	RolloutStatusStatusPaused  RolloutStatusStatus = "paused"
+	RolloutStatusStatusRunning RolloutStatusStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the RolloutStatusStatus enum.
+func (e RolloutStatusStatus) Valid() bool {
+	switch e {
+	case RolloutStatusStatusAborted:
+		return true
+	case RolloutStatusStatusDone:
+		return true
+	case RolloutStatusStatusPaused:
+		return true
+	case RolloutStatusStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RunTrigger.
 const (
 	RunTriggerInbound  RunTrigger = "inbound"
@@ -821,6 +845,52 @@ type FieldError struct {
 	// Field JSON path of the field, e.g. tasks[0].request.url
 	Field   string `json:"field"`
 	Message string `json:"message"`
+}
+
+// Fleet Every device carrying the selector's labels (an empty selector: every device).
+// When the fleet task starts (its run starts, or its parents have finished), its
+// members are fixed: one task run per matching device, online or not, each
+// delivered to its own device like a task with a device target (push or pull,
+// presence and valid_for, circuits, retries on the same device), with its own
+// webhook-id. The fleet task itself makes no request: it stands for the fleet in the
+// DAG and ends when its rollout does, succeeded when every member succeeded
+// (skipped counts as succeeded), failed otherwise; its children start then and may
+// refer to its counts as `{{ tasks.<id>.body.succeeded }}` (devices, succeeded,
+// failed, cancelled; the same in `when` conditions). A fleet matching no device
+// succeeds at once with no members, or fails with rollout.require_devices. The
+// job's rate and max_in_flight bound the members' deliveries. Members are listed by
+// GET /v1/runs/{runID}/tasks/{taskID}/devices.
+type Fleet struct {
+	// Selector Labels a device must carry, all of them.
+	Selector map[string]string `json:"selector,omitempty"`
+}
+
+// FleetMember defines model for FleetMember.
+type FleetMember struct {
+	Attempts int                `json:"attempts"`
+	DeviceId openapi_types.UUID `json:"device_id"`
+
+	// DeviceName Empty when the device was deleted since.
+	DeviceName string             `json:"device_name"`
+	FinishedAt *time.Time         `json:"finished_at"`
+	Id         openapi_types.UUID `json:"id"`
+	LastError  *string            `json:"last_error"`
+	StartedAt  *time.Time         `json:"started_at"`
+
+	// State expired, a failure, is a task that waited for a device past its valid_for. skipped
+	// made no request: its condition (when) was false, or, a failure handler (run_if
+	// any_failed), no parent failed; its children treat it as done without failure.
+	State TaskState `json:"state"`
+
+	// Wave The member's wave, from 0.
+	Wave      int    `json:"wave"`
+	WebhookId string `json:"webhook_id"`
+}
+
+// FleetMemberList defines model for FleetMemberList.
+type FleetMemberList struct {
+	Data       []FleetMember `json:"data"`
+	NextCursor *string       `json:"next_cursor"`
 }
 
 // Graph defines model for Graph.
@@ -1278,6 +1348,76 @@ type Retry struct {
 	MaxInterval *Duration `json:"max_interval,omitempty"`
 }
 
+// Rollout How a fleet task reaches its devices (only on a task whose target is a fleet).
+// Members are ordered by a hash of the job and the device (every run of a job takes
+// the same first devices while the fleet is the same) and split into waves. A wave
+// starts when the previous one has settled (every member succeeded, failed or was
+// cancelled) and `pause` has passed since, and no abort_if bound is crossed; a
+// running rollout looks at its members every second, on one replica at a time
+// (a row lock; a wave starts once whatever the number of replicas). Crossing a
+// bound aborts it: members not sent yet (later waves, and the current wave's not
+// begun or waiting for a retry) end `cancelled` with the reason, those in flight
+// finish, and the run waits (running) for POST /v1/runs/{runID}/resume or a cancel.
+// POST /v1/runs/{runID}/pause holds a running rollout.
+type Rollout struct {
+	// AbortIf Bounds that abort the rollout when crossed, checked as members settle and before each wave.
+	AbortIf *RolloutAbortIf `json:"abort_if,omitempty"`
+
+	// Pause A Go duration such as "500ms", "30s", "5m", "1h30m".
+	//
+	// Examples: 30s
+	Pause *Duration `json:"pause,omitempty"`
+
+	// RequireDevices A fleet matching no device fails the task (default: it succeeds with no members, saying so).
+	RequireDevices *bool `json:"require_devices,omitempty"`
+
+	// Waves Cumulative reach of each wave, increasing: a count of devices ("1", or the
+	// number 1) or a share of the fleet ("30%", rounded up). A wave that adds no
+	// device on a given fleet is left out, and a last wave reaching the whole fleet
+	// is implied. Absent: one wave.
+	Waves []Rollout_Waves_Item `json:"waves,omitempty"`
+}
+
+// RolloutWaves0 defines model for Rollout.Waves.0.
+type RolloutWaves0 = string
+
+// RolloutWaves1 defines model for Rollout.Waves.1.
+type RolloutWaves1 = int
+
+// Rollout_Waves_Item defines model for Rollout.waves.Item.
+type Rollout_Waves_Item struct {
+	union json.RawMessage
+}
+
+// RolloutAbortIf Bounds that abort the rollout when crossed, checked as members settle and before each wave.
+type RolloutAbortIf struct {
+	// FailedRatio Abort when the members failed exceed this share of the members of the
+	// waves started so far, counted since the last resume (a canary wave of one
+	// failing device is a ratio of 1).
+	FailedRatio *float64 `json:"failed_ratio,omitempty"`
+
+	// Offline Abort when at least this many of the fleet's devices went offline after the rollout started.
+	Offline *int `json:"offline,omitempty"`
+
+	// OpenCircuits Abort when at least this many of the fleet's devices have their circuit open.
+	OpenCircuits *int `json:"open_circuits,omitempty"`
+}
+
+// RolloutStatus A fleet task's rollout and its waves' members by state.
+type RolloutStatus struct {
+	// Devices The fleet's members.
+	Devices int `json:"devices"`
+
+	// Reason Why it was aborted.
+	Reason       *string             `json:"reason"`
+	Status       RolloutStatusStatus `json:"status"`
+	Waves        []WaveStatus        `json:"waves"`
+	WavesStarted int                 `json:"waves_started"`
+}
+
+// RolloutStatusStatus defines model for RolloutStatus.Status.
+type RolloutStatusStatus string
+
 // Run A run of a job. The run of a tick of a job with overlap=allow is created up to one
 // second before its scheduled_for, its deliveries waiting for that time.
 type Run struct {
@@ -1426,10 +1566,27 @@ type TLSSettings struct {
 // (`strategy`). Each attempt records the device chosen and why (`placement`); a retry
 // after a failure goes to the next-best device, with the same webhook-id. The request
 // goes to the device's URL followed by `path`. A pool selecting by a label key no
-// device carries is accepted, with a warning in the job's answer.
+// device carries is accepted, with a warning in the job's answer. `fleet` instead
+// runs the task on every device its selector matches (see Fleet). A target names
+// exactly one of device, pool and fleet.
 type Target struct {
 	// Device A device id.
 	Device *string `json:"device,omitempty"`
+
+	// Fleet Every device carrying the selector's labels (an empty selector: every device).
+	// When the fleet task starts (its run starts, or its parents have finished), its
+	// members are fixed: one task run per matching device, online or not, each
+	// delivered to its own device like a task with a device target (push or pull,
+	// presence and valid_for, circuits, retries on the same device), with its own
+	// webhook-id. The fleet task itself makes no request: it stands for the fleet in the
+	// DAG and ends when its rollout does, succeeded when every member succeeded
+	// (skipped counts as succeeded), failed otherwise; its children start then and may
+	// refer to its counts as `{{ tasks.<id>.body.succeeded }}` (devices, succeeded,
+	// failed, cancelled; the same in `when` conditions). A fleet matching no device
+	// succeeds at once with no members, or fails with rollout.require_devices. The
+	// job's rate and max_in_flight bound the members' deliveries. Members are listed by
+	// GET /v1/runs/{runID}/tasks/{taskID}/devices.
+	Fleet *Fleet `json:"fleet,omitempty"`
 
 	// Path Appended to the device's URL; may carry a query.
 	Path *string `json:"path,omitempty"`
@@ -1464,6 +1621,19 @@ type Task struct {
 	// (seconds or HTTP date, up to 1h) when that is longer.
 	Retry *Retry `json:"retry,omitempty"`
 
+	// Rollout How a fleet task reaches its devices (only on a task whose target is a fleet).
+	// Members are ordered by a hash of the job and the device (every run of a job takes
+	// the same first devices while the fleet is the same) and split into waves. A wave
+	// starts when the previous one has settled (every member succeeded, failed or was
+	// cancelled) and `pause` has passed since, and no abort_if bound is crossed; a
+	// running rollout looks at its members every second, on one replica at a time
+	// (a row lock; a wave starts once whatever the number of replicas). Crossing a
+	// bound aborts it: members not sent yet (later waves, and the current wave's not
+	// begun or waiting for a retry) end `cancelled` with the reason, those in flight
+	// finish, and the run waits (running) for POST /v1/runs/{runID}/resume or a cancel.
+	// POST /v1/runs/{runID}/pause holds a running rollout.
+	Rollout *Rollout `json:"rollout,omitempty"`
+
 	// RunIf What the task needs of its parents (depends_on), decided once they have all
 	// finished. all_succeeded: none of them failed (a skipped parent counts as done
 	// without failure); when one fails the task ends upstream_failed at once, and so
@@ -1481,7 +1651,9 @@ type Task struct {
 	// (`strategy`). Each attempt records the device chosen and why (`placement`); a retry
 	// after a failure goes to the next-best device, with the same webhook-id. The request
 	// goes to the device's URL followed by `path`. A pool selecting by a label key no
-	// device carries is accepted, with a warning in the job's answer.
+	// device carries is accepted, with a warning in the job's answer. `fleet` instead
+	// runs the task on every device its selector matches (see Fleet). A target names
+	// exactly one of device, pool and fleet.
 	Target *Target `json:"target,omitempty"`
 
 	// ValidFor A Go duration such as "500ms", "30s", "5m", "1h30m".
@@ -1515,7 +1687,10 @@ type TaskRun struct {
 	FinishedAt *time.Time         `json:"finished_at"`
 	Id         openapi_types.UUID `json:"id"`
 	LastError  *string            `json:"last_error"`
-	StartedAt  *time.Time         `json:"started_at"`
+
+	// Rollout A fleet task's rollout and its waves' members by state.
+	Rollout   *RolloutStatus `json:"rollout,omitempty"`
+	StartedAt *time.Time     `json:"started_at"`
 
 	// State expired, a failure, is a task that waited for a device past its valid_for. skipped
 	// made no request: its condition (when) was false, or, a failure handler (run_if
@@ -1536,6 +1711,23 @@ type TaskState string
 type TriggerInput struct {
 	// Input A run's input, any JSON value (at most 64 KiB, compact); null or absent for none.
 	Input *InboundPayload `json:"input,omitempty"`
+}
+
+// WaveStatus One wave's members by state.
+type WaveStatus struct {
+	Cancelled int `json:"cancelled"`
+
+	// Failed Failed or expired.
+	Failed int `json:"failed"`
+
+	// Queued Enqueued, waiting for a device or a retry.
+	Queued    int `json:"queued"`
+	Running   int `json:"running"`
+	Size      int `json:"size"`
+	Succeeded int `json:"succeeded"`
+
+	// Waiting Not sent yet (its wave has not started, or a pause holds them).
+	Waiting int `json:"waiting"`
 }
 
 // Cursor defines model for Cursor.
@@ -1671,6 +1863,17 @@ type RunGraphParams struct {
 	Format *GraphFormat `form:"format,omitempty" json:"format,omitempty"`
 }
 
+// ListFleetMembersParams defines parameters for ListFleetMembers.
+type ListFleetMembersParams struct {
+	State *TaskState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Limit Page size, 1 to 500 (default 50).
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The next_cursor of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // CreateDeviceJSONRequestBody defines body for CreateDevice for application/json ContentType.
 type CreateDeviceJSONRequestBody = DeviceInput
 
@@ -1703,6 +1906,68 @@ type ReplayRunsJSONRequestBody = ReplayInput
 
 // PreviewScheduleJSONRequestBody defines body for PreviewSchedule for application/json ContentType.
 type PreviewScheduleJSONRequestBody = SchedulePreviewInput
+
+// AsRolloutWaves0 returns the union data inside the Rollout_Waves_Item as a RolloutWaves0
+func (t Rollout_Waves_Item) AsRolloutWaves0() (RolloutWaves0, error) {
+	var body RolloutWaves0
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRolloutWaves0 overwrites any union data inside the Rollout_Waves_Item as the provided RolloutWaves0
+func (t *Rollout_Waves_Item) FromRolloutWaves0(v RolloutWaves0) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRolloutWaves0 performs a merge with any union data inside the Rollout_Waves_Item, using the provided RolloutWaves0
+func (t *Rollout_Waves_Item) MergeRolloutWaves0(v RolloutWaves0) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsRolloutWaves1 returns the union data inside the Rollout_Waves_Item as a RolloutWaves1
+func (t Rollout_Waves_Item) AsRolloutWaves1() (RolloutWaves1, error) {
+	var body RolloutWaves1
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromRolloutWaves1 overwrites any union data inside the Rollout_Waves_Item as the provided RolloutWaves1
+func (t *Rollout_Waves_Item) FromRolloutWaves1(v RolloutWaves1) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeRolloutWaves1 performs a merge with any union data inside the Rollout_Waves_Item, using the provided RolloutWaves1
+func (t *Rollout_Waves_Item) MergeRolloutWaves1(v RolloutWaves1) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t Rollout_Waves_Item) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *Rollout_Waves_Item) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -2223,6 +2488,23 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/runs/{runID}/graph (the `RunGraph` operationId).
 	RunGraph(ctx context.Context, runID string, params *RunGraphParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PauseRollout Hold the running rollouts of a run
+	//
+	// No wave starts and members enqueued but not begun wait; those in flight finish.
+	// 409 when the run has no running rollout.
+	//
+	// Corresponds with POST /v1/runs/{runID}/pause (the `PauseRollout` operationId).
+	PauseRollout(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResumeRollout Continue the paused or aborted rollouts of a run
+	//
+	// What a pause held, or an abort cancelled, is sent again (at once in the waves
+	// already started, with the same webhook-ids), the next waves follow, and the
+	// abort_if bounds count from now. 409 when the run has no paused or aborted rollout.
+	//
+	// Corresponds with POST /v1/runs/{runID}/resume (the `ResumeRollout` operationId).
+	ResumeRollout(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RetryRun Re-run the failed tasks of a failed or cancelled run
 	//
 	// Re-runs the failed, upstream_failed and cancelled tasks and keeps the ones that
@@ -2231,6 +2513,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/runs/{runID}/retry (the `RetryRun` operationId).
 	RetryRun(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFleetMembers The devices of a run's fleet task
+	//
+	// A fleet task's members by device id, a page at a time, optionally in one state. 404 for a task that is not a fleet task of the run.
+	//
+	// Corresponds with GET /v1/runs/{runID}/tasks/{taskID}/devices (the `ListFleetMembers` operationId).
+	ListFleetMembers(ctx context.Context, runID string, taskID string, params *ListFleetMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PreviewScheduleWithBody The next fire times of a schedule, creating nothing
 	//
@@ -3142,6 +3431,43 @@ func (c *RawClient) RunGraph(ctx context.Context, runID string, params *RunGraph
 	return c.Client.Do(req)
 }
 
+// PauseRollout Hold the running rollouts of a run
+//
+// No wave starts and members enqueued but not begun wait; those in flight finish.
+// 409 when the run has no running rollout.
+//
+// Corresponds with POST /v1/runs/{runID}/pause (the `PauseRollout` operationId).
+func (c *RawClient) PauseRollout(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPauseRolloutRequest(c.Server, runID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResumeRollout Continue the paused or aborted rollouts of a run
+//
+// What a pause held, or an abort cancelled, is sent again (at once in the waves
+// already started, with the same webhook-ids), the next waves follow, and the
+// abort_if bounds count from now. 409 when the run has no paused or aborted rollout.
+//
+// Corresponds with POST /v1/runs/{runID}/resume (the `ResumeRollout` operationId).
+func (c *RawClient) ResumeRollout(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResumeRolloutRequest(c.Server, runID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RetryRun Re-run the failed tasks of a failed or cancelled run
 //
 // Re-runs the failed, upstream_failed and cancelled tasks and keeps the ones that
@@ -3151,6 +3477,23 @@ func (c *RawClient) RunGraph(ctx context.Context, runID string, params *RunGraph
 // Corresponds with POST /v1/runs/{runID}/retry (the `RetryRun` operationId).
 func (c *RawClient) RetryRun(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetryRunRequest(c.Server, runID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFleetMembers The devices of a run's fleet task
+//
+// A fleet task's members by device id, a page at a time, optionally in one state. 404 for a task that is not a fleet task of the run.
+//
+// Corresponds with GET /v1/runs/{runID}/tasks/{taskID}/devices (the `ListFleetMembers` operationId).
+func (c *RawClient) ListFleetMembers(ctx context.Context, runID string, taskID string, params *ListFleetMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFleetMembersRequest(c.Server, runID, taskID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4883,6 +5226,74 @@ func NewRunGraphRequest(server string, runID string, params *RunGraphParams) (*h
 	return req, nil
 }
 
+// NewPauseRolloutRequest constructs an http.Request for the PauseRollout method
+func NewPauseRolloutRequest(server string, runID string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "runID", runID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s/pause", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewResumeRolloutRequest constructs an http.Request for the ResumeRollout method
+func NewResumeRolloutRequest(server string, runID string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "runID", runID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s/resume", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRetryRunRequest constructs an http.Request for the RetryRun method
 func NewRetryRunRequest(server string, runID string) (*http.Request, error) {
 	var err error
@@ -4910,6 +5321,98 @@ func NewRetryRunRequest(server string, runID string) (*http.Request, error) {
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListFleetMembersRequest constructs an http.Request for the ListFleetMembers method
+func NewListFleetMembersRequest(server string, runID string, taskID string, params *ListFleetMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "runID", runID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "taskID", taskID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s/tasks/%s/devices", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -5496,6 +5999,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/runs/{runID}/graph (the `RunGraph` operationId).
 	RunGraphWithResponse(ctx context.Context, runID string, params *RunGraphParams, reqEditors ...RequestEditorFn) (*RunGraphResponse, error)
 
+	// PauseRolloutWithResponse Hold the running rollouts of a run
+	//
+	// No wave starts and members enqueued but not begun wait; those in flight finish.
+	// 409 when the run has no running rollout.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/runs/{runID}/pause (the `PauseRollout` operationId).
+	PauseRolloutWithResponse(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*PauseRolloutResponse, error)
+
+	// ResumeRolloutWithResponse Continue the paused or aborted rollouts of a run
+	//
+	// What a pause held, or an abort cancelled, is sent again (at once in the waves
+	// already started, with the same webhook-ids), the next waves follow, and the
+	// abort_if bounds count from now. 409 when the run has no paused or aborted rollout.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/runs/{runID}/resume (the `ResumeRollout` operationId).
+	ResumeRolloutWithResponse(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*ResumeRolloutResponse, error)
+
 	// RetryRunWithResponse Re-run the failed tasks of a failed or cancelled run
 	//
 	// Re-runs the failed, upstream_failed and cancelled tasks and keeps the ones that
@@ -5506,6 +6030,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/runs/{runID}/retry (the `RetryRun` operationId).
 	RetryRunWithResponse(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*RetryRunResponse, error)
+
+	// ListFleetMembersWithResponse The devices of a run's fleet task
+	//
+	// A fleet task's members by device id, a page at a time, optionally in one state. 404 for a task that is not a fleet task of the run.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs/{runID}/tasks/{taskID}/devices (the `ListFleetMembers` operationId).
+	ListFleetMembersWithResponse(ctx context.Context, runID string, taskID string, params *ListFleetMembersParams, reqEditors ...RequestEditorFn) (*ListFleetMembersResponse, error)
 
 	// PreviewScheduleWithBodyWithResponse The next fire times of a schedule, creating nothing
 	//
@@ -8197,6 +8730,172 @@ func (r RunGraphResponse) ContentType() string {
 	return ""
 }
 
+// PauseRolloutResponse503Headers the declared response headers of an HTTP 503 response for PauseRollout
+type PauseRolloutResponse503Headers struct {
+	RetryAfter *int
+}
+
+type PauseRolloutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Run
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *PauseRolloutResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PauseRolloutResponse) GetJSON200() *Run {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PauseRolloutResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PauseRolloutResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PauseRolloutResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PauseRolloutResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PauseRolloutResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r PauseRolloutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PauseRolloutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PauseRolloutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PauseRolloutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ResumeRolloutResponse503Headers the declared response headers of an HTTP 503 response for ResumeRollout
+type ResumeRolloutResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ResumeRolloutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Run
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ResumeRolloutResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResumeRolloutResponse) GetJSON200() *Run {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResumeRolloutResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResumeRolloutResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResumeRolloutResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResumeRolloutResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ResumeRolloutResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResumeRolloutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResumeRolloutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResumeRolloutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResumeRolloutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RetryRunResponse503Headers the declared response headers of an HTTP 503 response for RetryRun
 type RetryRunResponse503Headers struct {
 	RetryAfter *int
@@ -8274,6 +8973,89 @@ func (r RetryRunResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetryRunResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFleetMembersResponse503Headers the declared response headers of an HTTP 503 response for ListFleetMembers
+type ListFleetMembersResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListFleetMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FleetMemberList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Problem
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Problem
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *Unavailable
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListFleetMembersResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFleetMembersResponse) GetJSON200() *FleetMemberList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListFleetMembersResponse) GetApplicationproblemJSON400() *Problem {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFleetMembersResponse) GetApplicationproblemJSON401() *Problem {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFleetMembersResponse) GetApplicationproblemJSON403() *Problem {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListFleetMembersResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListFleetMembersResponse) GetApplicationproblemJSON503() *Unavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFleetMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFleetMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFleetMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFleetMembersResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9128,6 +9910,39 @@ func (c *ClientWithResponses) RunGraphWithResponse(ctx context.Context, runID st
 	return ParseRunGraphResponse(rsp)
 }
 
+// PauseRolloutWithResponse Hold the running rollouts of a run
+//
+// No wave starts and members enqueued but not begun wait; those in flight finish.
+// 409 when the run has no running rollout.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/runs/{runID}/pause (the `PauseRollout` operationId).
+func (c *ClientWithResponses) PauseRolloutWithResponse(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*PauseRolloutResponse, error) {
+	rsp, err := c.PauseRollout(ctx, runID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePauseRolloutResponse(rsp)
+}
+
+// ResumeRolloutWithResponse Continue the paused or aborted rollouts of a run
+//
+// What a pause held, or an abort cancelled, is sent again (at once in the waves
+// already started, with the same webhook-ids), the next waves follow, and the
+// abort_if bounds count from now. 409 when the run has no paused or aborted rollout.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/runs/{runID}/resume (the `ResumeRollout` operationId).
+func (c *ClientWithResponses) ResumeRolloutWithResponse(ctx context.Context, runID string, reqEditors ...RequestEditorFn) (*ResumeRolloutResponse, error) {
+	rsp, err := c.ResumeRollout(ctx, runID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResumeRolloutResponse(rsp)
+}
+
 // RetryRunWithResponse Re-run the failed tasks of a failed or cancelled run
 //
 // Re-runs the failed, upstream_failed and cancelled tasks and keeps the ones that
@@ -9143,6 +9958,21 @@ func (c *ClientWithResponses) RetryRunWithResponse(ctx context.Context, runID st
 		return nil, err
 	}
 	return ParseRetryRunResponse(rsp)
+}
+
+// ListFleetMembersWithResponse The devices of a run's fleet task
+//
+// A fleet task's members by device id, a page at a time, optionally in one state. 404 for a task that is not a fleet task of the run.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs/{runID}/tasks/{taskID}/devices (the `ListFleetMembers` operationId).
+func (c *ClientWithResponses) ListFleetMembersWithResponse(ctx context.Context, runID string, taskID string, params *ListFleetMembersParams, reqEditors ...RequestEditorFn) (*ListFleetMembersResponse, error) {
+	rsp, err := c.ListFleetMembers(ctx, runID, taskID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFleetMembersResponse(rsp)
 }
 
 // PreviewScheduleWithBodyWithResponse The next fire times of a schedule, creating nothing
@@ -11549,6 +12379,154 @@ func ParseRunGraphResponse(rsp *http.Response) (*RunGraphResponse, error) {
 	return response, nil
 }
 
+// ParsePauseRolloutResponse parses an HTTP response from a PauseRolloutWithResponse call
+func ParsePauseRolloutResponse(rsp *http.Response) (*PauseRolloutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PauseRolloutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers PauseRolloutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseResumeRolloutResponse parses an HTTP response from a ResumeRolloutWithResponse call
+func ParseResumeRolloutResponse(rsp *http.Response) (*ResumeRolloutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResumeRolloutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ResumeRolloutResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRetryRunResponse parses an HTTP response from a RetryRunWithResponse call
 func ParseRetryRunResponse(rsp *http.Response) (*RetryRunResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11610,6 +12588,80 @@ func ParseRetryRunResponse(rsp *http.Response) (*RetryRunResponse, error) {
 	switch {
 	case rsp.StatusCode == 503:
 		var headers RetryRunResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFleetMembersResponse parses an HTTP response from a ListFleetMembersWithResponse call
+func ParseListFleetMembersResponse(rsp *http.Response) (*ListFleetMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFleetMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FleetMemberList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers ListFleetMembersResponse503Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
