@@ -1408,7 +1408,7 @@ type RolloutStatus struct {
 	// Devices The fleet's members.
 	Devices int `json:"devices"`
 
-	// Reason Why it was aborted.
+	// Reason Why it was aborted; once done, how it ended ("10 devices: 9 succeeded, 1 failed", "no device matched the fleet's selector").
 	Reason       *string             `json:"reason"`
 	Status       RolloutStatusStatus `json:"status"`
 	Waves        []WaveStatus        `json:"waves"`

@@ -21,7 +21,7 @@ import (
 type rolloutResponse struct {
 	// Status is running, paused, aborted or done.
 	Status string `json:"status"`
-	// Reason says why it was aborted.
+	// Reason says why it was aborted; once done, how it ended.
 	Reason *string `json:"reason"`
 	// Devices counts the fleet's members (fixed when the fleet task started).
 	Devices int `json:"devices"`

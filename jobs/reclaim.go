@@ -33,8 +33,22 @@ import (
 //   - the max_in_flight leases the replica held are released. Host slots
 //     live in its memory and died with it.
 //
-// It returns how many deliveries it moved.
+// The dead replica's other running jobs, short ones (rollout steps,
+// run-end callbacks), are cancelled and enqueued again with the same
+// arguments (reclaimSteps): a rollout's new step job becomes its stepper.
+//
+// It returns how many jobs it moved.
 func (c *Client) Reclaim(ctx context.Context, tx pgx.Tx, dead string) (int, error) {
+	steps, err := c.reclaimSteps(ctx, tx, dead)
+	if err != nil {
+		return 0, err
+	}
+	n, err := c.reclaimDeliveries(ctx, tx, dead)
+	return n + steps, err
+}
+
+// reclaimDeliveries is Reclaim for the dead replica's deliveries.
+func (c *Client) reclaimDeliveries(ctx context.Context, tx pgx.Tx, dead string) (int, error) {
 	rows, err := tx.Query(ctx, heldDeliveries, QueueDeliver, (DeliverArgs{}).Kind(), dead)
 	if err != nil {
 		return 0, fmt.Errorf("find held deliveries: %w", err)
@@ -153,3 +167,63 @@ UPDATE river_job SET
     errors = array_append(errors, jsonb_build_object(
         'at', now(), 'attempt', attempt, 'error', $2::text, 'trace', ''))
 WHERE id = ANY($1::bigint[]) AND state = 'running'`
+
+// reclaimSteps cancels the dead replica's running rollout steps and
+// run-end callbacks and enqueues each again with the same arguments; a
+// rollout's new step job becomes its stepper (rollouts.stepper), so that
+// the dead one, should its process wake up, stops at its next step.
+func (c *Client) reclaimSteps(ctx context.Context, tx pgx.Tx, dead string) (int, error) {
+	rows, err := tx.Query(ctx, heldSteps, []string{QueueRollout, QueueCallback}, dead)
+	if err != nil {
+		return 0, fmt.Errorf("find held steps: %w", err)
+	}
+	type held struct {
+		ID          int64
+		Kind        string
+		Args        []byte
+		MaxAttempts int16
+		Metadata    []byte
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[held])
+	if err != nil || len(jobs) == 0 {
+		return 0, err
+	}
+	ids := make([]int64, len(jobs))
+	for i := range jobs {
+		ids[i] = jobs[i].ID
+	}
+	if _, err := tx.Exec(ctx, cancelReclaimed, ids, "reclaimed from replica "+dead+", which stopped heartbeating"); err != nil {
+		return 0, fmt.Errorf("cancel reclaimed jobs: %w", err)
+	}
+	for _, h := range jobs {
+		switch h.Kind {
+		case (RolloutArgs{}).Kind():
+			var a RolloutArgs
+			if err := json.Unmarshal(h.Args, &a); err != nil {
+				return 0, fmt.Errorf("decode rollout step %d: %w", h.ID, err)
+			}
+			if err := newStepper(ctx, tx, c, a.TaskRunID, traceOf(h.Metadata)); err != nil {
+				return 0, err
+			}
+		case (CallbackArgs{}).Kind():
+			var a CallbackArgs
+			if err := json.Unmarshal(h.Args, &a); err != nil {
+				return 0, fmt.Errorf("decode callback %d: %w", h.ID, err)
+			}
+			if _, err := c.InsertTx(ctx, tx, a, &river.InsertOpts{MaxAttempts: int(h.MaxAttempts), Metadata: h.Metadata}); err != nil {
+				return 0, fmt.Errorf("enqueue callback again: %w", err)
+			}
+		}
+	}
+	return len(jobs), nil
+}
+
+// heldSteps are the running jobs of the given queues a replica was
+// working (the last of attempted_by).
+const heldSteps = `
+SELECT id, kind, args, max_attempts::int2, metadata
+FROM river_job
+WHERE state = 'running' AND queue = ANY($1::text[])
+  AND attempted_by[array_upper(attempted_by, 1)] = $2
+ORDER BY id
+FOR UPDATE`

@@ -181,6 +181,7 @@ func (w *RolloutWorker) snapshot(ctx context.Context, q *store.Queries, ro *stor
 	if pol.AbortIf != nil {
 		s.AbortIf = *pol.AbortIf
 	}
+	s.RequireDevices = pol.RequireDevices
 	rows, err := q.RolloutCounts(ctx, ro.TaskRunID)
 	if err != nil {
 		return s, fmt.Errorf("count members: %w", err)
@@ -252,7 +253,8 @@ type FleetResult struct {
 // the recorder does for a task that made a request.
 func (w *RolloutWorker) finish(ctx context.Context, tx pgx.Tx, ro *store.LockRolloutRow, d rollout.Decision, snap rollout.Snapshot, span deliveryTrace) error {
 	q := store.New(tx)
-	if err := w.save(ctx, q, ro, rollout.Done, ro.Reason); err != nil {
+	summary := d.Reason // how it ended, kept as its reason
+	if err := w.save(ctx, q, ro, rollout.Done, &summary); err != nil {
 		return err
 	}
 	var res FleetResult
@@ -273,9 +275,6 @@ func (w *RolloutWorker) finish(ctx context.Context, tx pgx.Tx, ro *store.LockRol
 	outcome, reason := state.TaskSucceeded, d.Reason
 	if !d.Succeeded {
 		outcome = state.TaskFailed
-		if ro.Reason != nil {
-			reason = *ro.Reason + "; " + d.Reason
-		}
 	}
 	item := &finishItem{
 		tr: &store.BeginAttemptsRow{

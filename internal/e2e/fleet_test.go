@@ -10,7 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/herald-sched/herald/internal/dbtest"
 	"github.com/herald-sched/herald/internal/heraldtest"
+	"github.com/herald-sched/herald/internal/replica"
 )
 
 // fleetRun is GET /v1/runs/{id} of a run with a fleet task.
@@ -216,4 +218,113 @@ func TestFleetRolloutAbortsAndResumes(t *testing.T) {
 	require.Equal(t, 7, r.Tasks[0].Rollout.Waves[1].Succeeded)
 	require.Len(t, arrivals(), 10)
 	require.Equal(t, http.StatusConflict, b.h.Do(http.MethodPost, "/v1/runs/"+runID+"/resume", nil).Status, "nothing left to resume")
+}
+
+// Two replicas on one database run the same rollout: each wave starts once
+// (every device receives the update once), and a pause on one replica and
+// a resume on the other hold and continue it.
+func TestFleetRolloutOnTwoReplicas(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	opts := heraldtest.Options{
+		Wrap:          heraldtest.ValidateOpenAPI(t),
+		DeviceTimeout: time.Second,
+		Replica: func(c *replica.Config) {
+			c.HeartbeatInterval = 100 * time.Millisecond
+			c.Timeout = 500 * time.Millisecond
+		},
+	}
+	a := &fleetBundle{h: heraldtest.StartOn(t, pool, opts)}
+	b := &fleetBundle{h: heraldtest.StartOn(t, pool, opts)}
+	_, arrivals := fleetOf(t, a, "two", 12, func(int) int {
+		time.Sleep(300 * time.Millisecond) // slow devices: the pause lands mid-rollout
+		return http.StatusOK
+	})
+	job := a.fleetJob(t, "two", map[string]any{"waves": []any{2, 6, "100%"}})
+	runID := a.trigger(t, job)
+	heraldtest.Eventually(t, 20*time.Second, func() bool {
+		ro := b.fleetRun(t, runID).Tasks[0].Rollout
+		return ro != nil && ro.WavesStarted >= 2
+	}, "the second wave did not start")
+	resp := b.h.Do(http.MethodPost, "/v1/runs/"+runID+"/pause", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	time.Sleep(2 * time.Second) // what was in flight finishes; nothing more starts
+	held := a.fleetRun(t, runID).Tasks[0].Rollout
+	require.Equal(t, "paused", held.Status)
+	require.Less(t, held.WavesStarted, 3, "a wave started while paused")
+	sent := len(arrivals())
+	time.Sleep(time.Second)
+	require.Equal(t, sent, len(arrivals()), "a paused rollout sent more")
+
+	resp = a.h.Do(http.MethodPost, "/v1/runs/"+runID+"/resume", nil)
+	require.Equal(t, http.StatusOK, resp.Status, "body: %s", resp.Body)
+	heraldtest.Eventually(t, 30*time.Second, func() bool { return a.fleetRun(t, runID).State != "running" }, "the rollout did not end")
+	r := b.fleetRun(t, runID)
+	require.Equal(t, "succeeded", r.State, "%+v", r)
+	got := arrivals()
+	require.Len(t, got, 12, "every device once: no wave started twice")
+	seen := map[string]bool{}
+	for _, x := range got {
+		require.False(t, seen[x.device], "device %s received the update twice", x.device)
+		seen[x.device] = true
+	}
+}
+
+// A fleet task in a DAG: its child starts once every member has settled,
+// and refers to the fleet's counts. A fleet matching no device succeeds at
+// once with no members, or fails when the job requires devices.
+func TestFleetTaskInADAGAndEmptyFleets(t *testing.T) {
+	t.Parallel()
+	b := setupFleet(t)
+	var mu sync.Mutex
+	_, arrivals := fleetOf(t, b, "dag", 3, func(dev int) int {
+		mu.Lock()
+		defer mu.Unlock()
+		time.Sleep(200 * time.Millisecond)
+		if dev == 0 {
+			return http.StatusBadRequest // one device refuses: not retried
+		}
+		return http.StatusOK
+	})
+	report := heraldtest.NewReceiver(t, nil)
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": t.Name(), "tasks": []any{
+		map[string]any{"id": "update", "target": map[string]any{"fleet": map[string]any{"selector": map[string]any{"fleet": "dag"}}}, "retry": map[string]any{"max_attempts": 1}},
+		map[string]any{"id": "report", "depends_on": []string{"update"}, "run_if": "all_done", "request": map[string]any{
+			"url":  report.URL,
+			"body": map[string]any{"summary": "{{ tasks.update.succeeded }} of {{ tasks.update.devices }} updated, {{ tasks.update.failed }} failed"},
+		}},
+	}})
+	require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+	runID := b.trigger(t, j.ID)
+	heraldtest.Eventually(t, 20*time.Second, func() bool { return b.fleetRun(t, runID).State != "running" }, "the run did not end")
+	r := b.fleetRun(t, runID)
+	require.Equal(t, "failed", r.State, "one member failed: the fleet task failed")
+	require.Equal(t, "failed", r.Tasks[1].State, "%+v", r) // tasks by id: report, update
+	require.Equal(t, 1, report.Count())
+	require.Len(t, arrivals(), 3)
+	last := arrivals()[2].at
+	require.True(t, report.Requests()[0].At.After(last), "the child started before the fleet settled")
+	require.JSONEq(t, `{"summary": "2 of 3 updated, 1 failed"}`, string(report.Requests()[0].Body))
+
+	for _, tc := range []struct {
+		require bool
+		want    string
+	}{{false, "succeeded"}, {true, "failed"}} {
+		resp := b.h.Do(http.MethodPost, "/v1/jobs", map[string]any{"name": t.Name(), "tasks": []any{map[string]any{
+			"target": map[string]any{"fleet": map[string]any{"selector": map[string]any{"fleet": "nobody"}}}, "rollout": map[string]any{"require_devices": tc.require},
+		}}})
+		require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+		resp.JSON(t, &j)
+		runID := b.trigger(t, j.ID)
+		heraldtest.Eventually(t, 10*time.Second, func() bool { return b.fleetRun(t, runID).State != "running" }, "an empty fleet's run did not end")
+		r := b.fleetRun(t, runID)
+		require.Equal(t, tc.want, r.State)
+		require.Contains(t, *r.Tasks[0].Rollout.Reason, "no device matched the fleet's selector")
+		if tc.require {
+			require.Contains(t, *r.Tasks[0].LastError, "(rollout.require_devices)")
+		}
+		require.Equal(t, 0, r.Tasks[0].Rollout.Devices)
+	}
 }

@@ -479,6 +479,8 @@ func validateGraph(v *validator, tasks []Task, lim Limits) {
 				v.add(path, "refers to task %q, which does not exist", ref.Task)
 			case !g.IsAncestor(up, i):
 				v.add(path, "refers to task %q, which is not upstream of task %q: add it to depends_on (directly or through another task)", ref.Task, tasks[i].ID)
+			case ref.FleetCount && !tasks[up].IsFleet():
+				v.add(path, "%s counts the devices of a fleet task; task %q is not one", ref.String(), ref.Task)
 			}
 		}
 		validateWhenRefs(v, g, tasks, i)

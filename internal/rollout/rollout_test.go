@@ -50,8 +50,12 @@ func TestWaveJSON(t *testing.T) {
 	b, err := json.Marshal(ws)
 	require.NoError(t, err)
 	require.JSONEq(t, `["1", "30%", "100%"]`, string(b))
-	require.Error(t, json.Unmarshal([]byte(`[1.5]`), &ws))
-	require.Error(t, json.Unmarshal([]byte(`[true]`), &ws))
+	for _, bad := range []string{`[1.5]`, `[true]`, `["150%"]`, `[0]`} {
+		require.NoError(t, json.Unmarshal([]byte(bad), &ws), "kept for Check, which names the wave")
+		i, err := Check(ws)
+		require.Error(t, err, bad)
+		require.Zero(t, i)
+	}
 }
 
 func TestCheck(t *testing.T) {

@@ -19,6 +19,10 @@ type Wave struct {
 	Count int
 	// Percent is a share of the fleet, in (0, 100]; zero when Count is set.
 	Percent float64
+
+	// err is why the JSON it was read from is not a wave: reported by
+	// Check, with the wave's index, rather than by the JSON decoder.
+	err error
 }
 
 // ParseWave reads "5" or "12.5%".
@@ -56,12 +60,14 @@ func (w Wave) String() string {
 func (w Wave) MarshalJSON() ([]byte, error) { return json.Marshal(w.String()) }
 
 // UnmarshalJSON reads a wave from a string ("5", "10%") or a number (5).
+// A value that is not a wave is kept as an error for Check to report.
 func (w *Wave) UnmarshalJSON(b []byte) error {
 	var s string
 	if len(b) > 0 && b[0] != '"' {
 		var n json.Number
 		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("a wave is a count (5, \"5\") or a percentage (\"10%%\")")
+			*w = Wave{err: fmt.Errorf("a wave is a count (5, \"5\") or a percentage (\"10%%\"), not %s", b)}
+			return nil
 		}
 		s = n.String()
 	} else if err := json.Unmarshal(b, &s); err != nil {
@@ -69,7 +75,7 @@ func (w *Wave) UnmarshalJSON(b []byte) error {
 	}
 	v, err := ParseWave(s)
 	if err != nil {
-		return err
+		v = Wave{err: err}
 	}
 	*w = v
 	return nil
@@ -92,6 +98,11 @@ func (w Wave) reach(n int) int {
 func Check(waves []Wave) (index int, err error) {
 	if len(waves) > MaxWaves {
 		return MaxWaves, fmt.Errorf("at most %d waves", MaxWaves)
+	}
+	for i, w := range waves {
+		if w.err != nil {
+			return i, w.err
+		}
 	}
 	for i := 1; i < len(waves); i++ {
 		a, b := waves[i-1], waves[i]

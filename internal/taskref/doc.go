@@ -9,6 +9,8 @@
 //	{{ tasks.<id>.status }}         the HTTP status code of task <id>
 //	{{ tasks.<id>.body }}           the whole JSON response body of task <id>
 //	{{ tasks.<id>.body.<path> }}    a value inside that body
+//	{{ tasks.<id>.succeeded }}      a fleet task's count: devices, succeeded, failed or cancelled
+//	                                (its body's member of that name)
 //	{{ input }}                     the run's whole input (POST /v1/jobs/{id}/runs {"input": ...})
 //	{{ input.<path> }}              a value inside the input
 //

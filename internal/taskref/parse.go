@@ -19,6 +19,10 @@ const (
 	FieldInput = "input"
 )
 
+// Counts a fleet task keeps in its body, which {{ tasks.<id>.<count> }}
+// names directly (the same as {{ tasks.<id>.body.<count> }}).
+var fleetCounts = map[string]bool{"devices": true, "succeeded": true, "failed": true, "cancelled": true}
+
 // InputKey is the key of the run's input in a results map (its Body; no
 // entry: the run has no input). No task id is empty.
 const InputKey = ""
@@ -42,6 +46,10 @@ type Ref struct {
 	// array indexes, outermost first. It is empty for the whole body or
 	// input and for the status.
 	Path []string
+	// FleetCount says the reference was written {{ tasks.<id>.<count> }}:
+	// a fleet task's count (devices, succeeded, failed, cancelled), read
+	// from its body.
+	FleetCount bool
 }
 
 // IsInput reports whether r refers to the run's input.
@@ -193,9 +201,15 @@ func (p *tagParser) ref() (Ref, error) {
 	}
 	fieldAt := p.pos
 	ref := Ref{Task: id, Field: p.ident()}
+	if fleetCounts[ref.Field] {
+		if strings.HasPrefix(p.s[p.pos:], ".") {
+			return Ref{}, p.fail(ref.Field + " has no path")
+		}
+		return Ref{Task: id, Field: FieldBody, Path: []string{ref.Field}, FleetCount: true}, nil
+	}
 	if ref.Field != FieldStatus && ref.Field != FieldBody {
 		p.pos = fieldAt
-		return Ref{}, p.fail(fmt.Sprintf("unknown field %q, want status or body", ref.Field))
+		return Ref{}, p.fail(fmt.Sprintf("unknown field %q, want status or body (or a fleet task's devices, succeeded, failed or cancelled)", ref.Field))
 	}
 	if ref.Field == FieldStatus && strings.HasPrefix(p.s[p.pos:], ".") {
 		return Ref{}, p.fail("status has no path")

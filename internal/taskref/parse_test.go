@@ -75,9 +75,9 @@ func TestParseErrors(t *testing.T) {
 		{"missing field", "{{ tasks.a }}", 10, "{{ tasks.a }}",
 			`want ".status" or ".body" after the task id`},
 		{"unknown field", "{{ tasks.a.bod }}", 11, "{{ tasks.a.bod }}",
-			`unknown field "bod", want status or body`},
+			`unknown field "bod", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`},
 		{"headers field", "{{ tasks.a.headers.x }}", 11, "{{ tasks.a.headers.",
-			`unknown field "headers", want status or body`},
+			`unknown field "headers", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`},
 		{"path on status", "{{ tasks.a.status.code }}", 17, "{{ tasks.a.status.code }}",
 			"status has no path"},
 		{"empty segment", "{{ tasks.a.body..x }}", 16, "{{ tasks.a.body..x }}",
@@ -98,7 +98,7 @@ func TestParseErrors(t *testing.T) {
 		{"other quoted text", "{{ 'x' }}", 3, "{{ 'x' }}", "the only quoted text is '{{', the escape for a literal {{"},
 		{"unclosed escape", "{{ '{{' x", 8, "{{ '{{' x", `unexpected 'x', want "}}"`},
 		{"second reference bad", "{{ tasks.a.status }} and {{ tasks.b.stat }}", 36, "{{ tasks.b.stat }}",
-			`unknown field "stat", want status or body`},
+			`unknown field "stat", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`},
 		{"excerpt trimmed", "{{ tasks.a.body." + strings.Repeat("k.", 40) + "! }}", 96,
 			"k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.k.! }}", "want a member name or an array index after the dot"},
 		{"excerpt on rune boundary", "{{ tasks.a.body.x é }}", 18, "{{ tasks.a.body.x é }}",
@@ -120,10 +120,10 @@ func TestParseErrors(t *testing.T) {
 func TestSyntaxErrorMessage(t *testing.T) {
 	t.Parallel()
 	_, err := Parse("{{ tasks.a.bod }}")
-	want := `template syntax error at byte 11 of "{{ tasks.a.bod }}": unknown field "bod", want status or body`
+	want := `template syntax error at byte 11 of "{{ tasks.a.bod }}": unknown field "bod", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`
 	require.EqualError(t, err, want)
 	_, err = ParseJSON([]byte(`{"a": [1, {"b/c": "{{ tasks.a.bod }}"}]}`))
-	want = `template syntax error in /a/1/b~1c at byte 11 of "{{ tasks.a.bod }}": unknown field "bod", want status or body`
+	want = `template syntax error in /a/1/b~1c at byte 11 of "{{ tasks.a.bod }}": unknown field "bod", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`
 	require.EqualError(t, err, want)
 }
 
@@ -243,4 +243,17 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A fleet task's counts are named directly, as its body's members.
+func TestFleetCounts(t *testing.T) {
+	t.Parallel()
+	refs, err := Parse("{{ tasks.update.failed }} of {{ tasks.update.devices }}")
+	require.NoError(t, err)
+	require.Equal(t, []Ref{
+		{Task: "update", Field: FieldBody, Path: []string{"failed"}, FleetCount: true},
+		{Task: "update", Field: FieldBody, Path: []string{"devices"}, FleetCount: true},
+	}, refs)
+	_, err = Parse("{{ tasks.update.failed.x }}")
+	require.ErrorContains(t, err, "failed has no path")
 }

@@ -86,7 +86,7 @@ func TestRenderErrors(t *testing.T) {
 		{"line break in header", "x-{{ tasks.fetch.body.nested.s }}",
 			`{{ tasks.fetch.body.nested.s }}: value "line\nbreak" contains a control character, which a header value cannot hold`},
 		{"syntax", "{{ tasks.fetch.bod }}",
-			`template syntax error at byte 15 of "{{ tasks.fetch.bod }}": unknown field "bod", want status or body`},
+			`template syntax error at byte 15 of "{{ tasks.fetch.bod }}": unknown field "bod", want status or body (or a fleet task's devices, succeeded, failed or cancelled)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
