@@ -43,6 +43,14 @@ func startFleet(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, task
 	if err != nil {
 		return fmt.Errorf("find the fleet's devices: %w", err)
 	}
+	return startFleetOf(ctx, tx, ins, runID, jobID, taskRunID, task, devices, span)
+}
+
+// startFleetOf starts the fleet task taskRunID with the given devices as
+// its members (startFleet's selector match, or the devices whose local
+// tick it is), in tx.
+func startFleetOf(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, taskRunID uuid.UUID, task *jobspec.Task, devices []uuid.UUID, span deliveryTrace) error {
+	q := store.New(tx)
 	rollout.Order(jobID, devices)
 	var waves []rollout.Wave
 	if task.Rollout != nil {

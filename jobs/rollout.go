@@ -297,7 +297,10 @@ func sendWaves(ctx context.Context, tx pgx.Tx, ins Inserter, ro *store.LockRollo
 	if err != nil {
 		return fmt.Errorf("send wave: %w", err)
 	}
-	target := flowTarget{jobID: ro.JobID, flow: flowLimits(ro.Rate, ro.MaxInFlight), clock: clockOf(ins), trace: deliveryTrace{run: span.run}.metadata()}
+	// A run created ahead of its time (a tick's FireLead) sends nothing
+	// before it.
+	target := flowTarget{jobID: ro.JobID, flow: flowLimits(ro.Rate, ro.MaxInFlight), startAt: ro.ScheduledFor,
+		clock: clockOf(ins), trace: deliveryTrace{run: span.run}.metadata()}
 	deliveries := make([]river.InsertManyParams, len(sent))
 	for i, m := range sent {
 		var member jobspec.Task

@@ -279,7 +279,7 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Lis
 }
 
 const lockRollout = `-- name: LockRollout :one
-SELECT r.task_run_id, r.run_id, r.sizes, r.started, r.status, r.reason, r.settled_at, r.base_failed, r.base_targeted, r.stepper, r.created_at, r.updated_at, t.state AS task_state, t.spec, ru.job_id, j.rate, j.max_in_flight
+SELECT r.task_run_id, r.run_id, r.sizes, r.started, r.status, r.reason, r.settled_at, r.base_failed, r.base_targeted, r.stepper, r.created_at, r.updated_at, t.state AS task_state, t.spec, ru.job_id, ru.scheduled_for, j.rate, j.max_in_flight
 FROM rollouts r
 JOIN task_runs t ON t.id = r.task_run_id
 JOIN runs ru ON ru.id = r.run_id
@@ -304,6 +304,7 @@ type LockRolloutRow struct {
 	TaskState    state.Task
 	Spec         []byte
 	JobID        uuid.UUID
+	ScheduledFor time.Time
 	Rate         *float64
 	MaxInFlight  *int32
 }
@@ -329,6 +330,7 @@ func (q *Queries) LockRollout(ctx context.Context, taskRunID uuid.UUID) (LockRol
 		&i.TaskState,
 		&i.Spec,
 		&i.JobID,
+		&i.ScheduledFor,
 		&i.Rate,
 		&i.MaxInFlight,
 	)

@@ -21,7 +21,7 @@ UPDATE task_runs SET state = 'running', started_at = coalesce(started_at, now())
 -- name: LockRollout :one
 -- A rollout under its row lock, with its fleet task's state and definition
 -- and its job's flow limits (for the members' deliveries).
-SELECT r.*, t.state AS task_state, t.spec, ru.job_id, j.rate, j.max_in_flight
+SELECT r.*, t.state AS task_state, t.spec, ru.job_id, ru.scheduled_for, j.rate, j.max_in_flight
 FROM rollouts r
 JOIN task_runs t ON t.id = r.task_run_id
 JOIN runs ru ON ru.id = r.run_id
