@@ -26,6 +26,8 @@ func (a *API) runControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UU
 			return nil, notFound("run " + req.id.String())
 		case errors.As(err, &se):
 			return nil, &apiError{status: http.StatusConflict, kind: "run-state", detail: se.Error()}
+		case errors.Is(err, jobs.ErrNoRollout):
+			return nil, &apiError{status: http.StatusConflict, kind: "rollout-state", detail: err.Error()}
 		}
 		return run, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/herald-sched/herald/internal/state"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
+	"github.com/herald-sched/herald/views"
 )
 
 // rolloutResponse is a fleet task's rollout, on its task in GET
@@ -85,18 +86,8 @@ func rollouts(ctx context.Context, q *store.Queries, runID uuid.UUID) (map[uuid.
 	return out, nil
 }
 
-// rolloutControl is POST /v1/runs/{id}/pause and /resume: 409 when the run
-// has no rollout they apply to.
-func (a *API) rolloutControl(op func(context.Context, pgx.Tx, jobs.Inserter, uuid.UUID) (*store.Run, error)) func(context.Context, *runIDRequest) (*runResponse, error) {
-	return a.runControl(func(ctx context.Context, tx pgx.Tx, ins jobs.Inserter, id uuid.UUID) (*store.Run, error) {
-		run, err := op(ctx, tx, ins, id)
-		if errors.Is(err, jobs.ErrNoRollout) {
-			return nil, &apiError{status: http.StatusConflict, kind: "rollout-state", detail: err.Error()}
-		}
-		return run, err
-	}, http.StatusOK)
-}
-
+// pauseRollouts is jobs.PauseRollouts as a run control (POST
+// /v1/runs/{id}/pause): 409 when the run has no running rollout.
 func pauseRollouts(ctx context.Context, tx pgx.Tx, _ jobs.Inserter, id uuid.UUID) (*store.Run, error) {
 	return jobs.PauseRollouts(ctx, tx, id)
 }
@@ -171,6 +162,33 @@ func (a *API) listMembers(ctx context.Context, req *listMembersRequest) (*listMe
 			ID: m.ID, WebhookID: jobs.WebhookID(m.ID), DeviceID: m.DeviceID, DeviceName: m.DeviceName, Wave: int(m.Wave),
 			State: m.State, Attempts: m.Attempts, LastError: m.LastError, StartedAt: m.StartedAt, FinishedAt: m.FinishedAt,
 		})
+	}
+	return out, nil
+}
+
+// rolloutViews are the rollouts of a run's fleet tasks for its page, by
+// task id.
+func rolloutViews(ctx context.Context, q *store.Queries, runID uuid.UUID) ([]views.RolloutView, error) {
+	ros, err := q.RolloutsOfRun(ctx, runID)
+	if err != nil || len(ros) == 0 {
+		return nil, err
+	}
+	byID, err := rollouts(ctx, q, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.RolloutView, 0, len(ros))
+	for _, ro := range ros {
+		r := byID[ro.TaskRunID]
+		v := views.RolloutView{TaskID: ro.TaskID, Status: r.Status, Devices: r.Devices, WavesStarted: r.WavesStarted}
+		if r.Reason != nil {
+			v.Reason = *r.Reason
+		}
+		for _, w := range r.Waves {
+			v.Waves = append(v.Waves, views.WaveView{Size: w.Size, Waiting: w.Waiting, Queued: w.Queued, Running: w.Running,
+				Succeeded: w.Succeeded, Failed: w.Failed, Cancelled: w.Cancelled})
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }

@@ -68,6 +68,8 @@ func (a *API) pageRoutes(apiKey string, insecure bool) func(chi.Router) {
 		r.Get("/runs/{runID}/events", a.runEvents)
 		r.Post("/runs/{runID}/cancel", a.action(a.runAction(jobs.CancelRun)))
 		r.Post("/runs/{runID}/retry", a.action(a.runAction(jobs.RetryRun)))
+		r.Post("/runs/{runID}/pause", a.action(a.runAction(pauseRollouts)))
+		r.Post("/runs/{runID}/resume", a.action(a.runAction(jobs.ResumeRollouts)))
 		r.Post("/timezone", setZoneChoice)
 		if a.devices != nil {
 			r.Get("/devices", a.page(a.devicesPage))
@@ -312,7 +314,10 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, *store
 		for i := range taskRuns {
 			ids[i] = taskRuns[i].ID
 		}
-		attempts, err = q.ListAttemptsOf(ctx, ids)
+		if attempts, err = q.ListAttemptsOf(ctx, ids); err != nil {
+			return err
+		}
+		b.Rollouts, err = rolloutViews(ctx, q, id)
 		return err
 	})
 	if err != nil {

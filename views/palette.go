@@ -15,7 +15,8 @@ type StateStyle struct {
 
 // Palette is every state's style, in the order a legend lists them: a
 // task's states (including those later versions may add: skipped,
-// timed_out, expired, lost), then a run's own (queued). "" is a task not
+// timed_out, expired, lost), then a run's own (queued), then a rollout's
+// (paused, aborted, done). "" is a task not
 // run (a job's topology without runs). Everything that colours a state
 // (the pages' badges, the topology, the SVG and DOT exports) takes it from
 // here.
@@ -34,6 +35,10 @@ var Palette = []StateStyle{
 	{State: "expired", Label: "expired", Fill: "#eee2cc", Stroke: "#96763a"},
 	{State: "lost", Label: "lost", Fill: "#f9cde1", Stroke: "#b0306a"},
 	{State: "queued", Label: "queued", Fill: "#fff1c9", Stroke: "#b08a1e"},
+	// A fleet task's rollout (its running is a task's).
+	{State: "paused", Label: "paused", Fill: "#fff1c9", Stroke: "#b08a1e", Dashed: true},
+	{State: "aborted", Label: "aborted", Fill: "#ffd5b8", Stroke: "#c62828"},
+	{State: "done", Label: "done", Fill: "#e4efe5", Stroke: "#4f7a55"},
 }
 
 // unknownState styles a state the palette does not know.

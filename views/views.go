@@ -111,6 +111,8 @@ type RunBody struct {
 	// StateOrder.
 	TaskCount int
 	States    []StateCount
+	// Rollouts are the rollouts of the run's fleet tasks.
+	Rollouts []RolloutView
 }
 
 // StateCount is how many tasks are in a state.
