@@ -43,6 +43,22 @@ func (c *Client) RetryRun(ctx context.Context, id string) (*Run, error) {
 	})
 }
 
+// PauseRollout holds the running rollouts of a run (a 409 Problem when it
+// has none).
+func (c *Client) PauseRollout(ctx context.Context, id string) (*Run, error) {
+	return do[Run](ctx, c, retryIfUnchanged, func(ctx context.Context) (*http.Response, error) {
+		return c.raw.PauseRollout(ctx, id)
+	})
+}
+
+// ResumeRollout continues the paused or aborted rollouts of a run (a 409
+// Problem when it has none).
+func (c *Client) ResumeRollout(ctx context.Context, id string) (*Run, error) {
+	return do[Run](ctx, c, retryIfUnchanged, func(ctx context.Context) (*http.Response, error) {
+		return c.raw.ResumeRollout(ctx, id)
+	})
+}
+
 // ReplayRuns retries the failed runs that in selects.
 func (c *Client) ReplayRuns(ctx context.Context, in ReplayInput) (*ReplayResult, error) {
 	return do[ReplayResult](ctx, c, retryIfUnchanged, func(ctx context.Context) (*http.Response, error) {

@@ -19,6 +19,8 @@ func runsCommand() *cliCommand {
 			{name: "watch", args: "RUN", summary: "Follow a run until it ends, a line per task state change.", about: watchText, setup: runsWatch},
 			{name: "cancel", args: "RUN", summary: "Cancel a running or queued run.", setup: runsAction("cancel")},
 			{name: "retry", args: "RUN", summary: "Re-run the failed tasks of a failed or cancelled run.", setup: runsAction("retry")},
+			{name: "pause", args: "RUN", summary: "Hold the running rollouts of a run (fleet tasks).", setup: runsAction("pause")},
+			{name: "resume", args: "RUN", summary: "Continue the paused or aborted rollouts of a run.", setup: runsAction("resume")},
 		},
 	}
 }
@@ -146,7 +148,7 @@ func millis(ms float64) string {
 	return time.Duration(ms * float64(time.Millisecond)).Round(100 * time.Millisecond).String()
 }
 
-// runsAction is cancel or retry.
+// runsAction is cancel, retry, pause or resume.
 func runsAction(action string) func(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(cl *cli, s *settings) func(context.Context, []string) error {
 		return func(ctx context.Context, args []string) error {
@@ -155,9 +157,14 @@ func runsAction(action string) func(cl *cli, s *settings) func(context.Context, 
 				return err
 			}
 			var r *client.Run
-			if action == "cancel" {
+			switch action {
+			case "cancel":
 				r, err = c.CancelRun(ctx, id)
-			} else {
+			case "pause":
+				r, err = c.PauseRollout(ctx, id)
+			case "resume":
+				r, err = c.ResumeRollout(ctx, id)
+			default:
 				r, err = c.RetryRun(ctx, id)
 			}
 			if err != nil {

@@ -371,7 +371,7 @@ func TestCLICompletion(t *testing.T) {
 		want  []string
 	}{
 		{"commands", []string{""}, []string{"serve", "migrate", "receive", "version", "help", "jobs", "runs", "devices", "keys", "graph", "completion"}},
-		{"a group's commands", []string{"runs", ""}, []string{"list", "get", "watch", "cancel", "retry"}},
+		{"a group's commands", []string{"runs", ""}, []string{"list", "get", "watch", "cancel", "retry", "pause", "resume"}},
 		{"a prefix", []string{"jobs", "p"}, []string{"pause"}},
 		{"flags", []string{"jobs", "apply", "--d"}, []string{"--dry-run"}},
 		{"a flag's values", []string{"runs", "list", "--state", "s"}, []string{"skipped", "succeeded"}},
