@@ -36,8 +36,8 @@ var Palette = []StateStyle{
 	{State: "lost", Label: "lost", Fill: "#f9cde1", Stroke: "#b0306a"},
 	{State: "queued", Label: "queued", Fill: "#fff1c9", Stroke: "#b08a1e"},
 	// A fleet task's rollout (its running is a task's).
-	{State: "paused", Label: "paused", Fill: "#fff1c9", Stroke: "#b08a1e", Dashed: true},
-	{State: "aborted", Label: "aborted", Fill: "#ffd5b8", Stroke: "#c62828"},
+	{State: "paused", Label: "paused", Fill: "#fbf6dc", Stroke: "#8f7a2a", Dashed: true},
+	{State: "aborted", Label: "aborted", Fill: "#fbd9d0", Stroke: "#a3341f"},
 	{State: "done", Label: "done", Fill: "#e4efe5", Stroke: "#4f7a55"},
 }
 
