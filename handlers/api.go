@@ -83,6 +83,8 @@ type API struct {
 	startsOnce sync.Once
 	// inboundLimit limits the calls to each job's inbound hook.
 	inboundLimit *jobLimiter
+	// live shares the reads of live run views.
+	live *liveRuns
 }
 
 // NewAPI returns the REST API.
@@ -109,6 +111,7 @@ func NewAPI(cfg APIConfig) *API {
 		a.fleet = device.NewFleet(a.pool, a.deviceTimeout, 0)
 	}
 	a.starts = batch.New(500, 2, a.startRuns)
+	a.live = newLiveRuns(a.readRunBody, livePoll)
 	a.inboundLimit = newJobLimiter(cmp.Or(cfg.InboundRate, DefaultInboundRate), cmp.Or(cfg.InboundBurst, DefaultInboundBurst), a.now)
 	return a
 }

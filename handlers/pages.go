@@ -254,6 +254,12 @@ func (a *API) runBody(ctx context.Context, id uuid.UUID) (*views.RunBody, *store
 	if err := a.seeRun(ctx, id); err != nil {
 		return nil, nil, err
 	}
+	return a.readRunBody(ctx, id)
+}
+
+// readRunBody is runBody without the caller's visibility check (the live
+// views' shared poll: each view was checked when it began).
+func (a *API) readRunBody(ctx context.Context, id uuid.UUID) (*views.RunBody, *store.Job, error) {
 	var (
 		b        views.RunBody
 		job      store.Job
@@ -413,8 +419,9 @@ func readyTimes(created time.Time, taskRuns []store.TaskRun, g *graphResponse) m
 
 // runEvents follows a run for its page (Server-Sent Events): the live part
 // of the page as HTML (event "run") whenever it changes, read every livePoll
-// from the database (so any replica can serve it), then "done" once the run
-// has ended.
+// from the database (so any replica can serve it) by one poll per run on
+// this replica shared by all its viewers (liveRuns), then "done" once the
+// run has ended.
 func (a *API) runEvents(w http.ResponseWriter, r *http.Request) {
 	var req runIDRequest
 	if err := parseRunID(nil, r, &req); err != nil {
@@ -436,29 +443,39 @@ func (a *API) runEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
+	snaps, stop := a.live.follow(req.id)
+	defer stop()
+	zone := views.ZoneChoiceFrom(ctx)
 	var last []byte
-	poll := time.NewTicker(livePoll)
-	defer poll.Stop()
-	quiet := time.Now()
+	heartbeat := time.NewTicker(liveHeartbeat)
+	defer heartbeat.Stop()
 	for {
-		body, _, err := a.runBody(ctx, req.id)
-		if err != nil {
+		var snap liveSnapshot
+		select {
+		case <-ctx.Done():
+			return
+		case <-heartbeat.C:
+			_, _ = w.Write([]byte(": still here\n\n"))
+			flusher.Flush()
+			continue
+		case snap = <-snaps:
+		}
+		if snap.err != nil {
 			if ctx.Err() == nil {
-				a.logger.WarnContext(ctx, "live run view", slog.String("run_id", req.id.String()), slog.Any("error", err))
+				a.logger.WarnContext(ctx, "live run view", slog.String("run_id", req.id.String()), slog.Any("error", snap.err))
 			}
 			return
 		}
+		body := *snap.body // the view's own copy, in its viewer's zone
+		body.Clock = views.Clock{Zone: zone.ZoneFor(storedScheduleZone(snap.job.Schedule)), Now: body.Now}
 		var buf bytes.Buffer
-		if err := views.RunBodyView(*body).Render(ctx, &buf); err != nil {
+		if err := views.RunBodyView(body).Render(ctx, &buf); err != nil {
 			return
 		}
-		switch {
-		case !bytes.Equal(buf.Bytes(), last):
+		if !bytes.Equal(buf.Bytes(), last) {
 			writeEvent(w, "run", buf.Bytes())
-			last, quiet = buf.Bytes(), time.Now()
-		case time.Since(quiet) > liveHeartbeat:
-			_, _ = w.Write([]byte(": still here\n\n"))
-			quiet = time.Now()
+			last = buf.Bytes()
+			heartbeat.Reset(liveHeartbeat)
 		}
 		if body.Ended() {
 			writeEvent(w, "done", nil)
@@ -466,11 +483,6 @@ func (a *API) runEvents(w http.ResponseWriter, r *http.Request) {
 		flusher.Flush()
 		if body.Ended() {
 			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-poll.C:
 		}
 	}
 }
