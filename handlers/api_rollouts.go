@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/herald-sched/herald/internal/rollout"
 	"github.com/herald-sched/herald/internal/state"
 	"github.com/herald-sched/herald/internal/store"
 	"github.com/herald-sched/herald/jobs"
@@ -65,21 +66,15 @@ func rollouts(ctx context.Context, q *store.Queries, runID uuid.UUID) (map[uuid.
 			if int(c.Wave) >= len(r.Waves) {
 				continue
 			}
-			w, n := r.Waves[c.Wave], int(c.N)
-			switch st := state.Task(c.State); {
-			case st == state.TaskWaiting:
-				w.Waiting += n
-			case st == state.TaskRunning:
-				w.Running += n
-			case st == state.TaskSucceeded || st == state.TaskSkipped:
-				w.Succeeded += n
-			case st == state.TaskCancelled:
-				w.Cancelled += n
-			case st.Final():
-				w.Failed += n
-			default:
-				w.Queued += n
-			}
+			var n rollout.Counts
+			n.Add(state.Task(c.State), int(c.N))
+			w := r.Waves[c.Wave]
+			w.Waiting += n.Held
+			w.Queued += n.Queued
+			w.Running += n.Running
+			w.Succeeded += n.Succeeded
+			w.Failed += n.Failed
+			w.Cancelled += n.Cancelled
 		}
 		out[ro.TaskRunID] = r
 	}

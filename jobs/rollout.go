@@ -190,22 +190,7 @@ func (w *RolloutWorker) snapshot(ctx context.Context, q *store.Queries, ro *stor
 		if int(r.Wave) >= len(s.Waves) {
 			continue
 		}
-		c := &s.Waves[r.Wave]
-		n := int(r.N)
-		switch st := state.Task(r.State); {
-		case st == state.TaskWaiting:
-			c.Held += n
-		case st == state.TaskRunning:
-			c.Running += n
-		case st == state.TaskSucceeded || st == state.TaskSkipped:
-			c.Succeeded += n
-		case st == state.TaskCancelled:
-			c.Cancelled += n
-		case st.Final():
-			c.Failed += n
-		default: // pending, retrying
-			c.Queued += n
-		}
+		s.Waves[r.Wave].Add(state.Task(r.State), int(r.N))
 	}
 	if s.Status == rollout.Running && s.AbortIf.OpenCircuits != nil {
 		n, err := q.FleetOpenCircuits(ctx, ro.TaskRunID)

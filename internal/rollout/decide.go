@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/herald-sched/herald/internal/state"
 )
 
 // Status is where a rollout stands.
@@ -46,6 +48,26 @@ type Counts struct {
 	Running int
 	// Succeeded, Failed (expired included) and Cancelled are settled.
 	Succeeded, Failed, Cancelled int
+}
+
+// Add counts n members in task state st: waiting is Held, pending and
+// retrying Queued, skipped Succeeded, expired (and any other failure)
+// Failed.
+func (c *Counts) Add(st state.Task, n int) {
+	switch {
+	case st == state.TaskWaiting:
+		c.Held += n
+	case st == state.TaskRunning:
+		c.Running += n
+	case st == state.TaskSucceeded || st == state.TaskSkipped:
+		c.Succeeded += n
+	case st == state.TaskCancelled:
+		c.Cancelled += n
+	case st.Final():
+		c.Failed += n
+	default: // pending, retrying
+		c.Queued += n
+	}
 }
 
 // Total counts every member.
