@@ -78,8 +78,8 @@ func TestSmoke(t *testing.T) {
 	require.NotEmpty(t, rep.Machine.Date)
 
 	want := map[string][]string{
-		"baseline": {"River no-op jobs"},
-		"delivery": {"deliveries, API-fed", "deliveries, DB-fed"},
+		"baseline": {"River no-op jobs", "WAL per job", "jobs measured"},
+		"delivery": {"deliveries, API-fed", "deliveries, DB-fed", "API-fed: WAL per delivery", "DB-fed: WAL per delivery", "DB-fed: deliveries measured"},
 		"lateness": {"lateness p50", "lateness p99", "lateness p99.9", "lateness max", "missed ticks", "doubled ticks", "burst floor p50", "burst floor p99"},
 		"spread":   {"active schedules", "lateness p50", "lateness p99", "missed ticks", "doubled ticks"},
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
