@@ -29,6 +29,11 @@ func tinySize() size {
 		DAGChain:      10,
 		MemorySteps:   []int{1_000},
 		Settle:        200 * time.Millisecond,
+
+		HeartbeatDevices: 50,
+		PlacementDevices: 20,
+		PullDevices:      5,
+		Latency:          time.Second,
 	}
 }
 
@@ -85,6 +90,10 @@ func TestSmoke(t *testing.T) {
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
 		"dag":      {"run total", "tasks", "chain hop p50", "chain hop p99"},
 		"memory":   {"RSS idle", "RSS at 1000 schedules", "beyond idle per 10000 schedules"},
+		"heartbeat": {"deliveries before heartbeats", "deliveries during heartbeats", "deliveries during / before",
+			"heartbeats ingested during deliveries", "heartbeat latency p99, paced", "flat out: WAL per heartbeat"},
+		"placement": {"pool task: trigger to arrival p50", "pool task: trigger to arrival p99", "URL task: trigger to arrival p50", "devices chosen"},
+		"pull":      {"trigger to device p50", "trigger to device p99", "herald's database connections while they wait"},
 	}
 	require.Len(t, rep.Results, len(want))
 	for _, res := range rep.Results {

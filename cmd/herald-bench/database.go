@@ -253,3 +253,18 @@ func (s *dbServer) Settings(ctx context.Context, names []string) (map[string]str
 	})
 	return out, err
 }
+
+// Connections counts the sessions connected to the database url names, and
+// those of them not idle.
+func (s *dbServer) Connections(ctx context.Context, url string) (all, notIdle int, err error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = s.admin.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state <> 'idle')
+		FROM pg_stat_activity WHERE datname = $1`, cfg.Database).Scan(&all, &notIdle)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count connections: %w", err)
+	}
+	return all, notIdle, nil
+}
