@@ -81,7 +81,7 @@ func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
 	}
 	defer func() { err = errors.Join(err, stopRiver(client)) }()
 
-	probe, err := e.db.newCostProbe(ctx, url, e.logger)
+	probe, err := e.newCostProbe(ctx, url)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,8 @@ func tinySize() size {
 		PlacementDevices: 20,
 		PullDevices:      5,
 		Latency:          time.Second,
+		Quiet:            150 * time.Millisecond,
+		Idle:             250 * time.Millisecond,
 	}
 }
 
@@ -90,7 +92,7 @@ func TestSmoke(t *testing.T) {
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
 		"dag":      {"run total", "tasks", "chain hop p50", "chain hop p99"},
 		"memory":   {"RSS idle", "RSS at 1000 schedules", "beyond idle per 10000 schedules"},
-		"heartbeat": {"deliveries before heartbeats", "deliveries during heartbeats", "deliveries during / before",
+		"heartbeat": {"deliveries before heartbeats", "deliveries during heartbeats", "deliveries during / mean of before and after",
 			"heartbeats ingested during deliveries", "heartbeat latency p99, paced", "flat out: WAL per heartbeat"},
 		"placement": {"pool task: trigger to arrival p50", "pool task: trigger to arrival p99", "URL task: trigger to arrival p50", "devices chosen"},
 		"pull":      {"trigger to device p50", "trigger to device p99", "herald's database connections while they wait"},

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -22,16 +24,14 @@ const (
 	// of the statements counted.
 	probeMarker = "herald-bench cost probe"
 	// quietPoll is how often a probe waiting for a quiet database reads
-	// the WAL position; the database is quiet when less than quietWAL
-	// bytes were written over quietFor (herald's and River's idle writes
-	// are a few hundred bytes a second), or after quietMax at most.
-	quietPoll = 100 * time.Millisecond
-	quietFor  = 400 * time.Millisecond
-	quietWAL  = 8 << 10
-	quietMax  = 10 * time.Second
-	// idleWindow is how long the first mark of a probe watches the idle
-	// database, whose polls are then subtracted from the statements.
-	idleWindow = time.Second
+	// the WAL position.
+	quietPoll = 50 * time.Millisecond
+	// quietWAL and quietMax: the database is quiet when less than
+	// quietWAL bytes of WAL were written over the size's Quiet (herald's
+	// and River's idle writes are a few hundred bytes a second), or after
+	// quietMax at most.
+	quietWAL = 8 << 10
+	quietMax = 10 * time.Second
 )
 
 // costProbe measures what PostgreSQL does for one database per unit of
@@ -69,9 +69,18 @@ type costProbe struct {
 	// statements and walinspect say whether the extensions can be used.
 	statements, walinspect bool
 	logger                 *slog.Logger
+	// quiet is how long the WAL must stay put for the database to be
+	// quiet, and idleWindow how long the first mark watches the idle
+	// database (size.Quiet, size.Idle).
+	quiet, idleWindow time.Duration
 	// idle is what the idle database does per second, measured at the
 	// first mark.
 	idle *statementTotal
+	// slot holds, on a connection of its own, a temporary replication slot
+	// that keeps the WAL from the last quiet point on from being recycled
+	// before it is read; PostgreSQL drops it when the connection closes.
+	slot     *pgx.Conn
+	slotName string
 }
 
 // costMark is a quiet point: the exact counters then.
@@ -81,27 +90,58 @@ type costMark struct {
 	statements map[statementKey]statementStat
 }
 
-// newCostProbe returns a probe of the database url names.
-func (s *dbServer) newCostProbe(ctx context.Context, url string, logger *slog.Logger) (*costProbe, error) {
+// newCostProbe returns a probe of the scenario's database, url.
+func (e *env) newCostProbe(ctx context.Context, url string) (*costProbe, error) {
+	s := e.db
 	pool, err := openPool(ctx, url, 1)
 	if err != nil {
 		return nil, err
 	}
-	p := &costProbe{admin: s.admin, db: pool, statements: s.statements, walinspect: s.walinspect, logger: logger}
+	p := &costProbe{
+		admin: s.admin, db: pool, statements: s.statements, walinspect: s.walinspect, logger: e.logger,
+		quiet: e.size.Quiet, idleWindow: e.size.Idle,
+	}
 	err = pool.QueryRow(ctx, "SELECT current_database(), oid FROM pg_database WHERE datname = current_database() /* "+probeMarker+" */").
 		Scan(&p.dbName, &p.dbOID)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cost probe: %w", err)
 	}
+	if p.walinspect {
+		p.holdWAL(ctx, s.connString)
+	}
 	return p, nil
 }
 
-// Close disconnects from the measured database.
-func (p *costProbe) Close() { p.db.Close() }
+// holdWAL creates the probe's temporary replication slot. Without one (no
+// REPLICATION privilege), a checkpoint may recycle WAL before it is read:
+// the figures from the WAL are then left out.
+func (p *costProbe) holdWAL(ctx context.Context, connString string) {
+	conn, err := pgx.Connect(ctx, connString)
+	if err == nil {
+		p.slotName = "herald_bench_" + strings.ToLower(rand.Text())
+		_, err = conn.Exec(ctx, "SELECT pg_create_physical_replication_slot($1, true, true)", p.slotName)
+		if err != nil {
+			_ = conn.Close(ctx)
+		}
+	}
+	if err != nil {
+		p.logger.WarnContext(ctx, "no replication slot: long windows may lose their WAL before it is read", slog.Any("error", err))
+		return
+	}
+	p.slot = conn
+}
+
+// Close disconnects from the measured database, and drops the slot.
+func (p *costProbe) Close() {
+	p.db.Close()
+	if p.slot != nil {
+		_ = p.slot.Close(context.Background())
+	}
+}
 
 // Mark waits until the database is quiet and returns the point. The first
-// mark of a probe also measures the idle database for idleWindow.
+// mark of a probe also measures the idle database for its idle window.
 func (p *costProbe) Mark(ctx context.Context) (*costMark, error) {
 	begin := time.Now()
 	if err := p.waitQuiet(ctx); err != nil {
@@ -112,7 +152,7 @@ func (p *costProbe) Mark(ctx context.Context) (*costMark, error) {
 	if err != nil || p.idle != nil || !p.statements {
 		return m, err
 	}
-	if err := sleep(ctx, idleWindow); err != nil {
+	if err := sleep(ctx, p.idleWindow); err != nil {
 		return nil, err
 	}
 	m2, err := p.mark(ctx)
@@ -140,10 +180,10 @@ func (p *costProbe) waitQuiet(ctx context.Context) error {
 		}
 		now := time.Now()
 		recent = append(recent, point{now, lsn})
-		for len(recent) > 1 && now.Sub(recent[1].at) >= quietFor {
+		for len(recent) > 1 && now.Sub(recent[1].at) >= p.quiet {
 			recent = recent[1:]
 		}
-		if now.Sub(recent[0].at) >= quietFor && lsn-recent[0].lsn < quietWAL {
+		if now.Sub(recent[0].at) >= p.quiet && lsn-recent[0].lsn < quietWAL {
 			return nil
 		}
 		if err := sleep(ctx, quietPoll); err != nil {
@@ -203,14 +243,28 @@ func (p *costProbe) Cost(ctx context.Context, from *costMark, units int64, stead
 	if p.walinspect {
 		begin := time.Now()
 		if err := p.readWAL(ctx, from.lsn, to.lsn, per, c); err != nil {
-			return nil, nil, err
+			if ctx.Err() != nil {
+				return nil, nil, err
+			}
+			p.logger.WarnContext(ctx, "the figures from the WAL are left out", slog.Any("error", err))
 		}
 		p.logger.DebugContext(ctx, "WAL read", slog.Int64("bytes", to.lsn-from.lsn), slog.Duration("took", time.Since(begin).Round(time.Millisecond)))
+		p.releaseWAL(ctx, to.lsn)
 	}
 	if steady != nil && steady.units > 0 {
-		steady.apply(c, !p.walinspect)
+		steady.apply(c, !c.RowsExact)
 	}
 	return c, to, nil
+}
+
+// releaseWAL lets the WAL before lsn go: it has been read.
+func (p *costProbe) releaseWAL(ctx context.Context, lsn int64) {
+	if p.slot == nil {
+		return
+	}
+	if _, err := p.slot.Exec(ctx, "SELECT pg_replication_slot_advance($1, '0/0'::pg_lsn + $2::numeric)", p.slotName, lsn); err != nil {
+		p.logger.WarnContext(ctx, "the replication slot did not advance", slog.Any("error", err))
+	}
 }
 
 // cost is what PostgreSQL did per unit of work. Figures that could not be

@@ -26,9 +26,6 @@ func (p *costProbe) Published(ctx context.Context) (*published, error) {
 		p.dbOID).Scan(&s.xacts); err != nil {
 		return nil, fmt.Errorf("read database statistics: %w", err)
 	}
-	if p.walinspect {
-		return s, nil // the rows come from the WAL
-	}
 	rows, err := p.db.Query(ctx, `SELECT CASE WHEN schemaname = 'public' THEN relname ELSE schemaname || '.' || relname END,
 		n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables /* `+probeMarker+` */`)
 	if err != nil {
@@ -57,11 +54,7 @@ type steadyWindow struct {
 // transaction per reading, is left out.
 func (w *steadyWindow) apply(c *cost, rows bool) {
 	per := func(v int64) float64 { return float64(max(v, 0)) / float64(w.units) }
-	probeXacts := int64(0)
-	if rows {
-		probeXacts = 1
-	}
-	c.Transactions = per(w.to.xacts - w.from.xacts - probeXacts)
+	c.Transactions = per(w.to.xacts - w.from.xacts - 1)
 	if !rows {
 		return
 	}

@@ -34,6 +34,9 @@ type deliveryWindow struct {
 	// cost is what PostgreSQL did per delivery in the window; nil when
 	// not probed.
 	cost *cost
+	// cpuFrom and cpuTo are the CPU used by the end of the warm-up and of
+	// the window, when the run reads it.
+	cpuFrom, cpuTo cpuUse
 }
 
 // runDelivery measures herald delivering single-task runs to the receiver,
@@ -54,7 +57,7 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("register jobs: %w", err)
 	}
-	probe, err := e.db.newCostProbe(ctx, st.dbURL, e.logger)
+	probe, err := e.newCostProbe(ctx, st.dbURL)
 	if err != nil {
 		return nil, err
 	}
@@ -96,6 +99,8 @@ type deliveryRun struct {
 	// window), which becomes the next window's mark.
 	probe *costProbe
 	mark  *costMark
+	// readCPU, when set, reads the CPU used at both ends of each window.
+	readCPU func() (cpuUse, error)
 }
 
 // measure feeds runs from clients goroutines, keeping at most
@@ -127,11 +132,22 @@ func (d *deliveryRun) measure(ctx context.Context, feed runFeed, clients int) (d
 			return deliveryWindow{}, errors.Join(err, l.Stop())
 		}
 	}
+	var cpuFrom, cpuTo cpuUse
+	if d.readCPU != nil {
+		if cpuFrom, err = d.readCPU(); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+	}
 	d0, s0, t0 := d.receiver.Count(), d.started.Load(), time.Now()
 	if err := l.Run(ctx, d.size.Delivery); err != nil {
 		return deliveryWindow{}, err
 	}
 	d1, s1, t1 := d.receiver.Count(), d.started.Load(), time.Now()
+	if d.readCPU != nil {
+		if cpuTo, err = d.readCPU(); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+	}
 	if d.probe != nil {
 		if steady.to, err = d.probe.Published(ctx); err != nil {
 			return deliveryWindow{}, errors.Join(err, l.Stop())
@@ -147,6 +163,8 @@ func (d *deliveryRun) measure(ctx context.Context, feed runFeed, clients int) (d
 		backlog:    s1 - d1,
 		from:       t0,
 		to:         t1,
+		cpuFrom:    cpuFrom,
+		cpuTo:      cpuTo,
 	}
 	if d.probe == nil {
 		return w, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -47,7 +48,9 @@ func runHeartbeat(ctx context.Context, e *env) (_ []metric, err error) {
 	client := newDeviceClient(st.herald.BaseURL(), heartbeatClients)
 	defer client.Close()
 
-	d := &deliveryRun{size: e.size, receiver: st.receiver}
+	d := &deliveryRun{size: e.size, receiver: st.receiver, readCPU: func() (cpuUse, error) {
+		return readCPU(ctx, e.db, st.dbURL, st.herald.PID())
+	}}
 	before, err := d.measure(ctx, feed, dbFeedClients)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries before heartbeats: %w", err)
@@ -80,7 +83,22 @@ func runHeartbeat(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("deliveries before heartbeats", before.deliveries, unitPerSecond).withRatio(e.baselineRate),
 		newMetric("deliveries during heartbeats", during.deliveries, unitPerSecond).withRatio(e.baselineRate),
 		newMetric("deliveries after heartbeats", after.deliveries, unitPerSecond).withRatio(e.baselineRate),
-		newMetric("deliveries during / before", during.deliveries/before.deliveries, unitTimes),
+		// Deliveries slow down as the tables grow: the windows around the
+		// heartbeats' bound that drift.
+		newMetric("deliveries during / mean of before and after", during.deliveries/((before.deliveries+after.deliveries)/2), unitTimes),
+	}
+	for _, w := range []struct {
+		name string
+		win  deliveryWindow
+	}{{"before", before}, {"during", during}, {"after", after}} {
+		herald, bench, db := cores(w.win.cpuFrom, w.win.cpuTo)
+		metrics = append(metrics, newMetric("CPU cores "+w.name+": herald", herald, unitAverage))
+		if !math.IsNaN(db) { // the backends are local processes
+			metrics = append(metrics, newMetric("CPU cores "+w.name+": PostgreSQL backends", db, unitAverage))
+		}
+		metrics = append(metrics, newMetric("CPU cores "+w.name+": bench (receiver, feed, device clients)", bench, unitAverage))
+	}
+	metrics = append(metrics,
 		newMetric("heartbeats offered (each device every 5 s)", float64(n)/heartbeatPeriod.Seconds(), unitPerSecond),
 		newMetric("heartbeats ingested during deliveries", rate(pacedCount, during.to.Sub(during.from)), unitPerSecond).
 			withTarget(atLeast(0.95*float64(n)/heartbeatPeriod.Seconds(), unitPerSecond)),
@@ -90,7 +108,7 @@ func runHeartbeat(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("heartbeat latency p50, flat out", flatLat.quantile(0.50), unitMS),
 		newMetric("heartbeat latency p99, flat out", flatLat.quantile(0.99), unitMS),
 		newMetric("heartbeats answered 503", float64(paced.refused.Load()+flatOut.refused.Load()), unitCount),
-	}
+	)
 	return append(metrics, costMetrics("flat out: ", "heartbeat", "heartbeats", flatCost, nil)...), nil
 }
 
@@ -105,7 +123,7 @@ type windowedHeartbeater struct {
 // PostgreSQL did per heartbeat, from a quiet point before the first to one
 // after the last.
 func heartbeatsFlatOut(ctx context.Context, e *env, st *stack, client *deviceClient, devs []benchDevice) (*windowedHeartbeater, *cost, error) {
-	probe, err := e.db.newCostProbe(ctx, st.dbURL, e.logger)
+	probe, err := e.newCostProbe(ctx, st.dbURL)
 	if err != nil {
 		return nil, nil, err
 	}
