@@ -81,12 +81,32 @@ func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
 	}
 	defer func() { err = errors.Join(err, stopRiver(client)) }()
 
-	jobsPerSecond, err := measureBaseline(ctx, e.size, client, &worked)
+	probe, err := e.newCostProbe(ctx, url)
 	if err != nil {
 		return nil, err
 	}
-	e.baselineRate = jobsPerSecond
-	return []metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)}, nil
+	defer probe.Close()
+	mark, err := probe.Mark(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var inserted atomic.Int64
+	jobsPerSecond, steady, err := measureBaseline(ctx, e.size, client, &inserted, &worked, probe)
+	if err != nil {
+		return nil, err
+	}
+	// What PostgreSQL did per job is measured from the quiet point before
+	// the first insert to the one after the last job is worked.
+	if err := waitFor(ctx, drainTimeout, func() bool { return worked.Load() >= inserted.Load() }); err != nil {
+		return nil, fmt.Errorf("work the jobs inserted: %w", err)
+	}
+	perJob, _, err := probe.Cost(ctx, mark, worked.Load(), steady)
+	if err != nil {
+		return nil, err
+	}
+	e.baselineRate, e.baselineCost = jobsPerSecond, perJob
+	return append([]metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)},
+		costMetrics("", "job", "jobs", perJob, nil)...), nil
 }
 
 // newBaselineClient returns a River client working noopArgs on the default
@@ -107,10 +127,10 @@ func newBaselineClient(pool *pgxpool.Pool, worked *atomic.Int64, logger *slog.Lo
 	return client, nil
 }
 
-// measureBaseline inserts continuously and returns the jobs worked per
-// second in the measured window, after the warm-up.
-func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx], worked *atomic.Int64) (float64, error) {
-	var inserted atomic.Int64
+// measureBaseline inserts continuously, counting in inserted, and returns
+// the jobs worked per second in the measured window, after the warm-up, and
+// the probe's published statistics over it.
+func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx], inserted, worked *atomic.Int64, probe *costProbe) (float64, *steadyWindow, error) {
 	// One batch per inserter: InsertMany may not expect to share one.
 	batches := make([][]river.InsertManyParams, baselineInserters)
 	for i := range batches {
@@ -130,17 +150,26 @@ func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx],
 		return nil
 	})
 	if err := l.Run(ctx, sz.Warmup); err != nil {
-		return 0, err
+		return 0, nil, err
+	}
+	steady := &steadyWindow{}
+	var err error
+	if steady.from, err = probe.Published(ctx); err != nil {
+		return 0, nil, errors.Join(err, l.Stop())
 	}
 	n0, t0 := worked.Load(), time.Now()
 	if err := l.Run(ctx, sz.Baseline); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	n1, t1 := worked.Load(), time.Now()
-	if err := l.Stop(); err != nil {
-		return 0, err
+	if steady.to, err = probe.Published(ctx); err != nil {
+		return 0, nil, errors.Join(err, l.Stop())
 	}
-	return rate(n1-n0, t1.Sub(t0)), nil
+	steady.units = n1 - n0
+	if err := l.Stop(); err != nil {
+		return 0, nil, err
+	}
+	return rate(n1-n0, t1.Sub(t0)), steady, nil
 }
 
 // stopRiver stops the client, letting its jobs finish, then cancels them.

@@ -29,6 +29,13 @@ func tinySize() size {
 		DAGChain:      10,
 		MemorySteps:   []int{1_000},
 		Settle:        200 * time.Millisecond,
+
+		HeartbeatDevices: 50,
+		PlacementDevices: 20,
+		PullDevices:      5,
+		Latency:          time.Second,
+		Quiet:            150 * time.Millisecond,
+		Idle:             250 * time.Millisecond,
 	}
 }
 
@@ -78,13 +85,17 @@ func TestSmoke(t *testing.T) {
 	require.NotEmpty(t, rep.Machine.Date)
 
 	want := map[string][]string{
-		"baseline": {"River no-op jobs"},
-		"delivery": {"deliveries, API-fed", "deliveries, DB-fed"},
+		"baseline": {"River no-op jobs", "WAL per job", "jobs measured"},
+		"delivery": {"deliveries, API-fed", "deliveries, DB-fed", "API-fed: WAL per delivery", "DB-fed: WAL per delivery", "DB-fed: deliveries measured"},
 		"lateness": {"lateness p50", "lateness p99", "lateness p99.9", "lateness max", "missed ticks", "doubled ticks", "burst floor p50", "burst floor p99"},
 		"spread":   {"active schedules", "lateness p50", "lateness p99", "missed ticks", "doubled ticks"},
 		"ingest":   {"jobs created", "latency p50", "latency p99"},
 		"dag":      {"run total", "tasks", "chain hop p50", "chain hop p99"},
 		"memory":   {"RSS idle", "RSS at 1000 schedules", "beyond idle per 10000 schedules"},
+		"heartbeat": {"deliveries before heartbeats", "deliveries during heartbeats", "deliveries during / mean of before and after",
+			"heartbeats ingested during deliveries", "heartbeat latency p99, paced", "flat out: WAL per heartbeat"},
+		"placement": {"pool task: trigger to arrival p50", "pool task: trigger to arrival p99", "URL task: trigger to arrival p50", "devices chosen"},
+		"pull":      {"trigger to device p50", "trigger to device p99", "herald's database connections while they wait"},
 	}
 	require.Len(t, rep.Results, len(want))
 	for _, res := range rep.Results {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,11 @@ type dbServer struct {
 	// dir is the embedded server's temporary directory.
 	dir    string
 	logger *slog.Logger
+	// statements and walinspect say whether pg_stat_statements and
+	// pg_walinspect can be used; statsNote says which, and why not.
+	statements bool
+	walinspect bool
+	statsNote  string
 }
 
 // openDBServer connects to the server connString names or, when it is
@@ -53,6 +59,9 @@ func openDBServer(ctx context.Context, connString string, logger *slog.Logger) (
 	if err := s.admin.Ping(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("connect to PostgreSQL: %w", err), s.close())
 	}
+	if err := s.checkExtensions(ctx); err != nil {
+		return nil, errors.Join(err, s.close())
+	}
 	return s, nil
 }
 
@@ -69,17 +78,109 @@ func (s *dbServer) startEmbedded(ctx context.Context) error {
 	}
 	s.dir = dir
 	s.logger.InfoContext(ctx, "no DATABASE_URL: starting an embedded PostgreSQL", slog.String("dir", dir))
-	srv, err := pgembed.Start(ctx, pgembed.Config{
+	cfg := pgembed.Config{
 		DataDir:  filepath.Join(dir, "pg"),
 		Database: "postgres",
 		Fast:     true,
 		Logger:   s.logger,
-	})
+	}
+	srv, err := pgembed.Start(ctx, cfg)
 	if err != nil {
 		return errors.Join(fmt.Errorf("embedded PostgreSQL: %w", err), os.RemoveAll(dir))
 	}
 	s.embedded, s.connString = srv, srv.URL()
+	if err := s.preloadStatements(ctx, cfg); err != nil {
+		return errors.Join(fmt.Errorf("embedded PostgreSQL: %w", err), s.close())
+	}
 	return nil
+}
+
+// preloadStatements makes the embedded server load pg_stat_statements, when
+// it is installed: pgembed writes its own settings, so the library is set
+// with ALTER SYSTEM (postgresql.auto.conf, read last) and the server
+// restarted on the same data directory. Without the library installed, the
+// server is left as it is and the cost figures go without statements.
+func (s *dbServer) preloadStatements(ctx context.Context, cfg pgembed.Config) error {
+	conn, err := pgx.Connect(ctx, s.connString)
+	if err != nil {
+		return err
+	}
+	var available bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_available_extensions WHERE name = $1)", statementsExtension).Scan(&available)
+	if err == nil && available {
+		_, err = conn.Exec(ctx, "ALTER SYSTEM SET shared_preload_libraries = "+statementsExtension)
+	}
+	if cerr := conn.Close(ctx); err == nil {
+		err = cerr
+	}
+	if err != nil || !available {
+		return err
+	}
+	if err := s.embedded.Stop(ctx); err != nil {
+		return err
+	}
+	srv, err := pgembed.Start(ctx, cfg)
+	if err != nil {
+		s.embedded = nil // stopped; keep its files for a look
+		return fmt.Errorf("restart with %s preloaded: %w", statementsExtension, err)
+	}
+	s.embedded, s.connString = srv, srv.URL()
+	return nil
+}
+
+// Extensions the cost figures use.
+const (
+	// statementsExtension counts statements; the server must load its
+	// library at start (shared_preload_libraries).
+	statementsExtension = "pg_stat_statements"
+	// walinspectExtension reads WAL records (PostgreSQL 15 and newer).
+	walinspectExtension = "pg_walinspect"
+)
+
+// checkExtensions sets s.statements and s.walinspect and says in
+// s.statsNote what the cost figures use. On the embedded server it creates
+// the extensions in the maintenance database; on DATABASE_URL's, a server
+// the benchmark does not own, it uses them only where they exist already.
+func (s *dbServer) checkExtensions(ctx context.Context) error {
+	var libs string
+	if err := s.admin.QueryRow(ctx, "SELECT current_setting('shared_preload_libraries')").Scan(&libs); err != nil {
+		return fmt.Errorf("read shared_preload_libraries: %w", err)
+	}
+	var notes []string
+	switch {
+	case !slices.Contains(strings.Split(strings.ReplaceAll(libs, " ", ""), ","), statementsExtension):
+		notes = append(notes, statementsExtension+" not loaded (shared_preload_libraries): statements not counted")
+	default:
+		s.statements, notes = s.createExtension(ctx, statementsExtension,
+			"SELECT has_table_privilege('pg_stat_statements', 'SELECT')", notes)
+	}
+	s.walinspect, notes = s.createExtension(ctx, walinspectExtension,
+		"SELECT has_function_privilege('pg_get_wal_records_info(pg_lsn, pg_lsn)', 'EXECUTE')", notes)
+	s.statsNote = strings.Join(notes, "; ")
+	return nil
+}
+
+// createExtension creates the extension in the embedded server unless it
+// exists, or checks that it exists in DATABASE_URL's, and asks check (a
+// query answering a boolean) whether this user may use it; it returns
+// whether it can be used, and notes with what it is.
+func (s *dbServer) createExtension(ctx context.Context, name, check string, notes []string) (bool, []string) {
+	if s.embedded != nil {
+		if _, err := s.admin.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS "+name); err != nil {
+			return false, append(notes, fmt.Sprintf("%s not available (%v)", name, err))
+		}
+	} else {
+		var exists bool
+		err := s.admin.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_extension WHERE extname = $1)", name).Scan(&exists)
+		if err != nil || !exists {
+			return false, append(notes, fmt.Sprintf("%s not created in the maintenance database (CREATE EXTENSION %s there to use it)", name, name))
+		}
+	}
+	var ok bool
+	if err := s.admin.QueryRow(ctx, check).Scan(&ok); err != nil || !ok {
+		return false, append(notes, fmt.Sprintf("%s not usable by this user (%v)", name, err))
+	}
+	return true, append(notes, name)
 }
 
 // Source says which server this is, for the report.
@@ -151,4 +252,19 @@ func (s *dbServer) Settings(ctx context.Context, names []string) (map[string]str
 		return nil
 	})
 	return out, err
+}
+
+// Connections counts the sessions connected to the database url names, and
+// those of them not idle.
+func (s *dbServer) Connections(ctx context.Context, url string) (all, notIdle int, err error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = s.admin.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE state <> 'idle')
+		FROM pg_stat_activity WHERE datname = $1`, cfg.Database).Scan(&all, &notIdle)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count connections: %w", err)
+	}
+	return all, notIdle, nil
 }

@@ -21,12 +21,22 @@ const (
 	deliveryBacklog = 2_000
 	// expectedDeliveryRate sizes the receiver's preallocated record.
 	expectedDeliveryRate = 5_000
+	// drainTimeout bounds the wait for the runs started to be delivered.
+	drainTimeout = time.Minute
 )
 
 // deliveryWindow is what one feed of the delivery scenario measured.
 type deliveryWindow struct {
 	deliveries, started float64 // per second
 	backlog             int64   // started, not delivered, at the window's end
+	// from and to bound the window.
+	from, to time.Time
+	// cost is what PostgreSQL did per delivery in the window; nil when
+	// not probed.
+	cost *cost
+	// cpuFrom and cpuTo are the CPU used by the end of the warm-up and of
+	// the window, when the run reads it.
+	cpuFrom, cpuTo cpuUse
 }
 
 // runDelivery measures herald delivering single-task runs to the receiver,
@@ -47,7 +57,12 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("register jobs: %w", err)
 	}
-	d := &deliveryRun{size: e.size, receiver: st.receiver}
+	probe, err := e.newCostProbe(ctx, st.dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer probe.Close()
+	d := &deliveryRun{size: e.size, receiver: st.receiver, probe: probe}
 	viaAPI, err := d.measure(ctx, newAPIFeed(st.api, jobIDs), apiFeedClients)
 	if err != nil {
 		return nil, fmt.Errorf("fed through the API: %w", err)
@@ -61,7 +76,7 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("fed in the database: %w", err)
 	}
-	return []metric{
+	metrics := []metric{
 		newMetric("deliveries, API-fed", viaAPI.deliveries, unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
 		newMetric("runs triggered via API", viaAPI.started, unitPerSecond),
 		// Near deliveryBacklog, delivering was the bottleneck; near 0, feeding.
@@ -69,7 +84,9 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("deliveries, DB-fed", viaDB.deliveries, unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
 		newMetric("runs started in DB", viaDB.started, unitPerSecond),
 		newMetric("backlog at end, DB-fed", float64(viaDB.backlog), unitCount),
-	}, nil
+	}
+	metrics = append(metrics, costMetrics("API-fed: ", "delivery", "deliveries", viaAPI.cost, e.baselineCost)...)
+	return append(metrics, costMetrics("DB-fed: ", "delivery", "deliveries", viaDB.cost, e.baselineCost)...), nil
 }
 
 // deliveryRun counts the runs started across the scenario's windows.
@@ -77,11 +94,27 @@ type deliveryRun struct {
 	size     size
 	receiver *receiver
 	started  atomic.Int64
+	// probe, when set, measures what PostgreSQL does per delivery, from
+	// mark, a quiet point, to the next (after the last delivery of the
+	// window), which becomes the next window's mark.
+	probe *costProbe
+	mark  *costMark
+	// readCPU, when set, reads the CPU used at both ends of each window.
+	readCPU func() (cpuUse, error)
 }
 
 // measure feeds runs from clients goroutines, keeping at most
-// deliveryBacklog undelivered, and measures a window after the warm-up.
+// deliveryBacklog undelivered, and measures a window after the warm-up;
+// with a probe, also what PostgreSQL did per delivery, from a quiet point
+// before the feed to one after every run it started was delivered.
 func (d *deliveryRun) measure(ctx context.Context, feed runFeed, clients int) (deliveryWindow, error) {
+	var err error
+	if d.probe != nil && d.mark == nil {
+		if d.mark, err = d.probe.Mark(ctx); err != nil {
+			return deliveryWindow{}, err
+		}
+	}
+	marked := d.receiver.Count()
 	l := startLoad(ctx, clients, func(ctx context.Context, _ int) error {
 		if d.started.Load()-d.receiver.Count() >= deliveryBacklog {
 			return sleep(ctx, backlogPause)
@@ -93,17 +126,52 @@ func (d *deliveryRun) measure(ctx context.Context, feed runFeed, clients int) (d
 	if err := l.Run(ctx, d.size.Warmup); err != nil {
 		return deliveryWindow{}, err
 	}
+	steady := &steadyWindow{}
+	if d.probe != nil {
+		if steady.from, err = d.probe.Published(ctx); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+	}
+	var cpuFrom, cpuTo cpuUse
+	if d.readCPU != nil {
+		if cpuFrom, err = d.readCPU(); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+	}
 	d0, s0, t0 := d.receiver.Count(), d.started.Load(), time.Now()
 	if err := l.Run(ctx, d.size.Delivery); err != nil {
 		return deliveryWindow{}, err
 	}
 	d1, s1, t1 := d.receiver.Count(), d.started.Load(), time.Now()
+	if d.readCPU != nil {
+		if cpuTo, err = d.readCPU(); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+	}
+	if d.probe != nil {
+		if steady.to, err = d.probe.Published(ctx); err != nil {
+			return deliveryWindow{}, errors.Join(err, l.Stop())
+		}
+		steady.units = d1 - d0
+	}
 	if err := l.Stop(); err != nil {
 		return deliveryWindow{}, err
 	}
-	return deliveryWindow{
+	w := deliveryWindow{
 		deliveries: rate(d1-d0, t1.Sub(t0)),
 		started:    rate(s1-s0, t1.Sub(t0)),
 		backlog:    s1 - d1,
-	}, nil
+		from:       t0,
+		to:         t1,
+		cpuFrom:    cpuFrom,
+		cpuTo:      cpuTo,
+	}
+	if d.probe == nil {
+		return w, nil
+	}
+	if err := waitForDeliveries(ctx, d.receiver, d.started.Load(), drainTimeout); err != nil {
+		return deliveryWindow{}, err
+	}
+	w.cost, d.mark, err = d.probe.Cost(ctx, d.mark, d.receiver.Count()-marked, steady)
+	return w, err
 }

@@ -26,6 +26,9 @@ type env struct {
 	// baselineRate is River's no-op jobs/s, set by the baseline scenario;
 	// zero when it did not run (ratios are then left out).
 	baselineRate float64
+	// baselineCost is what PostgreSQL did per River job in the baseline;
+	// nil when it did not run.
+	baselineCost *cost
 }
 
 // freshDatabase creates an empty database for one scenario and returns its

@@ -33,10 +33,24 @@ type taskBody struct {
 	ID        string      `json:"id,omitempty"`
 	DependsOn []string    `json:"depends_on,omitempty"`
 	Request   requestBody `json:"request"`
+	Target    *targetBody `json:"target,omitempty"`
 }
 
 type requestBody struct {
-	URL string `json:"url"`
+	URL string `json:"url,omitempty"`
+}
+
+// targetBody sends a task to one device or to a pool instead of a URL.
+type targetBody struct {
+	Device string    `json:"device,omitempty"`
+	Pool   *poolBody `json:"pool,omitempty"`
+	Path   string    `json:"path,omitempty"`
+}
+
+type poolBody struct {
+	Selector map[string]string `json:"selector"`
+	Strategy string            `json:"strategy,omitempty"`
+	TopN     int               `json:"top_n,omitempty"`
 }
 
 // webhookJob is a single-task job calling url, with schedule (nil: run
@@ -47,6 +61,11 @@ func webhookJob(name, url string, schedule *scheduleBody) []byte {
 		Schedule: schedule,
 		Tasks:    []taskBody{{Request: requestBody{URL: url}}},
 	})
+}
+
+// targetJob is a single-task job sent to target, run only when triggered.
+func targetJob(name string, target *targetBody) []byte {
+	return mustJSON(jobBody{Name: name, Tasks: []taskBody{{Target: target}}})
 }
 
 // cronJob is webhookJob on a cron schedule.

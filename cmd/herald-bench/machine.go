@@ -25,6 +25,9 @@ type machine struct {
 	PostgreSQLSettings map[string]string `json:"postgresql_settings"`
 	// Database says which server: DATABASE_URL's (redacted) or embedded.
 	Database string `json:"database"`
+	// CostStats says which extensions the cost figures use
+	// (pg_stat_statements, pg_walinspect), and why not the others.
+	CostStats string `json:"cost_stats"`
 	// Herald is the VCS revision the herald binary was built from.
 	Herald string `json:"herald"`
 	// Date is when the run started (RFC 3339).
@@ -34,14 +37,15 @@ type machine struct {
 // describeMachine gathers the machine's description.
 func describeMachine(ctx context.Context, db *dbServer, heraldBin string) (machine, error) {
 	m := machine{
-		Cores:    runtime.NumCPU(),
-		CPU:      cpuModel(),
-		OS:       runtime.GOOS,
-		Arch:     runtime.GOARCH,
-		Go:       runtime.Version(),
-		Database: db.Source(),
-		Herald:   heraldRevision(heraldBin),
-		Date:     time.Now().UTC().Format(time.RFC3339),
+		Cores:     runtime.NumCPU(),
+		CPU:       cpuModel(),
+		OS:        runtime.GOOS,
+		Arch:      runtime.GOARCH,
+		Go:        runtime.Version(),
+		Database:  db.Source(),
+		CostStats: db.statsNote,
+		Herald:    heraldRevision(heraldBin),
+		Date:      time.Now().UTC().Format(time.RFC3339),
 	}
 	var err error
 	if m.PostgreSQL, err = db.Version(ctx); err != nil {

@@ -12,7 +12,13 @@ const (
 	unitMS        = "ms"
 	unitMB        = "MB"
 	unitSeconds   = "s"
+	unitBytes     = "B"
 	unitCount     = ""
+	// unitAverage is a count per unit of work (statements per delivery):
+	// shown with decimals, without a unit.
+	unitAverage = "avg"
+	// unitTimes is a ratio of two figures of this run.
+	unitTimes = "×"
 )
 
 // metric is one figure a scenario produced.
@@ -30,6 +36,15 @@ type metric struct {
 	// Pass reports whether the target is met; nil without a target, or
 	// when a ratio target has no baseline to compare with.
 	Pass *bool `json:"pass,omitempty"`
+	// Parts break the figure down (rows written by table, statements by
+	// name), largest first.
+	Parts []part `json:"parts,omitempty"`
+}
+
+// part is one item of a figure's breakdown.
+type part struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
 }
 
 // newMetric returns a figure without ratio or target.
@@ -37,13 +52,21 @@ func newMetric(name string, value float64, unit string) metric {
 	return metric{Name: name, Value: value, Unit: unit}
 }
 
-// withRatio sets the figure's ratio to baseline, a rate in the same unit;
-// a zero baseline (not measured in this run) leaves it unset.
+// withRatio sets the figure's ratio to baseline, River's figure in the
+// same unit (its rate, or its cost per job); a zero or NaN baseline (not
+// measured in this run), or a value that could not be measured, leaves it
+// unset.
 func (m metric) withRatio(baseline float64) metric {
-	if baseline > 0 {
+	if baseline > 0 && !math.IsNaN(m.Value) && !math.IsInf(baseline, 0) {
 		r := m.Value / baseline
 		m.Ratio = &r
 	}
+	return m
+}
+
+// withParts sets the figure's breakdown.
+func (m metric) withParts(parts []part) metric {
+	m.Parts = parts
 	return m
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -42,3 +43,21 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // waitUntil waits until t, or until ctx is done.
 func waitUntil(ctx context.Context, t time.Time) error { return sleep(ctx, time.Until(t)) }
+
+// waitFor waits until done reports true, looking every millisecond or so,
+// for at most timeout.
+func waitFor(ctx context.Context, timeout time.Duration, done func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for !done() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not done after %s", timeout)
+		}
+		if err := sleep(ctx, waitPoll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitPoll is how often waitFor looks.
+const waitPoll = 5 * time.Millisecond

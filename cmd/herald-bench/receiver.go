@@ -21,6 +21,9 @@ type delivery struct {
 	// Job, Run, Task, ScheduledFor and WebhookID are the Herald-Job,
 	// Herald-Run, Herald-Task, Herald-Scheduled-For and Webhook-Id headers.
 	Job, Run, Task, ScheduledFor, WebhookID string
+	// Path is the request's path: a push-mode device's own base path and
+	// its task's path.
+	Path string
 }
 
 // receiver is the webhook target of every scenario: an HTTP server on
@@ -28,8 +31,8 @@ type delivery struct {
 // each request. Recording takes a mutex and an append to a slice
 // preallocated for the scenario's expected volume.
 type receiver struct {
-	srv *http.Server
-	url string
+	srv  *http.Server
+	base string
 	// count is len(got), readable without the mutex.
 	count atomic.Int64
 
@@ -44,7 +47,7 @@ func startReceiver(capacity int, logger *slog.Logger) (*receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc := &receiver{url: "http://" + ln.Addr().String() + "/hook", got: make([]delivery, 0, capacity)}
+	rc := &receiver{base: "http://" + ln.Addr().String(), got: make([]delivery, 0, capacity)}
 	rc.srv = &http.Server{
 		Handler:           rc,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -59,7 +62,10 @@ func startReceiver(capacity int, logger *slog.Logger) (*receiver, error) {
 }
 
 // URL is the URL tasks call.
-func (rc *receiver) URL() string { return rc.url }
+func (rc *receiver) URL() string { return rc.base + "/hook" }
+
+// Base is the receiver's URL without a path: every path is answered.
+func (rc *receiver) Base() string { return rc.base }
 
 // ServeHTTP records the request and answers 204 No Content.
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +82,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Task:         r.Header.Get("Herald-Task"),
 		ScheduledFor: r.Header.Get("Herald-Scheduled-For"),
 		WebhookID:    r.Header.Get("Webhook-Id"),
+		Path:         r.URL.Path,
 	}
 	rc.mu.Lock()
 	rc.got = append(rc.got, d)

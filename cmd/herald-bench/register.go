@@ -12,11 +12,16 @@ const registerWorkers = 16
 // a time, and returns their ids. The first is created alone, so that a
 // refusal (*refusedError) comes back once, before any load.
 func registerJobs(ctx context.Context, api *apiClient, body []byte, n int) ([]string, error) {
+	return registerEach(ctx, api, n, func(int) []byte { return body })
+}
+
+// registerEach is registerJobs with the i-th job's own body.
+func registerEach(ctx context.Context, api *apiClient, n int, body func(i int) []byte) ([]string, error) {
 	ids := make([]string, n)
 	if n == 0 {
 		return ids, nil
 	}
-	first, err := api.CreateJob(ctx, body)
+	first, err := api.CreateJob(ctx, body(0))
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +34,7 @@ func registerJobs(ctx context.Context, api *apiClient, body []byte, n int) ([]st
 			if i >= n {
 				return nil
 			}
-			id, err := api.CreateJob(ctx, body)
+			id, err := api.CreateJob(ctx, body(i))
 			if err != nil {
 				return err
 			}

@@ -33,7 +33,7 @@ func (r *report) printTable(w io.Writer) error {
 	m := &r.Machine
 	fmt.Fprintf(w, "\nherald-bench, size %s, %s\n", r.Size.Name, m.Date)
 	fmt.Fprintf(w, "machine: %d cores (%s), %s/%s, %s\n", m.Cores, m.CPU, m.OS, m.Arch, m.Go)
-	fmt.Fprintf(w, "database: %s\n  %s\n  %s\n", m.Database, m.PostgreSQL, formatSettings(m.PostgreSQLSettings))
+	fmt.Fprintf(w, "database: %s\n  %s\n  %s\n  cost statistics: %s\n", m.Database, m.PostgreSQL, formatSettings(m.PostgreSQLSettings), m.CostStats)
 	fmt.Fprintf(w, "herald: %s\n\n", m.Herald)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SCENARIO\tMETRIC\tVALUE\tRATIO\tTARGET\tRESULT")
@@ -47,6 +47,9 @@ func (r *report) printTable(w io.Writer) error {
 		for _, mt := range res.Metrics {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", res.Scenario, mt.Name, formatValue(mt.Value, mt.Unit),
 				formatRatio(mt.Ratio), mt.Target, formatPass(mt.Pass))
+			for _, p := range mt.Parts[:min(len(mt.Parts), costPartsShown)] {
+				fmt.Fprintf(tw, "%s\t  · %s\t%s\t\t\t\n", res.Scenario, p.Name, formatValue(p.Value, unitAverage))
+			}
 		}
 	}
 	return tw.Flush()
@@ -71,6 +74,10 @@ func formatValue(v float64, unit string) string {
 	}
 	var s string
 	switch a := math.Abs(v); {
+	case unit == unitAverage && a >= 100:
+		return formatNumber(math.Round(v))
+	case unit == unitAverage:
+		return strconv.FormatFloat(v, 'f', 2, 64)
 	case unit == unitCount || a >= 100:
 		s = formatNumber(math.Round(v))
 	case a >= 10:
@@ -79,7 +86,7 @@ func formatValue(v float64, unit string) string {
 		s = strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	if unit != "" {
-		if unit != unitPerSecond {
+		if unit != unitPerSecond && unit != unitTimes {
 			s += " "
 		}
 		s += unit

@@ -31,6 +31,9 @@ func allScenarios() []scenario {
 		{name: "ingest", title: "concurrent POST /v1/jobs", run: runIngest},
 		{name: "dag", title: "one run of a DAG: fan-out, fan-in, chain", run: runDAG},
 		{name: "memory", title: "resident memory of herald per active schedule", run: runMemory},
+		{name: "heartbeat", title: "device heartbeats ingested, and deliveries before, during and after them", run: runHeartbeat},
+		{name: "placement", title: "a task placed in a pool of devices: trigger to arrival, against a URL task", run: runPlacement},
+		{name: "pull", title: "pull-mode devices long-polling: trigger to task received", run: runPull},
 	}
 }
 

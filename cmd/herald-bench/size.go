@@ -36,9 +36,34 @@ type size struct {
 	MemorySteps []int
 	// Settle is how long the herald process idles before its memory is read.
 	Settle time.Duration
+	// HeartbeatDevices is how many devices the heartbeat scenario registers,
+	// each heartbeating every heartbeatPeriod.
+	HeartbeatDevices int
+	// PlacementDevices is the pool the placement scenario places tasks in,
+	// every device online.
+	PlacementDevices int
+	// PullDevices is how many pull-mode devices long-poll at once in the
+	// pull scenario.
+	PullDevices int
+	// Latency is the measured window of the placement and pull scenarios,
+	// which trigger runs at a steady, light rate.
+	Latency time.Duration
+	// Quiet is how long the WAL must stay put for the database to count as
+	// quiet, at both ends of a cost measurement (see costProbe); Idle is
+	// how long the idle database is watched first, for the polls that are
+	// subtracted from the statements.
+	Quiet, Idle time.Duration
 }
 
-// shortSize is the default preset: every scenario in about a minute.
+// Cost measurements of the presets: the WAL is quiet for 400 ms (the WAL
+// writer flushes every 200 ms; River's completions within 250 ms of a job's
+// end), the idle database watched for a second.
+const (
+	defaultQuiet = 400 * time.Millisecond
+	defaultIdle  = time.Second
+)
+
+// shortSize is the default preset: every scenario in about three minutes.
 func shortSize() size {
 	return size{
 		Name:          "short",
@@ -54,6 +79,13 @@ func shortSize() size {
 		DAGChain:      100,
 		MemorySteps:   []int{1_000, 10_000},
 		Settle:        3 * time.Second,
+
+		HeartbeatDevices: 1_000,
+		PlacementDevices: 2_000,
+		PullDevices:      100,
+		Latency:          5 * time.Second,
+		Quiet:            defaultQuiet,
+		Idle:             defaultIdle,
 	}
 }
 
@@ -73,6 +105,13 @@ func fullSize() size {
 		DAGChain:      100,
 		MemorySteps:   []int{10_000, 100_000},
 		Settle:        10 * time.Second,
+
+		HeartbeatDevices: 10_000,
+		PlacementDevices: 10_000,
+		PullDevices:      1_000,
+		Latency:          30 * time.Second,
+		Quiet:            defaultQuiet,
+		Idle:             defaultIdle,
 	}
 }
 
@@ -103,8 +142,15 @@ func (s size) MarshalJSON() ([]byte, error) {
 		DAGChain    int    `json:"dag_chain"`
 		MemorySteps []int  `json:"memory_steps"`
 		Settle      string `json:"settle"`
+		Heartbeat   int    `json:"heartbeat_devices"`
+		Placement   int    `json:"placement_devices"`
+		Pull        int    `json:"pull_devices"`
+		Latency     string `json:"latency"`
+		Quiet       string `json:"quiet"`
+		Idle        string `json:"idle"`
 	}{
 		s.Name, s.Warmup.String(), s.Baseline.String(), s.Delivery.String(), s.FireJobs, s.FireSeconds,
 		s.SpreadJobs, s.SpreadSeconds, s.Ingest.String(), s.DAGTasks, s.DAGChain, s.MemorySteps, s.Settle.String(),
+		s.HeartbeatDevices, s.PlacementDevices, s.PullDevices, s.Latency.String(), s.Quiet.String(), s.Idle.String(),
 	})
 }

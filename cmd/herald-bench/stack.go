@@ -40,8 +40,9 @@ type stack struct {
 }
 
 // startStack starts a stack whose receiver has room for capacity
-// deliveries before it grows.
-func (e *env) startStack(ctx context.Context, capacity int) (_ *stack, err error) {
+// deliveries before it grows; extraEnv (NAME=value) adds to, or overrides,
+// the herald's environment.
+func (e *env) startStack(ctx context.Context, capacity int, extraEnv ...string) (_ *stack, err error) {
 	s := &stack{}
 	defer func() {
 		if err != nil {
@@ -57,7 +58,7 @@ func (e *env) startStack(ctx context.Context, capacity int) (_ *stack, err error
 		return nil, err
 	}
 	apiKey := strings.ToLower(rand.Text())
-	s.herald, err = startHerald(ctx, heraldConfig{bin: e.heraldBin, env: heraldEnv(url, apiKey), stderr: e.heraldLog})
+	s.herald, err = startHerald(ctx, heraldConfig{bin: e.heraldBin, env: append(heraldEnv(url, apiKey), extraEnv...), stderr: e.heraldLog})
 	if err != nil {
 		return nil, err
 	}
