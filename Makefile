@@ -52,7 +52,7 @@ IMAGE ?= herald:dev
 image:
 	IMAGE='$(IMAGE)' ENGINE='$(ENGINE)' deploy/image.sh
 
-## bench: the benchmark harness at full size (about 7 minutes); see BENCHMARKS.md.
+## bench: the benchmark harness at full size (about 15 minutes); see BENCHMARKS.md.
 bench:
 	$(GO) run ./cmd/herald-bench -size full
 
