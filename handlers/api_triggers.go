@@ -156,16 +156,15 @@ func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResu
 		if err != nil {
 			return err
 		}
+		var audits []*access.Entry
 		for i := range out {
 			out[i] = triggerResult{run: runs[i], err: errs[i]}
 			if e := items[i].audit; e != nil && runs[i] != nil {
 				e.ObjectID = runs[i].ID.String()
-				if err := access.Audit(ctx, tx, e); err != nil {
-					return err
-				}
+				audits = append(audits, e)
 			}
 		}
-		return nil
+		return access.AuditMany(ctx, tx, audits) // one statement for the batch
 	})
 	return out, err
 }

@@ -3,6 +3,8 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -81,4 +83,41 @@ func TestEveryWriteLeavesOneAuditRow(t *testing.T) {
 		SELECT count(*) FROM audit_log a WHERE a.action = 'POST /v1/jobs' AND a.status = 201
 		  AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id::text = a.object_id)`).Scan(&orphans))
 	require.Zero(t, orphans)
+}
+
+// Concurrent triggers are started in one batch and audited with one
+// statement: each still leaves its own row, naming its run.
+func TestBatchedTriggersEachLeaveOneAuditRow(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	resp := b.h.Do(http.MethodPost, "/v1/jobs", job("batched", nil))
+	require.Equal(t, http.StatusCreated, resp.Status)
+	var j struct{ ID string }
+	resp.JSON(t, &j)
+	const n = 20
+	runs := make(chan string, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
+			var r struct{ ID string }
+			resp.JSON(t, &r)
+			runs <- r.ID
+		}()
+	}
+	wg.Wait()
+	close(runs)
+	var page struct{ Data []auditRow }
+	b.h.Do(http.MethodGet, "/v1/audit?action="+url.QueryEscape("POST /v1/jobs/{jobID}/runs")+"&limit=100", nil).JSON(t, &page)
+	require.Len(t, page.Data, n)
+	audited := map[string]bool{}
+	for _, r := range page.Data {
+		require.NotNil(t, r.ObjectID)
+		audited[*r.ObjectID] = true
+	}
+	for id := range runs {
+		require.True(t, audited[id], "run %s has no audit row", id)
+	}
 }

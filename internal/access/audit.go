@@ -51,6 +51,32 @@ func Audit(ctx context.Context, db store.DBTX, e *Entry) error {
 	return nil
 }
 
+// AuditMany records entries in db with one statement, as Audit does each.
+func AuditMany(ctx context.Context, db store.DBTX, entries []*Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	var p store.RecordAuditsParams
+	for _, e := range entries {
+		key := uuid.Nil
+		if e.Principal.KeyID != nil {
+			key = *e.Principal.KeyID
+		}
+		p.Ids = append(p.Ids, uuid.Must(uuid.NewV7()))
+		p.Principals = append(p.Principals, e.Principal.Name)
+		p.KeyIds = append(p.KeyIds, key)
+		p.Actions = append(p.Actions, e.Action)
+		p.ObjectIds = append(p.ObjectIds, e.ObjectID)
+		p.Statuses = append(p.Statuses, int32(e.Status))
+		p.Details = append(p.Details, e.Detail)
+		p.RequestIds = append(p.RequestIds, e.RequestID)
+	}
+	if err := store.New(db).RecordAudits(ctx, p); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
 // AuditRetention deletes audit rows older than Keep, a thousand at a time:
 // a replica.Sweeper, run after the heartbeats of worker replicas.
 type AuditRetention struct {

@@ -278,6 +278,42 @@ func (q *Queries) RecordAudit(ctx context.Context, arg RecordAuditParams) error 
 	return err
 }
 
+const recordAudits = `-- name: RecordAudits :exec
+INSERT INTO audit_log (id, principal, key_id, action, object_id, status, detail, request_id)
+SELECT a.id, a.principal, nullif(a.key_id, '00000000-0000-0000-0000-000000000000'::uuid), a.action,
+       nullif(a.object_id, ''), a.status, nullif(a.detail, ''), a.request_id
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS principal, unnest($3::uuid[]) AS key_id,
+             unnest($4::text[]) AS action, unnest($5::text[]) AS object_id, unnest($6::int[]) AS status,
+             unnest($7::text[]) AS detail, unnest($8::text[]) AS request_id) AS a
+`
+
+type RecordAuditsParams struct {
+	Ids        []uuid.UUID
+	Principals []string
+	KeyIds     []uuid.UUID
+	Actions    []string
+	ObjectIds  []string
+	Statuses   []int32
+	Details    []string
+	RequestIds []string
+}
+
+// Many audit rows in one statement (the triggers of a batch). NULL is
+// passed as: key_id the nil uuid, object_id and detail ”.
+func (q *Queries) RecordAudits(ctx context.Context, arg RecordAuditsParams) error {
+	_, err := q.db.Exec(ctx, recordAudits,
+		arg.Ids,
+		arg.Principals,
+		arg.KeyIds,
+		arg.Actions,
+		arg.ObjectIds,
+		arg.Statuses,
+		arg.Details,
+		arg.RequestIds,
+	)
+	return err
+}
+
 const revokeAPIKey = `-- name: RevokeAPIKey :one
 UPDATE api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
 RETURNING id

@@ -63,3 +63,13 @@ SELECT labels FROM jobs WHERE id = @id;
 
 -- name: RunJobLabels :one
 SELECT j.labels FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = @id;
+
+-- name: RecordAudits :exec
+-- Many audit rows in one statement (the triggers of a batch). NULL is
+-- passed as: key_id the nil uuid, object_id and detail ''.
+INSERT INTO audit_log (id, principal, key_id, action, object_id, status, detail, request_id)
+SELECT a.id, a.principal, nullif(a.key_id, '00000000-0000-0000-0000-000000000000'::uuid), a.action,
+       nullif(a.object_id, ''), a.status, nullif(a.detail, ''), a.request_id
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@principals::text[]) AS principal, unnest(@key_ids::uuid[]) AS key_id,
+             unnest(@actions::text[]) AS action, unnest(@object_ids::text[]) AS object_id, unnest(@statuses::int[]) AS status,
+             unnest(@details::text[]) AS detail, unnest(@request_ids::text[]) AS request_id) AS a;
