@@ -96,6 +96,7 @@ func TestSmoke(t *testing.T) {
 			"heartbeats ingested during deliveries", "heartbeat latency p99, paced", "flat out: WAL per heartbeat"},
 		"placement": {"pool task: trigger to arrival p50", "pool task: trigger to arrival p99", "URL task: trigger to arrival p50", "devices chosen"},
 		"pull":      {"trigger to device p50", "trigger to device p99", "herald's database connections while they wait"},
+		"fleet":     {"trigger answered (run and members created)", "trigger to last arrival", "fleet deliveries, first to last arrival", "devices not reached", "fleet rate / single-task runs' rate (DB-fed)"},
 	}
 	require.Len(t, rep.Results, len(want))
 	for _, res := range rep.Results {

@@ -76,6 +76,7 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("fed in the database: %w", err)
 	}
+	e.deliveryRate = viaDB.deliveries
 	metrics := []metric{
 		newMetric("deliveries, API-fed", viaAPI.deliveries, unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
 		newMetric("runs triggered via API", viaAPI.started, unitPerSecond),

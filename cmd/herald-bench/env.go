@@ -29,6 +29,9 @@ type env struct {
 	// baselineCost is what PostgreSQL did per River job in the baseline;
 	// nil when it did not run.
 	baselineCost *cost
+	// deliveryRate is the delivery scenario's DB-fed deliveries/s of
+	// single-task runs; zero when it did not run.
+	deliveryRate float64
 }
 
 // freshDatabase creates an empty database for one scenario and returns its

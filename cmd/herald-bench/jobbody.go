@@ -42,9 +42,14 @@ type requestBody struct {
 
 // targetBody sends a task to one device or to a pool instead of a URL.
 type targetBody struct {
-	Device string    `json:"device,omitempty"`
-	Pool   *poolBody `json:"pool,omitempty"`
-	Path   string    `json:"path,omitempty"`
+	Device string     `json:"device,omitempty"`
+	Pool   *poolBody  `json:"pool,omitempty"`
+	Fleet  *fleetBody `json:"fleet,omitempty"`
+	Path   string     `json:"path,omitempty"`
+}
+
+type fleetBody struct {
+	Selector map[string]string `json:"selector"`
 }
 
 type poolBody struct {

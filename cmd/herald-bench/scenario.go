@@ -34,6 +34,7 @@ func allScenarios() []scenario {
 		{name: "heartbeat", title: "device heartbeats ingested, and deliveries before, during and after them", run: runHeartbeat},
 		{name: "placement", title: "a task placed in a pool of devices: trigger to arrival, against a URL task", run: runPlacement},
 		{name: "pull", title: "pull-mode devices long-polling: trigger to task received", run: runPull},
+		{name: "fleet", title: "one fleet run over every device, in one wave: its creation, and its delivery rate", run: runFleet},
 	}
 }
 
