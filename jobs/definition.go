@@ -35,6 +35,10 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 	if err != nil {
 		return nil, "", err
 	}
+	next, cursor, err := firstFire(ctx, tx, j, enc, now)
+	if err != nil {
+		return nil, "", err
+	}
 	secret, err := signing.NewSecret()
 	if err != nil {
 		return nil, "", err
@@ -57,8 +61,9 @@ func CreateJob(ctx context.Context, tx pgx.Tx, j *jobspec.Job, now time.Time) (*
 		Misfire:        j.Misfire,
 		Overlap:        j.Overlap,
 		Secret:         secret,
-		NextFireAt:     j.FirstFire(now),
+		NextFireAt:     next,
 		ScheduleAnchor: &now,
+		DeviceCursor:   cursor,
 		Rate:           j.Rate,
 		MaxInFlight:    int32Ptr(j.MaxInFlight),
 		RunTimeoutMs:   enc.runTimeoutMs,
@@ -83,6 +88,10 @@ func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jo
 	if err != nil {
 		return nil, "", err
 	}
+	next, cursor, err := firstFire(ctx, tx, j, enc, now)
+	if err != nil {
+		return nil, "", err
+	}
 	fresh, err := signing.NewSecret()
 	if err != nil {
 		return nil, "", err
@@ -90,7 +99,7 @@ func UpdateJob(ctx context.Context, tx pgx.Tx, ins Inserter, id uuid.UUID, j *jo
 	updated, err := store.New(tx).UpdateJob(ctx, store.UpdateJobParams{
 		ID: id, Name: j.Name, Schedule: enc.schedule, Tasks: enc.tasks, Paused: j.Paused,
 		Misfire: j.Misfire, Overlap: j.Overlap, Labels: enc.labels,
-		NextFireAt: j.FirstFire(now), ScheduleAnchor: &now,
+		NextFireAt: next, ScheduleAnchor: &now, DeviceCursor: cursor,
 		Rate: j.Rate, MaxInFlight: int32Ptr(j.MaxInFlight),
 		RunTimeoutMs: enc.runTimeoutMs, FailureHandled: j.FailureHandled, OnRunEnd: enc.onRunEnd,
 		Inbound: j.Inbound != nil && j.Inbound.Enabled, NewInboundSecret: fresh,
@@ -183,6 +192,16 @@ func RotateInboundSecret(ctx context.Context, tx pgx.Tx, id uuid.UUID, now time.
 }
 
 // encodedJob is a definition's JSON columns and its run timeout.
+// firstFire is the first tick of j's schedule set at now, and for a
+// device-local schedule the cursor its ticks count from (now).
+func firstFire(ctx context.Context, tx pgx.Tx, j *jobspec.Job, enc *encodedJob, now time.Time) (next, cursor *time.Time, err error) {
+	if !j.Schedule.DeviceLocal() {
+		return j.FirstFire(now), nil, nil
+	}
+	next, err = firstLocalFire(ctx, tx, j.Schedule.Cron, enc.tasks, now)
+	return next, &now, err
+}
+
 type encodedJob struct {
 	schedule, tasks, labels, onRunEnd []byte
 	runTimeoutMs                      *int64

@@ -53,7 +53,12 @@ func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *sc
 	if err != nil {
 		return tickPlan{}, fmt.Errorf("schedule of job %s: %w", hj.ID, err)
 	}
+	return planRec(rec, hj.Misfire, due, now, grace), nil
+}
 
+// planRec is planTicks for the recurring schedule rec (nil: a one-off
+// tick) under the misfire policy.
+func planRec(rec schedule.Schedule, misfire string, due, now time.Time, grace time.Duration) tickPlan {
 	ticks := []time.Time{due}
 	var plan tickPlan
 	if rec != nil {
@@ -63,7 +68,7 @@ func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *sc
 			// More ticks passed than are worth listing: count the rest and
 			// keep the latest, all missed (the outage outlasted any grace).
 			n, latest := countBetween(rec, ticks[len(ticks)-1], now)
-			return planMissed(hj.Misfire, ticks, n, latest, rec.Next(now)), nil
+			return planMissed(misfire, ticks, n, latest, rec.Next(now))
 		}
 		// After now, and after due: a tick handled ahead of its time
 		// (FireLead) has now before due.
@@ -84,15 +89,15 @@ func planTicks(hj *store.Job, due, now time.Time, grace time.Duration, cache *sc
 	switch {
 	case len(late) == 0:
 		plan.fire = onTime
-	case hj.Misfire == jobspec.MisfireSkip:
+	case misfire == jobspec.MisfireSkip:
 		plan.fire, plan.missed = onTime, len(late)
-	case hj.Misfire == jobspec.MisfireFireAll:
+	case misfire == jobspec.MisfireFireAll:
 		plan.fire = ticks
 	default: // fire_once
 		plan.fire = append([]time.Time{late[len(late)-1]}, onTime...)
 		plan.missed = len(late) - 1
 	}
-	return plan, nil
+	return plan
 }
 
 // planMissed is the plan when listed (the oldest ticks) and n more ticks up

@@ -39,7 +39,7 @@ func startFleet(ctx context.Context, tx pgx.Tx, ins Inserter, runID, jobID, task
 	if err != nil {
 		return err
 	}
-	devices, err := q.FleetDevices(ctx, selector)
+	devices, err := q.FleetDevices(ctx, store.FleetDevicesParams{RunID: runID, Selector: selector})
 	if err != nil {
 		return fmt.Errorf("find the fleet's devices: %w", err)
 	}

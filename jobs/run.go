@@ -55,7 +55,7 @@ func StartRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trig
 
 // startRun is StartRun with the run's input (nil: none).
 func startRun(ctx context.Context, tx pgx.Tx, ins Inserter, job *store.Job, trigger string, scheduledFor time.Time, input json.RawMessage) (*store.Run, error) {
-	run, err := createRun(ctx, tx, job, trigger, state.RunRunning, scheduledFor, input)
+	run, err := createRun(ctx, tx, job, trigger, state.RunRunning, scheduledFor, input, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +76,9 @@ func tracerOf(ins Inserter) trace.TracerProvider {
 // createRun inserts a run of job in the given state, without tasks, with
 // its input (nil: none). The run keeps the job's failure_handled and
 // on_run_end; running, its deadline is the job's run_timeout from its
-// nominal time (a queued run's, from its start).
-func createRun(ctx context.Context, tx pgx.Tx, job *store.Job, trigger string, st state.Run, scheduledFor time.Time, input json.RawMessage) (*store.Run, error) {
+// nominal time (a queued run's, from its start). zones, for the tick of a
+// device-local schedule, restrict its fleets to the devices in them.
+func createRun(ctx context.Context, tx pgx.Tx, job *store.Job, trigger string, st state.Run, scheduledFor time.Time, input json.RawMessage, zones []string) (*store.Run, error) {
 	run, err := store.New(tx).CreateRun(ctx, store.CreateRunParams{
 		ID:             uuid.Must(uuid.NewV7()),
 		JobID:          job.ID,
@@ -88,6 +89,7 @@ func createRun(ctx context.Context, tx pgx.Tx, job *store.Job, trigger string, s
 		Deadline:       deadline(job, st, scheduledFor),
 		FailureHandled: job.FailureHandled,
 		OnRunEnd:       job.OnRunEnd,
+		DeviceZones:    zones,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrTickTaken

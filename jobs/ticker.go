@@ -1,13 +1,16 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/herald-sched/herald/internal/state"
 	"log/slog"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/trace"
@@ -69,9 +72,18 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 			return nil
 		}
 		solo := soloRuns{trigger: TriggerSchedule, clock: t.now}
-		adv := store.AdvanceJobsParams{}
+		adv := advanceJobs{}
 		for i := range due {
 			hj := &due[i]
+			if sched, ok := deviceLocal(hj); ok {
+				plan, skipped, err := t.claimLocal(ctx, tx, hj, sched, now)
+				if err != nil {
+					return err
+				}
+				skippedRuns += skipped
+				adv.add(hj.ID, plan, skipped)
+				continue
+			}
 			plan, err := planTicks(hj, *hj.NextFireAt, now, t.grace, t.cache)
 			if err != nil {
 				// A schedule that cannot be read cannot tick: stop it,
@@ -89,7 +101,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 						continue
 					}
 				}
-				wasSkipped, err := t.startIsolated(ctx, tx, hj, at)
+				wasSkipped, err := t.startIsolated(ctx, tx, hj, at, nil)
 				if err != nil {
 					return err
 				}
@@ -102,20 +114,12 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 				t.logger.InfoContext(ctx, "missed ticks", slog.String("job_id", hj.ID.String()),
 					slog.Int("missed", plan.missed), slog.String("misfire", hj.Misfire))
 			}
-			adv.Ids = append(adv.Ids, hj.ID)
-			adv.HasNext = append(adv.HasNext, plan.next != nil)
-			next := time.Time{}
-			if plan.next != nil {
-				next = *plan.next
-			}
-			adv.NextFireAts = append(adv.NextFireAts, next)
-			adv.Missed = append(adv.Missed, int64(plan.missed))
-			adv.Skipped = append(adv.Skipped, int64(skipped))
+			adv.add(hj.ID, plan, skipped)
 		}
 		if _, err := solo.create(ctx, tx, t.ins); err != nil {
 			return err
 		}
-		if err := q.AdvanceJobs(ctx, adv); err != nil {
+		if err := q.AdvanceJobs(ctx, store.AdvanceJobsParams(adv)); err != nil {
 			return fmt.Errorf("advance jobs: %w", err)
 		}
 		return nil
@@ -135,16 +139,43 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	return claimed, nil
 }
 
+// advanceJobs collects the jobs a claim advances (AdvanceJobs).
+type advanceJobs store.AdvanceJobsParams
+
+func (a *advanceJobs) add(id uuid.UUID, plan tickPlan, skipped int) {
+	a.Ids = append(a.Ids, id)
+	a.HasNext = append(a.HasNext, plan.next != nil)
+	next := time.Time{}
+	if plan.next != nil {
+		next = *plan.next
+	}
+	a.NextFireAts = append(a.NextFireAts, next)
+	a.Missed = append(a.Missed, int64(plan.missed))
+	a.Skipped = append(a.Skipped, int64(skipped))
+}
+
+// deviceLocal returns hj's schedule when it fires in each device's zone.
+func deviceLocal(hj *store.Job) (*jobspec.Schedule, bool) {
+	if len(hj.Schedule) == 0 || !bytes.Contains(hj.Schedule, []byte(`"device"`)) {
+		return nil, false // the common case, without decoding
+	}
+	var sched jobspec.Schedule
+	if err := json.Unmarshal(hj.Schedule, &sched); err != nil || !sched.DeviceLocal() {
+		return nil, false
+	}
+	return &sched, true
+}
+
 // startIsolated is startTick under a savepoint: a job whose tick cannot
 // start (a definition that no longer decodes) loses that tick, with an
 // error in the log, instead of failing the claim of every job with it.
 // Only a failure of the database itself is returned.
-func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at time.Time) (bool, error) {
+func (t *ticker) startIsolated(ctx context.Context, tx pgx.Tx, hj *store.Job, at time.Time, zones []string) (bool, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
-	skipped, err := startTick(ctx, sp, t.ins, hj, at)
+	skipped, err := startTick(ctx, sp, t.ins, hj, at, zones)
 	if err == nil {
 		return skipped, sp.Commit(ctx)
 	}
@@ -173,8 +204,9 @@ func overlapState(overlap string, running, queued int) state.Run {
 
 // startTick starts the run of the tick at t, or, when an earlier run of the
 // job is still in progress, queues or skips it per the overlap policy. It
-// reports whether the tick was skipped.
-func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t time.Time) (bool, error) {
+// reports whether the tick was skipped. zones, for the tick of a
+// device-local schedule, are the zones whose local tick it is.
+func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t time.Time, zones []string) (bool, error) {
 	st := state.RunRunning
 	if hj.Overlap != jobspec.OverlapAllow {
 		active, err := store.New(tx).CountActiveRuns(ctx, hj.ID)
@@ -183,7 +215,7 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 		}
 		st = overlapState(hj.Overlap, int(active.Running), int(active.Queued))
 	}
-	run, err := createRun(ctx, tx, hj, TriggerSchedule, st, t, nil)
+	run, err := createRun(ctx, tx, hj, TriggerSchedule, st, t, nil, zones)
 	if errors.Is(err, ErrTickTaken) {
 		return false, nil
 	}

@@ -99,6 +99,7 @@ func writeBeats(ctx context.Context, pool *pgxpool.Pool, beats []beat) error {
 		last[b.id] = i
 	}
 	var p store.RecordHeartbeatsParams
+	zoned := false
 	for i, b := range beats {
 		if last[b.id] != i {
 			continue
@@ -108,6 +109,12 @@ func writeBeats(ctx context.Context, pool *pgxpool.Pool, beats []beat) error {
 		p.Memories = append(p.Memories, *b.hb.Memory)
 		p.QueueDepths = append(p.QueueDepths, int32(*b.hb.QueueDepth))
 		p.Timezones = append(p.Timezones, b.hb.Timezone)
+		zoned = zoned || b.hb.Timezone != ""
+	}
+	if zoned {
+		// A zone may have changed: the device-local jobs are planned
+		// again in the same statement when one did.
+		return store.New(pool).RecordHeartbeatsMoved(ctx, store.RecordHeartbeatsMovedParams(p))
 	}
 	return store.New(pool).RecordHeartbeats(ctx, p)
 }

@@ -65,6 +65,9 @@ func (r *Registry) Create(ctx context.Context, db store.DBTX, s *Spec) (*store.D
 	if err != nil {
 		return nil, "", fmt.Errorf("create device: %w", err)
 	}
+	if err := store.New(db).NudgeDeviceLocalJobs(ctx); err != nil {
+		return nil, "", fmt.Errorf("plan device-local jobs: %w", err)
+	}
 	return &d, token, nil
 }
 
@@ -112,6 +115,9 @@ func (r *Registry) Update(ctx context.Context, db store.DBTX, id uuid.UUID, s *S
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update device: %w", err)
+	}
+	if err := store.New(db).NudgeDeviceLocalJobs(ctx); err != nil {
+		return nil, fmt.Errorf("plan device-local jobs: %w", err)
 	}
 	return &d, nil
 }

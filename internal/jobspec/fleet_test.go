@@ -41,6 +41,13 @@ func TestValidateFleetAndRollout(t *testing.T) {
 			wantField: "tasks[0].target", wantMessage: "one of a device, a pool or a fleet"},
 		{name: "rollout without a fleet", job: `{"name": "j", "tasks": [{"request": {"url": "https://gw.example/a"}, "rollout": {"waves": ["1"]}}]}`,
 			wantField: "tasks[0].rollout", wantMessage: "target is a fleet"},
+		{name: "device-local schedule", job: `{"name": "j", "schedule": {"cron": "0 3 * * *", "timezone": "device"}, "tasks": [{"id": "update", "target": {"fleet": {"selector": {"site": "17"}}}}]}`},
+		{name: "device-local schedule without a fleet", job: `{"name": "j", "schedule": {"cron": "0 3 * * *", "timezone": "device"}, "tasks": [{"request": {"url": "https://gw.example/a"}}]}`,
+			wantField: "schedule.timezone", wantMessage: "only to a job with a fleet task"},
+		{name: "device-local schedule, bad cron", job: `{"name": "j", "schedule": {"cron": "0 3 * *", "timezone": "device"}, "tasks": [{"target": {"fleet": {"selector": {}}}}]}`,
+			wantField: "schedule.cron"},
+		{name: "device zone with every", job: `{"name": "j", "schedule": {"every": "1h", "timezone": "device"}, "tasks": [{"target": {"fleet": {"selector": {}}}}]}`,
+			wantField: "schedule.timezone", wantMessage: "only to cron"},
 		{name: "bad selector key", job: `{"name": "j", "tasks": [{"target": {"fleet": {"selector": {"bad key": "x"}}}}]}`,
 			wantField: "tasks[0].target.fleet.selector.bad key"},
 	}

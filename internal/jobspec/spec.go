@@ -61,7 +61,9 @@ type Inbound struct {
 type Schedule struct {
 	// Cron is a 5-field (minute precision) or 6-field (seconds first) expression.
 	Cron string `json:"cron,omitempty"`
-	// Timezone is the IANA zone Cron is read in; default UTC.
+	// Timezone is the IANA zone Cron is read in; default UTC. On a job
+	// with a fleet task, DeviceTimezone ("device") reads Cron in each
+	// device's own zone, as it last reported it.
 	Timezone string `json:"timezone,omitempty"`
 	// Every fires at a fixed interval.
 	Every *Duration `json:"every,omitempty"`

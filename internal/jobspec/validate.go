@@ -217,7 +217,14 @@ func (j *Job) validateSchedule(v *validator, now time.Time, lim Limits) {
 	}
 	switch {
 	case s.Cron != "":
-		sched, err := schedule.ParseCron(s.Cron, s.Timezone)
+		zone := s.Timezone
+		if s.DeviceLocal() {
+			zone = "UTC" // the expression's syntax; each device's zone is read when it ticks
+			if !j.hasFleetTask() {
+				v.add("schedule.timezone", `"device" applies only to a job with a fleet task (target.fleet)`)
+			}
+		}
+		sched, err := schedule.ParseCron(s.Cron, zone)
 		var pe *schedule.ParseError
 		switch {
 		case errors.As(err, &pe) && pe.Part == "timezone":
@@ -272,6 +279,9 @@ func (j *Job) FirstFire(now time.Time) *time.Time {
 		t := now.Add(s.Delay.Std()).UTC()
 		return &t
 	}
+	if s.DeviceLocal() {
+		return nil // the devices' zones decide: see jobs (device-local ticks)
+	}
 	rec, err := s.Compile(now, nil)
 	if err != nil || rec == nil {
 		return nil
@@ -281,6 +291,26 @@ func (j *Job) FirstFire(now time.Time) *time.Time {
 		return nil // a cron expression that never matches, such as 30 February
 	}
 	return &t
+}
+
+// DeviceTimezone is the schedule timezone that reads a fleet job's cron in
+// each device's own zone.
+const DeviceTimezone = "device"
+
+// DeviceLocal reports whether the schedule fires per device, in the zone
+// each device last reported (timezone "device").
+func (s *Schedule) DeviceLocal() bool {
+	return s != nil && s.Cron != "" && s.Timezone == DeviceTimezone
+}
+
+// hasFleetTask reports whether one of the job's tasks targets a fleet.
+func (j *Job) hasFleetTask() bool {
+	for i := range j.Tasks {
+		if j.Tasks[i].IsFleet() {
+			return true
+		}
+	}
+	return false
 }
 
 // Recurring reports whether the schedule repeats (cron or every).
@@ -295,6 +325,8 @@ func (s *Schedule) Compile(anchor time.Time, cache *schedule.Cache) (schedule.Sc
 	switch {
 	case s == nil:
 		return nil, nil
+	case s.DeviceLocal():
+		return nil, errors.New(`a schedule in each device's zone ("timezone": "device") has no single series of ticks`)
 	case s.Cron != "":
 		return cache.ParseCron(s.Cron, s.Timezone)
 	case s.Every != nil:

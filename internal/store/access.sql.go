@@ -331,7 +331,7 @@ const rotateSecret = `-- name: RotateSecret :one
 UPDATE jobs SET previous_secret = secret, previous_secret_expires_at = $1,
     secret = $2, updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor
 `
 
 type RotateSecretParams struct {
@@ -370,6 +370,7 @@ func (q *Queries) RotateSecret(ctx context.Context, arg RotateSecretParams) (Job
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }

@@ -434,6 +434,51 @@ func (q *Queries) RecordHeartbeats(ctx context.Context, arg RecordHeartbeatsPara
 	return err
 }
 
+const recordHeartbeatsMoved = `-- name: RecordHeartbeatsMoved :exec
+WITH h AS (
+    SELECT unnest($1::uuid[]) AS id, unnest($2::float8[]) AS cpu,
+           unnest($3::float8[]) AS memory, unnest($4::int[]) AS queue_depth,
+           unnest($5::text[]) AS timezone
+), moved AS (
+    SELECT 1 FROM devices d JOIN h ON d.id = h.id
+    WHERE h.timezone <> '' AND h.timezone <> d.timezone
+    LIMIT 1
+), beat AS (
+    UPDATE devices SET
+        online = true, offline_since = NULL, last_heartbeat_at = now(),
+        cpu = h.cpu, memory = h.memory, queue_depth = h.queue_depth,
+        timezone = coalesce(nullif(h.timezone, ''), devices.timezone)
+    FROM h
+    WHERE devices.id = ANY($1::uuid[]) AND devices.id = h.id
+)
+UPDATE jobs SET next_fire_at = now()
+WHERE EXISTS (SELECT 1 FROM moved)
+  AND schedule ->> 'timezone' = 'device' AND deleted_at IS NULL
+  AND (next_fire_at IS NULL OR next_fire_at > now())
+`
+
+type RecordHeartbeatsMovedParams struct {
+	Ids         []uuid.UUID
+	Cpus        []float64
+	Memories    []float64
+	QueueDepths []int32
+	Timezones   []string
+}
+
+// RecordHeartbeats for a batch where some heartbeat names a zone: when a
+// device's zone changes, the device-local jobs are planned again at once
+// (NudgeDeviceLocalJobs), in the same statement.
+func (q *Queries) RecordHeartbeatsMoved(ctx context.Context, arg RecordHeartbeatsMovedParams) error {
+	_, err := q.db.Exec(ctx, recordHeartbeatsMoved,
+		arg.Ids,
+		arg.Cpus,
+		arg.Memories,
+		arg.QueueDepths,
+		arg.Timezones,
+	)
+	return err
+}
+
 const releaseDeviceLease = `-- name: ReleaseDeviceLease :exec
 DELETE FROM device_leases WHERE task_run_id = $1 AND holder = $2
 `

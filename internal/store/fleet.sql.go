@@ -82,13 +82,57 @@ func (q *Queries) CreateRollout(ctx context.Context, arg CreateRolloutParams) er
 	return err
 }
 
-const fleetDevices = `-- name: FleetDevices :many
-SELECT id FROM devices WHERE labels @> $1::jsonb ORDER BY id
+const deviceZones = `-- name: DeviceZones :many
+SELECT timezone, count(*)::int AS devices FROM devices
+WHERE EXISTS (SELECT 1 FROM jsonb_array_elements($1::jsonb) s WHERE devices.labels @> s.value)
+GROUP BY timezone
+ORDER BY timezone
 `
 
-// The devices a fleet selector matches (every label of @selector), by id.
-func (q *Queries) FleetDevices(ctx context.Context, selector json.RawMessage) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, fleetDevices, selector)
+type DeviceZonesRow struct {
+	Timezone string
+	Devices  int32
+}
+
+// The zones of the devices any of @selectors (a JSON array of label
+// objects) matches, with their counts: where a device-local job ticks.
+func (q *Queries) DeviceZones(ctx context.Context, selectors json.RawMessage) ([]DeviceZonesRow, error) {
+	rows, err := q.db.Query(ctx, deviceZones, selectors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []DeviceZonesRow{}
+	for rows.Next() {
+		var i DeviceZonesRow
+		if err := rows.Scan(&i.Timezone, &i.Devices); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const fleetDevices = `-- name: FleetDevices :many
+SELECT d.id FROM devices d, runs r
+WHERE r.id = $1 AND d.labels @> $2::jsonb
+  AND (r.device_zones IS NULL OR d.timezone = ANY(r.device_zones))
+ORDER BY d.id
+`
+
+type FleetDevicesParams struct {
+	RunID    uuid.UUID
+	Selector json.RawMessage
+}
+
+// The devices a fleet selector matches (every label of @selector), by id;
+// for the tick of a device-local schedule (the run names its zones), those
+// in the zones whose local time it is.
+func (q *Queries) FleetDevices(ctx context.Context, arg FleetDevicesParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, fleetDevices, arg.RunID, arg.Selector)
 	if err != nil {
 		return nil, err
 	}

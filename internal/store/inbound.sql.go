@@ -26,7 +26,7 @@ const rotateInboundSecret = `-- name: RotateInboundSecret :one
 UPDATE jobs SET inbound_previous_secret = inbound_secret, inbound_previous_expires_at = $1,
     inbound_secret = $2, updated_at = now()
 WHERE id = $3 AND deleted_at IS NULL AND inbound_secret IS NOT NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor
 `
 
 type RotateInboundSecretParams struct {
@@ -66,6 +66,7 @@ func (q *Queries) RotateInboundSecret(ctx context.Context, arg RotateInboundSecr
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }

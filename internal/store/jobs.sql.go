@@ -46,9 +46,9 @@ func (q *Queries) AdvanceJobs(ctx context.Context, arg AdvanceJobsParams) error 
 }
 
 const claimDueJobs = `-- name: ClaimDueJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs
 WHERE next_fire_at <= $1 AND next_fire_at IS NOT NULL AND deleted_at IS NULL AND NOT paused
-  AND (overlap = 'allow' OR next_fire_at <= $2)
+  AND ((overlap = 'allow' AND (schedule ->> 'timezone') IS DISTINCT FROM 'device') OR next_fire_at <= $2)
 ORDER BY next_fire_at
 LIMIT $3
 FOR UPDATE SKIP LOCKED
@@ -63,7 +63,9 @@ type ClaimDueJobsParams struct {
 // The jobs whose next tick is due to be handled: at @now for all, and up to
 // @horizon ahead for those whose overlap allows handling it early. Locked
 // until the transaction ends; rows another replica (or an API update) holds
-// are skipped, so each tick is claimed by one replica.
+// are skipped, so each tick is claimed by one replica. Device-local jobs
+// are claimed at @now only: their ticks are planned from the devices' zones
+// as they are then.
 func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]Job, error) {
 	rows, err := q.db.Query(ctx, claimDueJobs, arg.Horizon, arg.Now, arg.MaxRows)
 	if err != nil {
@@ -100,6 +102,7 @@ func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]J
 			&i.InboundSecret,
 			&i.InboundPreviousSecret,
 			&i.InboundPreviousExpiresAt,
+			&i.DeviceCursor,
 		); err != nil {
 			return nil, err
 		}
@@ -113,10 +116,10 @@ func (q *Queries) ClaimDueJobs(ctx context.Context, arg ClaimDueJobsParams) ([]J
 
 const createJob = `-- name: CreateJob :one
 INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
-                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret)
+                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, device_cursor)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
-        $12, $13, $14, $15, $16, $17)
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
+        $12, $13, $14, $15, $16, $17, $18)
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor
 `
 
 type CreateJobParams struct {
@@ -137,6 +140,7 @@ type CreateJobParams struct {
 	FailureHandled bool
 	OnRunEnd       json.RawMessage
 	InboundSecret  *string
+	DeviceCursor   *time.Time
 }
 
 func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, error) {
@@ -158,6 +162,7 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		arg.FailureHandled,
 		arg.OnRunEnd,
 		arg.InboundSecret,
+		arg.DeviceCursor,
 	)
 	var i Job
 	err := row.Scan(
@@ -187,6 +192,7 @@ func (q *Queries) CreateJob(ctx context.Context, arg CreateJobParams) (Job, erro
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }
@@ -205,7 +211,7 @@ func (q *Queries) DeleteJob(ctx context.Context, id uuid.UUID) (uuid.UUID, error
 }
 
 const getJob = `-- name: GetJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1 AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs WHERE id = $1 AND deleted_at IS NULL
 `
 
 func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
@@ -238,12 +244,13 @@ func (q *Queries) GetJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }
 
 const getJobAny = `-- name: GetJobAny :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs WHERE id = $1
 `
 
 // A job, deleted or not (its runs outlive it).
@@ -277,12 +284,13 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }
 
 const getJobs = `-- name: GetJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
 `
 
 // The given jobs that exist and are not deleted.
@@ -322,6 +330,7 @@ func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
 			&i.InboundSecret,
 			&i.InboundPreviousSecret,
 			&i.InboundPreviousExpiresAt,
+			&i.DeviceCursor,
 		); err != nil {
 			return nil, err
 		}
@@ -334,7 +343,7 @@ func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
 }
 
 const listJobs = `-- name: ListJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs
 WHERE deleted_at IS NULL
   AND ($1::uuid IS NULL OR id < $1::uuid)
   AND ($2::bool IS NULL OR paused = $2::bool)
@@ -395,6 +404,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 			&i.InboundSecret,
 			&i.InboundPreviousSecret,
 			&i.InboundPreviousExpiresAt,
+			&i.DeviceCursor,
 		); err != nil {
 			return nil, err
 		}
@@ -407,7 +417,7 @@ func (q *Queries) ListJobs(ctx context.Context, arg ListJobsParams) ([]Job, erro
 }
 
 const lockJob = `-- name: LockJob :one
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at FROM jobs WHERE id = $1 FOR UPDATE
+SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs WHERE id = $1 FOR UPDATE
 `
 
 // The job as it is now, locked until the transaction ends: taken when a tick
@@ -443,8 +453,38 @@ func (q *Queries) LockJob(ctx context.Context, id uuid.UUID) (Job, error) {
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
+}
+
+const nudgeDeviceLocalJobs = `-- name: NudgeDeviceLocalJobs :exec
+UPDATE jobs SET next_fire_at = now()
+WHERE schedule ->> 'timezone' = 'device' AND deleted_at IS NULL
+  AND (next_fire_at IS NULL OR next_fire_at > now())
+`
+
+// A device may be in a zone the device-local jobs have not planned for
+// (created, its zone or labels changed): each is planned again at once
+// (next_fire_at now; device_cursor keeps what was handled).
+func (q *Queries) NudgeDeviceLocalJobs(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, nudgeDeviceLocalJobs)
+	return err
+}
+
+const setDeviceCursor = `-- name: SetDeviceCursor :exec
+UPDATE jobs SET device_cursor = $1 WHERE id = $2
+`
+
+type SetDeviceCursorParams struct {
+	Cursor *time.Time
+	ID     uuid.UUID
+}
+
+// Records that a device-local job's ticks up to @cursor are handled.
+func (q *Queries) SetDeviceCursor(ctx context.Context, arg SetDeviceCursorParams) error {
+	_, err := q.db.Exec(ctx, setDeviceCursor, arg.Cursor, arg.ID)
+	return err
 }
 
 const setJobPaused = `-- name: SetJobPaused :one
@@ -452,7 +492,7 @@ UPDATE jobs SET
     paused = $1,
     updated_at = CASE WHEN paused = $1 THEN updated_at ELSE now() END
 WHERE id = $2 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor
 `
 
 type SetJobPausedParams struct {
@@ -492,6 +532,7 @@ func (q *Queries) SetJobPaused(ctx context.Context, arg SetJobPausedParams) (Job
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }
@@ -505,10 +546,10 @@ UPDATE jobs SET
     inbound_secret = CASE WHEN $13::bool THEN coalesce(inbound_secret, $14::text) END,
     inbound_previous_secret = CASE WHEN $13::bool THEN inbound_previous_secret END,
     inbound_previous_expires_at = CASE WHEN $13::bool THEN inbound_previous_expires_at END,
-    next_fire_at = $15, schedule_anchor = $16,
+    next_fire_at = $15, schedule_anchor = $16, device_cursor = $17,
     updated_at = now()
-WHERE id = $17 AND deleted_at IS NULL
-RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at
+WHERE id = $18 AND deleted_at IS NULL
+RETURNING id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor
 `
 
 type UpdateJobParams struct {
@@ -528,6 +569,7 @@ type UpdateJobParams struct {
 	NewInboundSecret string
 	NextFireAt       *time.Time
 	ScheduleAnchor   *time.Time
+	DeviceCursor     *time.Time
 	ID               uuid.UUID
 }
 
@@ -552,6 +594,7 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		arg.NewInboundSecret,
 		arg.NextFireAt,
 		arg.ScheduleAnchor,
+		arg.DeviceCursor,
 		arg.ID,
 	)
 	var i Job
@@ -582,6 +625,7 @@ func (q *Queries) UpdateJob(ctx context.Context, arg UpdateJobParams) (Job, erro
 		&i.InboundSecret,
 		&i.InboundPreviousSecret,
 		&i.InboundPreviousExpiresAt,
+		&i.DeviceCursor,
 	)
 	return i, err
 }

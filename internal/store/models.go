@@ -163,6 +163,7 @@ type Job struct {
 	InboundSecret            *string
 	InboundPreviousSecret    *string
 	InboundPreviousExpiresAt *time.Time
+	DeviceCursor             *time.Time
 }
 
 type JobFlow struct {
@@ -226,6 +227,7 @@ type Run struct {
 	OnRunEnd       json.RawMessage
 	Round          int32
 	CallbackState  *string
+	DeviceZones    []string
 }
 
 type TaskRun struct {

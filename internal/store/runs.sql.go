@@ -30,7 +30,7 @@ func (q *Queries) CancelTaskRuns(ctx context.Context, arg CancelTaskRunsParams) 
 }
 
 const claimTimedOutRuns = `-- name: ClaimTimedOutRuns :many
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM runs
 WHERE deadline <= now() AND state = 'running' AND deadline IS NOT NULL
 ORDER BY deadline
 LIMIT $1
@@ -64,6 +64,7 @@ func (q *Queries) ClaimTimedOutRuns(ctx context.Context, maxRows int32) ([]Run, 
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}
@@ -96,11 +97,12 @@ func (q *Queries) CountActiveRuns(ctx context.Context, jobID uuid.UUID) (CountAc
 }
 
 const createRun = `-- name: CreateRun :one
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end, device_zones)
 VALUES ($1, $2, $3, $4, $5,
-        CASE WHEN $4::text = 'skipped' THEN now() END, $6, $7, $8, $9)
+        CASE WHEN $4::text = 'skipped' THEN now() END, $6, $7, $8, $9,
+        $10::text[])
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
 `
 
 type CreateRunParams struct {
@@ -113,6 +115,7 @@ type CreateRunParams struct {
 	Deadline       *time.Time
 	FailureHandled bool
 	OnRunEnd       json.RawMessage
+	DeviceZones    []string
 }
 
 // A scheduled tick creates at most one run: a second insert for the same
@@ -128,6 +131,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		arg.Deadline,
 		arg.FailureHandled,
 		arg.OnRunEnd,
+		arg.DeviceZones,
 	)
 	var i Run
 	err := row.Scan(
@@ -144,6 +148,7 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 		&i.OnRunEnd,
 		&i.Round,
 		&i.CallbackState,
+		&i.DeviceZones,
 	)
 	return i, err
 }
@@ -156,7 +161,7 @@ FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS job_id,
              unnest($4::timestamptz[]) AS scheduled_for, unnest($5::json[]) AS input) u
 JOIN jobs j ON j.id = u.job_id
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
 `
 
 type CreateRunsParams struct {
@@ -200,6 +205,7 @@ func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, 
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}
@@ -284,7 +290,7 @@ func (q *Queries) CreateTaskRunsFew(ctx context.Context, arg CreateTaskRunsFewPa
 const endRun = `-- name: EndRun :one
 UPDATE runs SET state = $1, finished_at = now(),
     callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
-WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
+WHERE id = $2 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
 `
 
 type EndRunParams struct {
@@ -310,6 +316,7 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 		&i.OnRunEnd,
 		&i.Round,
 		&i.CallbackState,
+		&i.DeviceZones,
 	)
 	return i, err
 }
@@ -319,7 +326,7 @@ UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
 WHERE runs.id = ANY($1::uuid[]) AND runs.id = u.id AND runs.state = 'running'
-RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones
 `
 
 type EndSoloRunsParams struct {
@@ -353,6 +360,7 @@ func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]Run
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}
@@ -412,7 +420,7 @@ func (q *Queries) FailedRunsForReplay(ctx context.Context, arg FailedRunsForRepl
 }
 
 const getRun = `-- name: GetRun :one
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs WHERE id = $1
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM runs WHERE id = $1
 `
 
 func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
@@ -432,6 +440,7 @@ func (q *Queries) GetRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.OnRunEnd,
 		&i.Round,
 		&i.CallbackState,
+		&i.DeviceZones,
 	)
 	return i, err
 }
@@ -462,7 +471,7 @@ func (q *Queries) JobsWithQueuedRuns(ctx context.Context, jobIds []uuid.UUID) ([
 }
 
 const latestRuns = `-- name: LatestRuns :many
-SELECT DISTINCT ON (job_id) id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
+SELECT DISTINCT ON (job_id) id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM runs
 WHERE job_id = ANY($1::uuid[])
 ORDER BY job_id, id DESC
 `
@@ -491,6 +500,7 @@ func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, er
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}
@@ -580,7 +590,7 @@ func (q *Queries) ListRunAttempts(ctx context.Context, runID uuid.UUID) ([]Attem
 }
 
 const listRuns = `-- name: ListRuns :many
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM runs
 WHERE ($1::uuid IS NULL OR job_id = $1::uuid)
   AND ($2::text IS NULL OR state = $2::text)
   AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
@@ -633,6 +643,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}
@@ -764,7 +775,7 @@ func (q *Queries) LockRuns(ctx context.Context, ids []uuid.UUID) error {
 }
 
 const oldestQueuedRun = `-- name: OldestQueuedRun :one
-SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM runs WHERE job_id = $1 AND state = 'queued' ORDER BY id LIMIT 1
 `
 
 func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, error) {
@@ -784,6 +795,7 @@ func (q *Queries) OldestQueuedRun(ctx context.Context, jobID uuid.UUID) (Run, er
 		&i.OnRunEnd,
 		&i.Round,
 		&i.CallbackState,
+		&i.DeviceZones,
 	)
 	return i, err
 }
@@ -818,7 +830,7 @@ func (q *Queries) PreparedRuns(ctx context.Context, jobID uuid.UUID) ([]uuid.UUI
 const reopenRun = `-- name: ReopenRun :one
 UPDATE runs SET state = 'running', finished_at = NULL, round = round + 1, callback_state = NULL,
     deadline = now() + (SELECT run_timeout_ms FROM jobs WHERE jobs.id = runs.job_id) * interval '1 millisecond'
-WHERE runs.id = $1 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
+WHERE runs.id = $1 RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
 `
 
 // A retried run runs again: a new round (its next end calls its callback
@@ -840,6 +852,7 @@ func (q *Queries) ReopenRun(ctx context.Context, id uuid.UUID) (Run, error) {
 		&i.OnRunEnd,
 		&i.Round,
 		&i.CallbackState,
+		&i.DeviceZones,
 	)
 	return i, err
 }
@@ -912,7 +925,7 @@ WHERE id = ANY($1::uuid[])
     WHERE task_runs.run_id = runs.id
       AND task_runs.state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped')
   )
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state
+RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
 `
 
 // Ends each of the runs none of whose tasks is left to run: succeeded when
@@ -945,6 +958,7 @@ func (q *Queries) SettleRuns(ctx context.Context, ids []uuid.UUID) ([]Run, error
 			&i.OnRunEnd,
 			&i.Round,
 			&i.CallbackState,
+			&i.DeviceZones,
 		); err != nil {
 			return nil, err
 		}

@@ -39,6 +39,31 @@ FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@cpus::float8[]) AS cpu,
              unnest(@timezones::text[]) AS timezone) h
 WHERE devices.id = ANY(@ids::uuid[]) AND devices.id = h.id;
 
+-- name: RecordHeartbeatsMoved :exec
+-- RecordHeartbeats for a batch where some heartbeat names a zone: when a
+-- device's zone changes, the device-local jobs are planned again at once
+-- (NudgeDeviceLocalJobs), in the same statement.
+WITH h AS (
+    SELECT unnest(@ids::uuid[]) AS id, unnest(@cpus::float8[]) AS cpu,
+           unnest(@memories::float8[]) AS memory, unnest(@queue_depths::int[]) AS queue_depth,
+           unnest(@timezones::text[]) AS timezone
+), moved AS (
+    SELECT 1 FROM devices d JOIN h ON d.id = h.id
+    WHERE h.timezone <> '' AND h.timezone <> d.timezone
+    LIMIT 1
+), beat AS (
+    UPDATE devices SET
+        online = true, offline_since = NULL, last_heartbeat_at = now(),
+        cpu = h.cpu, memory = h.memory, queue_depth = h.queue_depth,
+        timezone = coalesce(nullif(h.timezone, ''), devices.timezone)
+    FROM h
+    WHERE devices.id = ANY(@ids::uuid[]) AND devices.id = h.id
+)
+UPDATE jobs SET next_fire_at = now()
+WHERE EXISTS (SELECT 1 FROM moved)
+  AND schedule ->> 'timezone' = 'device' AND deleted_at IS NULL
+  AND (next_fire_at IS NULL OR next_fire_at > now());
+
 -- name: PoolDevices :many
 -- Every device, for placement snapshots; online is judged by the database's
 -- clock against @timeout_seconds.

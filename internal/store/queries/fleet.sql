@@ -1,6 +1,19 @@
 -- name: FleetDevices :many
--- The devices a fleet selector matches (every label of @selector), by id.
-SELECT id FROM devices WHERE labels @> @selector::jsonb ORDER BY id;
+-- The devices a fleet selector matches (every label of @selector), by id;
+-- for the tick of a device-local schedule (the run names its zones), those
+-- in the zones whose local time it is.
+SELECT d.id FROM devices d, runs r
+WHERE r.id = @run_id AND d.labels @> @selector::jsonb
+  AND (r.device_zones IS NULL OR d.timezone = ANY(r.device_zones))
+ORDER BY d.id;
+
+-- name: DeviceZones :many
+-- The zones of the devices any of @selectors (a JSON array of label
+-- objects) matches, with their counts: where a device-local job ticks.
+SELECT timezone, count(*)::int AS devices FROM devices
+WHERE EXISTS (SELECT 1 FROM jsonb_array_elements(@selectors::jsonb) s WHERE devices.labels @> s.value)
+GROUP BY timezone
+ORDER BY timezone;
 
 -- name: CreateMembers :exec
 -- The members of a fleet task, waiting for their waves: @spec is the task's

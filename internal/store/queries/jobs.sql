@@ -1,8 +1,8 @@
 -- name: CreateJob :one
 INSERT INTO jobs (id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, schedule_anchor,
-                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret)
+                  rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, device_cursor)
 VALUES (@id, @name, @schedule, @tasks, @paused, @misfire, @overlap, @labels, @secret, @next_fire_at, @schedule_anchor,
-        @rate, @max_in_flight, @run_timeout_ms, @failure_handled, @on_run_end, @inbound_secret)
+        @rate, @max_in_flight, @run_timeout_ms, @failure_handled, @on_run_end, @inbound_secret, sqlc.narg(device_cursor))
 RETURNING *;
 
 -- name: GetJob :one
@@ -33,10 +33,12 @@ RETURNING id;
 -- The jobs whose next tick is due to be handled: at @now for all, and up to
 -- @horizon ahead for those whose overlap allows handling it early. Locked
 -- until the transaction ends; rows another replica (or an API update) holds
--- are skipped, so each tick is claimed by one replica.
+-- are skipped, so each tick is claimed by one replica. Device-local jobs
+-- are claimed at @now only: their ticks are planned from the devices' zones
+-- as they are then.
 SELECT * FROM jobs
 WHERE next_fire_at <= @horizon AND next_fire_at IS NOT NULL AND deleted_at IS NULL AND NOT paused
-  AND (overlap = 'allow' OR next_fire_at <= @now)
+  AND ((overlap = 'allow' AND (schedule ->> 'timezone') IS DISTINCT FROM 'device') OR next_fire_at <= @now)
 ORDER BY next_fire_at
 LIMIT @max_rows
 FOR UPDATE SKIP LOCKED;
@@ -65,7 +67,7 @@ UPDATE jobs SET
     inbound_secret = CASE WHEN @inbound::bool THEN coalesce(inbound_secret, @new_inbound_secret::text) END,
     inbound_previous_secret = CASE WHEN @inbound::bool THEN inbound_previous_secret END,
     inbound_previous_expires_at = CASE WHEN @inbound::bool THEN inbound_previous_expires_at END,
-    next_fire_at = @next_fire_at, schedule_anchor = @schedule_anchor,
+    next_fire_at = @next_fire_at, schedule_anchor = @schedule_anchor, device_cursor = sqlc.narg(device_cursor),
     updated_at = now()
 WHERE id = @id AND deleted_at IS NULL
 RETURNING *;
@@ -88,3 +90,15 @@ SELECT * FROM jobs WHERE id = @id FOR UPDATE;
 -- name: GetJobAny :one
 -- A job, deleted or not (its runs outlive it).
 SELECT * FROM jobs WHERE id = @id;
+
+-- name: SetDeviceCursor :exec
+-- Records that a device-local job's ticks up to @cursor are handled.
+UPDATE jobs SET device_cursor = @cursor WHERE id = @id;
+
+-- name: NudgeDeviceLocalJobs :exec
+-- A device may be in a zone the device-local jobs have not planned for
+-- (created, its zone or labels changed): each is planned again at once
+-- (next_fire_at now; device_cursor keeps what was handled).
+UPDATE jobs SET next_fire_at = now()
+WHERE schedule ->> 'timezone' = 'device' AND deleted_at IS NULL
+  AND (next_fire_at IS NULL OR next_fire_at > now());

@@ -1,9 +1,10 @@
 -- name: CreateRun :one
 -- A scheduled tick creates at most one run: a second insert for the same
 -- (job, scheduled_for) returns no row.
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end)
+INSERT INTO runs (id, job_id, trigger, state, scheduled_for, finished_at, input, deadline, failure_handled, on_run_end, device_zones)
 VALUES (@id, @job_id, @trigger, @state, @scheduled_for,
-        CASE WHEN @state::text = 'skipped' THEN now() END, @input, @deadline, @failure_handled, @on_run_end)
+        CASE WHEN @state::text = 'skipped' THEN now() END, @input, @deadline, @failure_handled, @on_run_end,
+        sqlc.narg(device_zones)::text[])
 ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
 RETURNING *;
 
