@@ -815,6 +815,16 @@ type DeviceTaskResult struct {
 	Status int         `json:"status"`
 }
 
+// DeviceZone defines model for DeviceZone.
+type DeviceZone struct {
+	// Devices The fleet's devices in this zone now.
+	Devices int `json:"devices"`
+
+	// NextFireAt The next tick in this zone.
+	NextFireAt *time.Time `json:"next_fire_at"`
+	Timezone   string     `json:"timezone"`
+}
+
 // Duration A Go duration such as "500ms", "30s", "5m", "1h30m".
 //
 // Examples: 30s
@@ -954,7 +964,12 @@ type InboundPayload = interface{}
 
 // Job defines model for Job.
 type Job struct {
-	CreatedAt      time.Time          `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DeviceZones Only in GET /v1/jobs/{jobID} of a device-local job (`"timezone": "device"`): the zones
+	// its fleet's devices are in now, each with its next tick there; `next_fire_times` then
+	// previews the ticks over all of them.
+	DeviceZones    []DeviceZone       `json:"device_zones,omitempty"`
 	FailureHandled bool               `json:"failure_handled"`
 	Id             openapi_types.UUID `json:"id"`
 	Inbound        *Inbound           `json:"inbound"`
@@ -1001,7 +1016,12 @@ type Job struct {
 
 // JobCreated defines model for JobCreated.
 type JobCreated struct {
-	CreatedAt      time.Time          `json:"created_at"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DeviceZones Only in GET /v1/jobs/{jobID} of a device-local job (`"timezone": "device"`): the zones
+	// its fleet's devices are in now, each with its next tick there; `next_fire_times` then
+	// previews the ticks over all of them.
+	DeviceZones    []DeviceZone       `json:"device_zones,omitempty"`
 	FailureHandled bool               `json:"failure_handled"`
 	Id             openapi_types.UUID `json:"id"`
 	Inbound        *Inbound           `json:"inbound"`
@@ -1111,6 +1131,13 @@ type JobInput struct {
 	//   does not exist (spring forward) fires once at the end of the gap (02:30 in
 	//   Berlin on 2026-03-29 fires at 03:00 CEST), a time that occurs twice (fall
 	//   back) fires at its first occurrence (02:30 CEST, not 02:30 CET).
+	//   `"timezone": "device"` (only on a job with a fleet task, else 422 naming
+	//   `schedule.timezone`) reads the expression in each device's own zone, as the device
+	//   last reported it: each instant at which it is the schedule's time in some zone is one
+	//   run (`scheduled_for`, with the zones in `device_zones`) whose fleet tasks reach the
+	//   devices in those zones. A device reporting another zone moves its next tick with it
+	//   at once; the DST rules above apply per zone; runs triggered by hand reach the whole
+	//   fleet. Device-local ticks are planned when due, not staged ahead.
 	// - `every`: a fixed interval of at least 1s, counted from registration (or the
 	//   last PUT); the first tick is one interval after it.
 	// - `at`: an RFC 3339 instant, at most 5 s in the past (then it fires at once) and at
@@ -1425,9 +1452,12 @@ type Run struct {
 	CreatedAt time.Time    `json:"created_at"`
 
 	// Deadline When the run times out (the job's run_timeout); null for none.
-	Deadline   *time.Time         `json:"deadline,omitempty"`
-	FinishedAt *time.Time         `json:"finished_at"`
-	Id         openapi_types.UUID `json:"id"`
+	Deadline *time.Time `json:"deadline,omitempty"`
+
+	// DeviceZones On the run of a device-local schedule's tick, the zones whose local tick it is; its fleet tasks' members are the devices in them (when each fleet task starts). Absent otherwise.
+	DeviceZones []string           `json:"device_zones,omitempty"`
+	FinishedAt  *time.Time         `json:"finished_at"`
+	Id          openapi_types.UUID `json:"id"`
 
 	// Input A run's input, any JSON value (at most 64 KiB, compact); null or absent for none.
 	Input        *InboundPayload    `json:"input,omitempty"`
@@ -1488,6 +1518,13 @@ type RunState string
 //     does not exist (spring forward) fires once at the end of the gap (02:30 in
 //     Berlin on 2026-03-29 fires at 03:00 CEST), a time that occurs twice (fall
 //     back) fires at its first occurrence (02:30 CEST, not 02:30 CET).
+//     `"timezone": "device"` (only on a job with a fleet task, else 422 naming
+//     `schedule.timezone`) reads the expression in each device's own zone, as the device
+//     last reported it: each instant at which it is the schedule's time in some zone is one
+//     run (`scheduled_for`, with the zones in `device_zones`) whose fleet tasks reach the
+//     devices in those zones. A device reporting another zone moves its next tick with it
+//     at once; the DST rules above apply per zone; runs triggered by hand reach the whole
+//     fleet. Device-local ticks are planned when due, not staged ahead.
 //   - `every`: a fixed interval of at least 1s, counted from registration (or the
 //     last PUT); the first tick is one interval after it.
 //   - `at`: an RFC 3339 instant, at most 5 s in the past (then it fires at once) and at
@@ -1506,8 +1543,10 @@ type Schedule struct {
 	// Every A Go duration such as "500ms", "30s", "5m", "1h30m".
 	//
 	// Examples: 30s
-	Every    *Duration `json:"every,omitempty"`
-	Timezone *string   `json:"timezone,omitempty"`
+	Every *Duration `json:"every,omitempty"`
+
+	// Timezone An IANA zone, or "device" (see above).
+	Timezone *string `json:"timezone,omitempty"`
 }
 
 // SchedulePreview defines model for SchedulePreview.
@@ -1533,6 +1572,13 @@ type SchedulePreviewInput struct {
 	//   does not exist (spring forward) fires once at the end of the gap (02:30 in
 	//   Berlin on 2026-03-29 fires at 03:00 CEST), a time that occurs twice (fall
 	//   back) fires at its first occurrence (02:30 CEST, not 02:30 CET).
+	//   `"timezone": "device"` (only on a job with a fleet task, else 422 naming
+	//   `schedule.timezone`) reads the expression in each device's own zone, as the device
+	//   last reported it: each instant at which it is the schedule's time in some zone is one
+	//   run (`scheduled_for`, with the zones in `device_zones`) whose fleet tasks reach the
+	//   devices in those zones. A device reporting another zone moves its next tick with it
+	//   at once; the DST rules above apply per zone; runs triggered by hand reach the whole
+	//   fleet. Device-local ticks are planned when due, not staged ahead.
 	// - `every`: a fixed interval of at least 1s, counted from registration (or the
 	//   last PUT); the first tick is one interval after it.
 	// - `at`: an RFC 3339 instant, at most 5 s in the past (then it fires at once) and at

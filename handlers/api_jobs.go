@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +59,10 @@ type jobResponse struct {
 	FailureHandled bool `json:"failure_handled"`
 	// OnRunEnd is called when a run ends; null: none.
 	OnRunEnd *jobspec.Callback `json:"on_run_end"`
+	// DeviceZones, on GET /v1/jobs/{id} of a device-local job ("timezone":
+	// "device"), are the zones its fleet's devices are in now, each with
+	// its device count and next tick there.
+	DeviceZones []deviceZoneResponse `json:"device_zones,omitempty"`
 	// Inbound is the job's inbound trigger (POST /v1/hooks/{id}); null:
 	// none.
 	Inbound *jobspec.Inbound `json:"inbound"`
@@ -66,6 +72,13 @@ type jobResponse struct {
 	// InboundSecret is the inbound hook's secret, shown only in the
 	// response that creates or rotates it.
 	InboundSecret string `json:"inbound_secret,omitempty"`
+}
+
+// deviceZoneResponse is a zone a device-local job ticks in.
+type deviceZoneResponse struct {
+	Timezone   string     `json:"timezone"`
+	Devices    int        `json:"devices"`
+	NextFireAt *time.Time `json:"next_fire_at"`
 }
 
 func (j *jobResponse) location() string { return "/v1/jobs/" + j.ID.String() }
@@ -182,7 +195,31 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	return toJobResponse(&j, &a.schedules)
+	out, err := toJobResponse(&j, &a.schedules)
+	if err != nil {
+		return nil, err
+	}
+	return out, a.withDeviceZones(ctx, out, &j)
+}
+
+// withDeviceZones adds a device-local job's zones, and previews its next
+// ticks over them.
+func (a *API) withDeviceZones(ctx context.Context, out *jobResponse, j *store.Job) error {
+	zones, err := jobs.LocalZones(ctx, a.pool, j, time.Now(), previewCount, &a.schedules)
+	if err != nil || zones == nil {
+		return err
+	}
+	out.DeviceZones = make([]deviceZoneResponse, len(zones))
+	next := map[time.Time]bool{}
+	for i, z := range zones {
+		out.DeviceZones[i] = deviceZoneResponse{Timezone: z.Timezone, Devices: z.Devices, NextFireAt: z.NextFireAt}
+		for _, t := range z.Next {
+			next[t] = true
+		}
+	}
+	times := slices.SortedFunc(maps.Keys(next), time.Time.Compare)
+	out.NextFireTimes = times[:min(len(times), previewCount)]
+	return nil
 }
 
 // deleteJob stops the job's future ticks; its runs stay readable.

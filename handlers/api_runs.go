@@ -33,6 +33,10 @@ type runResponse struct {
 	// Input is the run's input, shown by GET /v1/runs/{id} and the answer
 	// to the trigger; left out when the run has none.
 	Input json.RawMessage `json:"input,omitempty"`
+	// DeviceZones, on the run of a device-local schedule's tick, are the
+	// zones whose local tick it is: its fleet tasks' members are the
+	// devices in them. Left out otherwise.
+	DeviceZones []string `json:"device_zones,omitempty"`
 	// Callback is the run's run-end callback, null when the run has none.
 	Callback *callbackResponse  `json:"callback"`
 	Tasks    []*taskRunResponse `json:"tasks,omitempty"`
@@ -93,7 +97,7 @@ func toRunResponse(r *store.Run) *runResponse {
 	out := &runResponse{
 		ID: r.ID, JobID: r.JobID, Trigger: r.Trigger, State: r.State,
 		ScheduledFor: r.ScheduledFor, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
-		Deadline: r.Deadline,
+		Deadline: r.Deadline, DeviceZones: r.DeviceZones,
 	}
 	if len(r.OnRunEnd) > 0 && string(r.OnRunEnd) != "null" && r.State != state.RunSkipped {
 		out.Callback = &callbackResponse{State: r.CallbackState, WebhookID: jobs.CallbackWebhookID(r.ID, r.Round)}

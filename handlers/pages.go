@@ -223,6 +223,9 @@ func (a *API) jobPage(r *http.Request) (templ.Component, error) {
 		MissedTicks: j.MissedTicks, SkippedTicks: j.SkippedTicks, Graph: drawing,
 		Clock: a.clock(r.Context(), scheduleZone(j.Schedule)),
 	}
+	for _, z := range j.DeviceZones {
+		p.DeviceZones = append(p.DeviceZones, views.DeviceZoneRow{Zone: z.Timezone, Devices: z.Devices, NextFire: z.NextFireAt})
+	}
 	if p.Placements, err = a.placements(r.Context(), j.ID, drawing.Order(), j.Tasks); err != nil {
 		return nil, err
 	}
@@ -543,6 +546,7 @@ func runSummary(r *runResponse) *views.RunSummary {
 	return &views.RunSummary{
 		ID: r.ID.String(), State: string(r.State), Trigger: r.Trigger,
 		ScheduledFor: r.ScheduledFor, CreatedAt: r.CreatedAt, FinishedAt: r.FinishedAt,
+		DeviceZones: r.DeviceZones,
 	}
 }
 
@@ -589,7 +593,7 @@ func (a *API) clock(ctx context.Context, zone string) views.Clock {
 // scheduleZone is the zone a schedule's times are meant in: a cron
 // schedule's, else "" (UTC).
 func scheduleZone(s *jobspec.Schedule) string {
-	if s == nil || s.Cron == "" {
+	if s == nil || s.Cron == "" || s.DeviceLocal() {
 		return ""
 	}
 	return s.Timezone
@@ -609,6 +613,8 @@ func describeSchedule(s *jobspec.Schedule) string {
 	switch {
 	case s == nil:
 		return "on demand"
+	case s.DeviceLocal():
+		return fmt.Sprintf("cron %s (each device's zone)", s.Cron)
 	case s.Cron != "":
 		return fmt.Sprintf("cron %s (%s)", s.Cron, cmp.Or(s.Timezone, "UTC"))
 	case s.Every != nil:

@@ -124,16 +124,18 @@ func fleetSelectors(tasks json.RawMessage) ([]byte, error) {
 }
 
 // LocalZone is a zone a device-local job ticks in: how many of its fleet's
-// devices are there now, and its next tick there.
+// devices are there now, and its next ticks there.
 type LocalZone struct {
 	Timezone   string
 	Devices    int
 	NextFireAt *time.Time
+	// Next are the next ticks in the zone, NextFireAt first.
+	Next []time.Time
 }
 
 // LocalZones lists the zones device-local job hj ticks in now, each with its
-// next tick after now; nil for a job that is not device-local.
-func LocalZones(ctx context.Context, db store.DBTX, hj *store.Job, now time.Time, cache *schedule.Cache) ([]LocalZone, error) {
+// next n ticks after now; nil for a job that is not device-local.
+func LocalZones(ctx context.Context, db store.DBTX, hj *store.Job, now time.Time, n int, cache *schedule.Cache) ([]LocalZone, error) {
 	var sched jobspec.Schedule
 	if len(hj.Schedule) == 0 || json.Unmarshal(hj.Schedule, &sched) != nil || !sched.DeviceLocal() {
 		return nil, nil
@@ -150,8 +152,9 @@ func LocalZones(ctx context.Context, db store.DBTX, hj *store.Job, now time.Time
 	for i, r := range rows {
 		out[i] = LocalZone{Timezone: r.Timezone, Devices: int(r.Devices)}
 		if rec, err := cache.ParseCron(sched.Cron, r.Timezone); err == nil {
-			if next := rec.Next(now); !next.IsZero() {
-				out[i].NextFireAt = &next
+			out[i].Next = schedule.NextN(rec, now, max(n, 1))
+			if len(out[i].Next) > 0 {
+				out[i].NextFireAt = &out[i].Next[0]
 			}
 		}
 	}

@@ -26,6 +26,9 @@ type RunSummary struct {
 	ScheduledFor time.Time
 	CreatedAt    time.Time
 	FinishedAt   *time.Time
+	// DeviceZones are the zones whose local tick the run is (a
+	// device-local schedule's), none otherwise.
+	DeviceZones []string
 }
 
 // JobRow is a job in the job list.
@@ -67,6 +70,16 @@ type JobPage struct {
 	// Placements says, for each task with a target (a device or a pool),
 	// where it would go now.
 	Placements []PlacementRow
+	// DeviceZones, for a device-local schedule, are the zones its fleet's
+	// devices are in, each with its next tick there.
+	DeviceZones []DeviceZoneRow
+}
+
+// DeviceZoneRow is a zone a device-local job ticks in.
+type DeviceZoneRow struct {
+	Zone     string
+	Devices  int
+	NextFire *time.Time
 }
 
 // PlacementRow is where a task with a target would be delivered if it ran
