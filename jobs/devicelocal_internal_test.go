@@ -56,6 +56,17 @@ func TestPlanLocal(t *testing.T) {
 			wantNext: utc("2027-03-14T21:00:00Z"), // 02:30 IST
 		},
 		{
+			name: "03:00 across Europe's spring-forward: an hour earlier in UTC, fire_all after an outage", expr: "0 3 * * *", misfire: jobspec.MisfireFireAll,
+			cursor: utc("2027-03-27T00:00:00Z"), now: utc("2027-03-28T01:00:00.1Z"),
+			want: []localTick{
+				{at: utc("2027-03-27T02:00:00Z"), zones: []string{"Europe/Berlin", "Europe/Paris"}}, // 03:00 CET
+				{at: utc("2027-03-27T07:00:00Z"), zones: []string{"America/New_York"}},              // 03:00 EDT
+				{at: utc("2027-03-27T21:30:00Z"), zones: []string{"Asia/Kolkata"}},                  // 03:00 IST
+				{at: utc("2027-03-28T01:00:00Z"), zones: []string{"Europe/Berlin", "Europe/Paris"}}, // 03:00 CEST
+			},
+			wantNext: utc("2027-03-28T07:00:00Z"),
+		},
+		{
 			name: "an outage: fire_once runs each zone's latest", expr: "30 2 * * *", misfire: jobspec.MisfireFireOnce,
 			cursor: utc("2027-01-10T00:00:00Z"), now: utc("2027-01-12T12:00:00Z"),
 			want: []localTick{
