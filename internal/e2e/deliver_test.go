@@ -115,7 +115,7 @@ func TestDelayedJobArrivesOnceOnTimeSigned(t *testing.T) {
 	require.NotNil(t, j.NextFireAt)
 	require.True(t, strings.HasPrefix(j.Secret, "whsec_"), "got secret %q", j.Secret)
 
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	require.Equal(t, 1, rc.Count(), "deliveries")
 	// Nothing else can arrive later: no River job of herald's is left to
@@ -220,7 +220,7 @@ func TestClientErrorIsNotRetried(t *testing.T) {
 	resp := b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
 	require.Equal(t, http.StatusAccepted, resp.Status, "body: %s", resp.Body)
 
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "failed", r.State)
 	require.Equal(t, "failed", r.Tasks[0].State)
 	require.Len(t, r.Tasks[0].Attempts, 1)
@@ -238,7 +238,7 @@ func TestRunOutOfAttemptsFails(t *testing.T) {
 	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, map[string]any{
 		"retry": map[string]any{"max_attempts": 3, "initial_interval": "10ms"},
 	})
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "failed", r.State)
 	require.Len(t, r.Tasks[0].Attempts, 3)
 	require.Equal(t, "failed", r.Tasks[0].Attempts[2].Outcome)
@@ -266,7 +266,7 @@ func TestHangingReceiverTimesOutAndIsRetried(t *testing.T) {
 		"request": map[string]any{"url": rc.URL, "timeout": "300ms"},
 		"retry":   map[string]any{"initial_interval": "10ms"},
 	})
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	atts := r.Tasks[0].Attempts
 	require.Len(t, atts, 2)
@@ -293,7 +293,7 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, map[string]any{
 		"retry": map[string]any{"initial_interval": "10ms"},
 	})
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	reqs := rc.Requests()
 	require.Len(t, reqs, 2)
@@ -311,7 +311,7 @@ func TestResponseCaptureIsCapped(t *testing.T) {
 		fmt.Fprint(w, big)
 	})
 	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, nil)
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	at := r.Tasks[0].Attempts[0]
 	require.Len(t, *at.ResponseBody, 4096)
 	require.True(t, at.Truncated)
@@ -324,7 +324,7 @@ func TestStringBodyIsSentAsText(t *testing.T) {
 	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, map[string]any{
 		"request": map[string]any{"url": rc.URL, "method": "PUT", "body": "reboot now", "headers": map[string]any{"X-Site": "17"}},
 	})
-	b.finishedRun(t, j.ID, 10*time.Second)
+	b.finishedRun(t, j.ID, 30*time.Second)
 	got := rc.Requests()[0]
 	require.Equal(t, http.MethodPut, got.Method)
 	require.Equal(t, "reboot now", string(got.Body))
@@ -339,7 +339,7 @@ func TestMetrics(t *testing.T) {
 	b := setup(t)
 	rc := heraldtest.NewReceiver(t, nil)
 	j := b.createJob(t, map[string]any{"delay": "200ms"}, rc.URL, nil)
-	b.finishedRun(t, j.ID, 10*time.Second)
+	b.finishedRun(t, j.ID, 30*time.Second)
 	resp := b.h.DoWithHeader(http.MethodGet, "/metrics", nil, nil)
 	require.Equal(t, http.StatusOK, resp.Status)
 	body := string(resp.Body)
@@ -366,7 +366,7 @@ func TestDeliveryRunAgainAfterRecordSendsNothing(t *testing.T) {
 	rc := heraldtest.NewReceiver(t, nil)
 	j := b.createJob(t, nil, rc.URL+"/hook", nil)
 	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	require.Equal(t, 1, rc.Count())
 

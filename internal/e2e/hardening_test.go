@@ -34,7 +34,7 @@ func TestRotatedSecretSignsWithBoth(t *testing.T) {
 	require.NotContains(t, string(b.h.Do(http.MethodGet, "/v1/jobs/"+j.ID, nil).Body), rotated.Secret, "reads show the secret")
 
 	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
-	b.finishedRun(t, j.ID, 10*time.Second)
+	b.finishedRun(t, j.ID, 30*time.Second)
 	got := rc.Requests()[0]
 	require.Len(t, strings.Fields(got.Header.Get("Webhook-Signature")), 2, "two signatures during the overlap")
 	for _, secret := range []string{j.Secret, rotated.Secret} {
@@ -53,7 +53,7 @@ func TestRedirectIsAFailure(t *testing.T) {
 		w.WriteHeader(http.StatusFound)
 	})
 	j := b.createJob(t, map[string]any{"delay": "0s"}, rc.URL, nil)
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "failed", r.State)
 	require.Len(t, r.Tasks[0].Attempts, 1, "a redirect is not retried")
 	require.Equal(t, 302, *r.Tasks[0].Attempts[0].StatusCode)
@@ -262,7 +262,7 @@ func TestMutualTLSDelivery(t *testing.T) {
 	require.Contains(t, string(resp.Body), `"client_key":"(redacted)"`)
 
 	require.Equal(t, http.StatusAccepted, b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil).Status)
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	require.Equal(t, "gw-17", *r.Tasks[0].Attempts[0].ResponseBody, "the device saw herald's client certificate")
 

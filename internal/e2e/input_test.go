@@ -26,7 +26,7 @@ func TestNumericIPv4HostIsDeliveredToItsAddress(t *testing.T) {
 	resp := b.h.Do(http.MethodPost, "/v1/jobs/"+j.ID+"/runs", nil)
 	require.Equal(t, http.StatusAccepted, resp.Status, "body: %s", resp.Body)
 
-	r := b.finishedRun(t, j.ID, 10*time.Second)
+	r := b.finishedRun(t, j.ID, 30*time.Second)
 	require.Equal(t, "succeeded", r.State, "got %v, want succeeded (attempts %+v)", r.State, r.Tasks[0].Attempts)
 	require.Equal(t, 1, rc.Count(), "got %v deliveries, want 1", rc.Count())
 	require.Equal(t, "/hook", rc.Requests()[0].Path)
