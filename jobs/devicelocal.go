@@ -140,13 +140,9 @@ func LocalZones(ctx context.Context, db store.DBTX, hj *store.Job, now time.Time
 	if len(hj.Schedule) == 0 || json.Unmarshal(hj.Schedule, &sched) != nil || !sched.DeviceLocal() {
 		return nil, nil
 	}
-	sel, err := fleetSelectors(hj.Tasks)
+	rows, err := fleetZones(ctx, db, hj.Tasks)
 	if err != nil {
 		return nil, err
-	}
-	rows, err := store.New(db).DeviceZones(ctx, sel)
-	if err != nil {
-		return nil, fmt.Errorf("read the fleet's zones: %w", err)
 	}
 	out := make([]LocalZone, len(rows))
 	for i, r := range rows {
@@ -172,9 +168,9 @@ func firstLocalFire(ctx context.Context, tx pgx.Tx, cron string, tasks json.RawM
 	return planLocal(cron, jobspec.MisfireSkip, zones, now, now, 0, nil).next, nil
 }
 
-// localZones lists the zones of the devices the fleet tasks of tasks (as
-// stored) select.
-func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]string, error) {
+// fleetZones lists the zones of the devices the fleet tasks of tasks (as
+// stored) select, with their counts.
+func fleetZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]store.DeviceZonesRow, error) {
 	sel, err := fleetSelectors(tasks)
 	if err != nil {
 		return nil, err
@@ -182,6 +178,15 @@ func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]st
 	rows, err := store.New(db).DeviceZones(ctx, sel)
 	if err != nil {
 		return nil, fmt.Errorf("read the fleet's zones: %w", err)
+	}
+	return rows, nil
+}
+
+// localZones is fleetZones without the counts.
+func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]string, error) {
+	rows, err := fleetZones(ctx, db, tasks)
+	if err != nil {
+		return nil, err
 	}
 	zones := make([]string, len(rows))
 	for i, r := range rows {
