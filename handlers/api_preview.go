@@ -40,6 +40,10 @@ func (a *API) previewSchedule(_ context.Context, req *previewRequest) (*previewR
 	if count < 1 || count > 1000 {
 		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("count", "must be between 1 and 1000"))
 	}
+	if req.Schedule.DeviceLocal() {
+		return nil, invalidFields(http.StatusUnprocessableEntity, fieldError("schedule.timezone",
+			`"device" fires in each device's own zone: preview it with one of those zones (such as "Europe/Berlin"); GET /v1/jobs/{id} of a device-local job lists its zones and their next ticks`))
+	}
 	probe := jobspec.Job{Name: "preview", Schedule: req.Schedule, Tasks: []jobspec.Task{{Request: jobspec.Request{URL: "https://preview.invalid/"}}}}
 	if err := a.validate(&probe, now); err != nil {
 		return nil, err

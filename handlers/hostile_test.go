@@ -159,6 +159,7 @@ func TestHostileInputIsRefusedWithoutA500(t *testing.T) {
 		{name: "preview at with offset +24:00", path: "/v1/schedules/preview", body: `{"schedule": ` + at("+24:00") + `}`, wantCode: 422, wantField: "schedule.at"},
 		{name: "preview with count 0", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m"}, "count": 0}`, wantCode: 422, wantField: "count"},
 		{name: "preview with NUL in cron", path: "/v1/schedules/preview", body: `{"schedule": {"cron": "\u0000"}}`, wantCode: 422, wantField: "schedule.cron"},
+		{name: "preview in each device's zone", path: "/v1/schedules/preview", body: `{"schedule": {"cron": "0 3 * * *", "timezone": "device"}}`, wantCode: 422, wantField: "schedule.timezone"},
 		{name: "preview with duplicate keys", path: "/v1/schedules/preview", body: `{"schedule": {"every": "1m", "every": "2m"}}`, wantCode: 422, wantField: "schedule.every"},
 
 		// Replacing a job: refused the same way, the job unchanged.
