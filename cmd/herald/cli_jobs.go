@@ -127,6 +127,8 @@ func scheduleText(s *client.Schedule) string {
 	switch {
 	case s == nil:
 		return "(triggered only)"
+	case s.Cron != nil && deref(s.Timezone) == "device":
+		return "cron " + *s.Cron + " in each device's zone"
 	case s.Cron != nil:
 		return "cron " + *s.Cron + " " + cmp.Or(deref(s.Timezone), "UTC")
 	case s.Every != nil:
@@ -141,9 +143,12 @@ func scheduleText(s *client.Schedule) string {
 
 func jobsGet(cl *cli, s *settings) func(context.Context, []string) error {
 	return func(ctx context.Context, args []string) error {
-		_, j, err := cl.clientAndJob(ctx, args)
+		c, j, err := cl.clientAndJob(ctx, args)
 		if err != nil {
 			return err
+		}
+		if j, err = c.GetJob(ctx, j.Id.String()); err != nil { // all of it: a list leaves out device_zones
+			return cl.fail(err)
 		}
 		if cl.json() {
 			return cl.printJSON(j)
@@ -171,6 +176,13 @@ func (cl *cli) printJob(j *client.Job) error {
 	if len(j.NextFireTimes) == 0 {
 		t.row("NEXT FIRE", "-")
 	}
+	for i, z := range j.DeviceZones {
+		label := ""
+		if i == 0 {
+			label = "DEVICE ZONES"
+		}
+		t.row(label, fmt.Sprintf("%s: %d devices, next %s", z.Timezone, z.Devices, when(z.NextFireAt)))
+	}
 	t.row("MISSED TICKS", strconv.Itoa(j.MissedTicks))
 	t.row("SKIPPED TICKS", strconv.Itoa(j.SkippedTicks))
 	t.row("CREATED", when(&j.CreatedAt))
@@ -195,6 +207,8 @@ func taskTarget(t client.Task) string {
 		return "device " + *t.Target.Device + deref(t.Target.Path)
 	case t.Target.Pool != nil:
 		return "pool " + labelsText(t.Target.Pool.Selector) + deref(t.Target.Path)
+	case t.Target.Fleet != nil:
+		return "fleet " + labelsText(t.Target.Fleet.Selector) + deref(t.Target.Path)
 	}
 	return "-"
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -196,6 +197,35 @@ tasks:
 			states[e.Task] = e.State
 		}
 		require.Equal(t, map[string]string{"": "failed", "flaky": "failed", "after": "upstream_failed"}, states)
+	})
+
+	t.Run("jobs get shows a device-local job's zones", func(t *testing.T) {
+		t.Parallel()
+		for i, zone := range []string{"Asia/Tokyo", "Asia/Tokyo", "America/New_York"} {
+			body := fmt.Sprintf(`{"name": "cli-car-%d", "labels": {"fleet": "cli-cars"}, "capacity": 1, "timezone": %q}`, i, zone)
+			req, err := http.NewRequest(http.MethodPost, p.url+"/v1/devices", strings.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusCreated, resp.StatusCode)
+		}
+		file := writeFile(t, "local.yaml", `
+name: cli-local
+schedule: {cron: "0 3 * * *", timezone: device}
+tasks:
+  - target: {fleet: {selector: {fleet: cli-cars}}, path: /logs}
+`)
+		require.Equal(t, "created", applied(t, runCLI(t, p.url, "", "jobs", "apply", "-f", file, "-o", "json"))[0].Action)
+		got := runCLI(t, p.url, "", "jobs", "get", "cli-local")
+		require.Equal(t, 0, got.code, got.stderr)
+		require.Contains(t, got.stdout, "DEVICE ZONES")
+		require.Contains(t, got.stdout, "America/New_York: 1 devices")
+		require.Contains(t, got.stdout, "Asia/Tokyo: 2 devices")
+		require.Contains(t, got.stdout, "cron 0 3 * * * in each device's zone")
+		require.Contains(t, got.stdout, "fleet fleet=cli-cars/logs")
 	})
 
 	t.Run("-o json parses", func(t *testing.T) {
