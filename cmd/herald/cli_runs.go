@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/herald-sched/herald/client"
@@ -111,6 +112,9 @@ func (cl *cli) printRun(r *client.Run) error {
 	t.row("STATE", string(r.State))
 	t.row("TRIGGER", string(r.Trigger))
 	t.row("SCHEDULED FOR", when(&r.ScheduledFor))
+	if len(r.DeviceZones) > 0 {
+		t.row("LOCAL TIME IN", strings.Join(r.DeviceZones, ", "))
+	}
 	t.row("FINISHED", when(r.FinishedAt))
 	t.row("DURATION", runDuration(*r))
 	if err := t.flush(); err != nil {
