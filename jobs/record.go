@@ -155,9 +155,10 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	}
 
 	var (
-		adv  = advance{origin: map[uuid.UUID]childOrigin{}}
-		runs []uuid.UUID // DAG runs, to settle
-		solo store.EndSoloRunsParams
+		adv      = advance{origin: map[uuid.UUID]childOrigin{}}
+		runs     []uuid.UUID // DAG runs, to settle
+		children []uuid.UUID // the children of their tasks that finished
+		solo     store.EndSoloRunsParams
 	)
 	for _, it := range items {
 		// A task run cancelled meanwhile keeps its state: the attempt is
@@ -177,6 +178,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		if len(it.tr.ChildIds) == 0 {
 			continue
 		}
+		children = append(children, it.tr.ChildIds...)
 		from := childOrigin{job: it.tr.JobID, flow: it.flow, span: it.span}
 		if it.rec.outcome.Failure() {
 			adv.failed = append(adv.failed, failedTask{id: it.tr.ID, taskID: it.tr.TaskID, from: from})
@@ -192,6 +194,17 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		if ended, err = q.EndSoloRuns(ctx, solo); err != nil {
 			return nil, fmt.Errorf("end runs: %w", err)
 		}
+	}
+	if len(runs) > 0 && len(children) > 0 {
+		// A run with a child of a task that finished here still waiting or
+		// released (pending) cannot end: that child's own end settles it.
+		// SettleRuns reads all of a run's task runs, so that a DAG settles
+		// it once rather than at every hop.
+		open, err := q.RunsWithUnsettledTasks(ctx, children)
+		if err != nil {
+			return nil, fmt.Errorf("find open runs: %w", err)
+		}
+		runs = slices.DeleteFunc(runs, func(id uuid.UUID) bool { return slices.Contains(open, id) })
 	}
 	if len(runs) > 0 {
 		slices.SortFunc(runs, compareUUID)

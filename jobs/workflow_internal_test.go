@@ -125,6 +125,23 @@ func TestFailureBranches(t *testing.T) {
 			wantRun: state.RunFailed,
 		},
 		{
+			// The recorder settles no run that a child of the task it
+			// finished keeps open; here the last task's only child ends
+			// (skipped) in the same transaction, and the run with it.
+			name:    "the last task's child is skipped: the run ends with it",
+			tasks:   []jobspec.Task{task("a"), task("b"), withRunIf(task("h", "a"), jobspec.RunIfAnyFailed)},
+			steps:   []step{{"b", state.TaskSucceeded}, {"a", state.TaskSucceeded}},
+			want:    map[string]state.Task{"a": state.TaskSucceeded, "b": state.TaskSucceeded, "h": state.TaskSkipped},
+			wantRun: state.RunSucceeded,
+		},
+		{
+			name:    "a chain ends with its last task, not before",
+			tasks:   []jobspec.Task{task("a"), task("b", "a"), task("c", "b")},
+			steps:   []step{{"a", state.TaskSucceeded}, {"b", state.TaskSucceeded}, {"c", state.TaskSucceeded}},
+			want:    map[string]state.Task{"a": state.TaskSucceeded, "b": state.TaskSucceeded, "c": state.TaskSucceeded},
+			wantRun: state.RunSucceeded,
+		},
+		{
 			name:    "a skipped parent counts as done for all_succeeded",
 			tasks:   []jobspec.Task{task("a"), task("b", "a"), task("c", "b")},
 			steps:   []step{{"a", state.TaskSucceeded}, {"b", state.TaskSkipped}, {"c", state.TaskSucceeded}},

@@ -89,9 +89,15 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	c.collectQueues(ctx, ch)
 	c.collectReplicas(ctx, ch)
 	c.collectDevices(ctx, ch)
+	// Waiting task runs are counted through the active runs: a run that
+	// ends has no task left waiting (its end cancels them), and no index of
+	// task_runs holds state, so that a task run's updates stay HOT
+	// (migration 0021). This reads runs_active_by_job and task_runs_by_run,
+	// not the whole of task_runs.
 	var waiting, schedules, overdue, open int64
 	err := c.pool.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM task_runs WHERE state = 'waiting'),
+		(SELECT count(*) FROM runs r JOIN task_runs t ON t.run_id = r.id
+		 WHERE r.state IN ('running', 'queued') AND t.state = 'waiting'),
 		(SELECT count(*) FROM jobs WHERE next_fire_at IS NOT NULL AND NOT paused AND deleted_at IS NULL),
 		(SELECT count(*) FROM jobs WHERE next_fire_at < now() AND NOT paused AND deleted_at IS NULL),
 		(SELECT count(*) FROM endpoints WHERE state = 'open')`).Scan(&waiting, &schedules, &overdue, &open)

@@ -91,6 +91,30 @@ func TestDBCollectorCountsOpenCircuits(t *testing.T) {
 	require.Equal(t, map[string]float64{"herald_endpoints_open": 2}, only(scrape(t, pool), "herald_endpoints_open"))
 }
 
+func TestDBCollectorCountsWaitingTaskRunsOfActiveRuns(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	require.Equal(t, map[string]float64{"herald_tasks_waiting_upstream": 0}, only(scrape(t, pool), "herald_tasks_waiting_upstream"))
+	// A running run with two waiting tasks and one pending, a queued run with
+	// one waiting task, and an ended run: only active runs are counted (a run
+	// that ends cancels its waiting tasks, so the last row cannot occur; it
+	// is there to show what is read).
+	_, err := pool.Exec(context.Background(), `
+		INSERT INTO jobs (id, name, tasks, secret) VALUES ('00000000-0000-7000-8000-000000000001', 'j', '[]', 'whsec_x');
+		INSERT INTO runs (id, job_id, trigger, state, scheduled_for) VALUES
+			('00000000-0000-7000-8000-0000000000a1', '00000000-0000-7000-8000-000000000001', 'manual', 'running', now()),
+			('00000000-0000-7000-8000-0000000000a2', '00000000-0000-7000-8000-000000000001', 'manual', 'queued', now()),
+			('00000000-0000-7000-8000-0000000000a3', '00000000-0000-7000-8000-000000000001', 'manual', 'succeeded', now());
+		INSERT INTO task_runs (id, run_id, task_id, spec, state) VALUES
+			(gen_random_uuid(), '00000000-0000-7000-8000-0000000000a1', 'a', '{}', 'waiting'),
+			(gen_random_uuid(), '00000000-0000-7000-8000-0000000000a1', 'b', '{}', 'waiting'),
+			(gen_random_uuid(), '00000000-0000-7000-8000-0000000000a1', 'c', '{}', 'pending'),
+			(gen_random_uuid(), '00000000-0000-7000-8000-0000000000a2', 'a', '{}', 'waiting'),
+			(gen_random_uuid(), '00000000-0000-7000-8000-0000000000a3', 'a', '{}', 'waiting')`)
+	require.NoError(t, err)
+	require.Equal(t, map[string]float64{"herald_tasks_waiting_upstream": 3}, only(scrape(t, pool), "herald_tasks_waiting_upstream"))
+}
+
 func TestDBCollectorSendsEveryKnownQueue(t *testing.T) {
 	t.Parallel()
 	pool := dbtest.New(t)

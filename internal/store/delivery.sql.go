@@ -289,6 +289,36 @@ func (q *Queries) ReleaseChildrenMany(ctx context.Context, arg ReleaseChildrenMa
 	return items, nil
 }
 
+const runsWithUnsettledTasks = `-- name: RunsWithUnsettledTasks :many
+SELECT DISTINCT run_id FROM task_runs
+WHERE id = ANY($1::uuid[])
+  AND state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped')
+`
+
+// The runs of the given task runs that have not finished: the recorder
+// settles no run that a task it just released (or left waiting) keeps open,
+// so that SettleRuns, which reads all of a run's task runs
+// (task_runs_by_run), runs once per run rather than once per DAG hop.
+func (q *Queries) RunsWithUnsettledTasks(ctx context.Context, ids []uuid.UUID) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, runsWithUnsettledTasks, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var run_id uuid.UUID
+		if err := rows.Scan(&run_id); err != nil {
+			return nil, err
+		}
+		items = append(items, run_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const saveResult = `-- name: SaveResult :exec
 UPDATE task_runs SET result_status = $1, result_body = $2 WHERE id = $3
 `

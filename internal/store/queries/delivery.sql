@@ -130,3 +130,12 @@ FROM (SELECT a.id, count(*)::int AS n, coalesce(max(f.nf), 0)::int AS nf
       GROUP BY a.id) c
 WHERE task_runs.id = ANY(@child_ids::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
 RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec, task_runs.pending_parents, task_runs.round, task_runs.state, task_runs.child_ids;
+
+-- name: RunsWithUnsettledTasks :many
+-- The runs of the given task runs that have not finished: the recorder
+-- settles no run that a task it just released (or left waiting) keeps open,
+-- so that SettleRuns, which reads all of a run's task runs
+-- (task_runs_by_run), runs once per run rather than once per DAG hop.
+SELECT DISTINCT run_id FROM task_runs
+WHERE id = ANY(@ids::uuid[])
+  AND state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped');
