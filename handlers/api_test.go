@@ -148,6 +148,7 @@ func TestBadInputIsRefusedAndWritesNothing(t *testing.T) {
 		{name: "every below the minimum", body: with("schedule", map[string]any{"every": "500ms"}), wantCode: 422, wantField: "schedule.every"},
 		{name: "every unparsable", body: with("schedule", map[string]any{"every": "often"}), wantCode: 400, wantField: "schedule.every"},
 		{name: "time zone with every", body: with("schedule", map[string]any{"every": "1m", "timezone": "UTC"}), wantCode: 422, wantField: "schedule.timezone"},
+		{name: "device time zone without a fleet task", body: with("schedule", map[string]any{"cron": "0 3 * * *", "timezone": "device"}), wantCode: 422, wantField: "schedule.timezone"},
 		{name: "bad overlap", body: with("overlap", "sometimes"), wantCode: 422, wantField: "overlap"},
 		{name: "rate zero", body: with("rate", 0), wantCode: 422, wantField: "rate"},
 		{name: "rate too high", body: with("rate", 1e6), wantCode: 422, wantField: "rate"},
