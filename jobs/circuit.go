@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,19 @@ type circuits struct {
 
 	mu    sync.Mutex
 	cache map[string]circuitState
+	// reading holds the reads of hosts' circuits in progress: one read per
+	// host at a time, whatever the number of deliveries to it.
+	reading map[string]*circuitRead
+	// reads counts the reads of the endpoints table (tests).
+	reads atomic.Int64
+}
+
+// circuitRead is a read of a host's circuit in progress; done closes when
+// st and err are set.
+type circuitRead struct {
+	done chan struct{}
+	st   circuitState
+	err  error
 }
 
 type circuitState struct {
@@ -72,25 +86,62 @@ func (c *circuits) clock() time.Time {
 }
 
 // state returns what is known of host's circuit, read at most
-// circuitCacheTTL ago.
+// circuitCacheTTL ago. Once that has passed, one delivery reads it again
+// while the others to the same host go on with what was known (or, when
+// nothing was, wait for that read): deliveries to a healthy host cost one
+// statement per second per process, not one per delivery in flight when
+// the cache expires.
 func (c *circuits) state(ctx context.Context, host string) (circuitState, error) {
 	c.mu.Lock()
 	st, ok := c.cache[host]
-	c.mu.Unlock()
 	if ok && c.clock().Sub(st.read) < circuitCacheTTL {
+		c.mu.Unlock()
 		return st, nil
 	}
+	if r, busy := c.reading[host]; busy {
+		c.mu.Unlock()
+		if ok {
+			return st, nil // known a second ago: good enough until the read is in
+		}
+		select {
+		case <-r.done:
+			if r.err != nil && ctx.Err() == nil && (errors.Is(r.err, context.Canceled) || errors.Is(r.err, context.DeadlineExceeded)) {
+				return c.state(ctx, host) // the reader's delivery ended, not the database: read again
+			}
+			return r.st, r.err
+		case <-ctx.Done():
+			return circuitState{}, ctx.Err()
+		}
+	}
+	r := &circuitRead{done: make(chan struct{})}
+	if c.reading == nil {
+		c.reading = make(map[string]*circuitRead)
+	}
+	c.reading[host] = r
+	c.mu.Unlock()
+
+	r.st, r.err = c.read(ctx, host)
+	if r.err == nil {
+		c.remember(host, r.st)
+	}
+	c.mu.Lock()
+	delete(c.reading, host)
+	c.mu.Unlock()
+	close(r.done)
+	return r.st, r.err
+}
+
+// read reads host's circuit from the endpoints table.
+func (c *circuits) read(ctx context.Context, host string) (circuitState, error) {
+	c.reads.Add(1)
 	ep, err := store.New(c.pool).GetEndpoint(ctx, host)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		st = circuitState{read: c.clock()}
+		return circuitState{read: c.clock()}, nil
 	case err != nil:
 		return circuitState{}, fmt.Errorf("read circuit of %s: %w", host, err)
-	default:
-		st = fromEndpoint(&ep, c.clock())
 	}
-	c.remember(host, st)
-	return st, nil
+	return fromEndpoint(&ep, c.clock()), nil
 }
 
 func fromEndpoint(ep *store.Endpoint, read time.Time) circuitState {

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,4 +55,48 @@ func TestCircuitOpensProbesAndCloses(t *testing.T) {
 	park, err = c.gate(ctx, host, now)
 	require.NoError(t, err)
 	require.Zero(t, park, "the answer closed the circuit")
+}
+
+// Deliveries to one host read its circuit once per circuitCacheTTL between
+// them: when the cache expires under many deliveries in flight, one reads
+// and the others go on with what was known; before anything is known,
+// they wait for the one read.
+func TestCircuitReadOncePerHost(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	c := &circuits{pool: b.pool, threshold: 3, probeInterval: 30 * time.Second, parkDeadline: time.Hour, now: clock}
+	const host = "gw-18.example:443"
+
+	gateAll := func(n int) {
+		t.Helper()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				park, err := c.gate(ctx, host, clock())
+				require.NoError(t, err)
+				require.Zero(t, park)
+			}()
+		}
+		wg.Wait()
+	}
+	gateAll(50)
+	require.EqualValues(t, 1, c.reads.Load(), "50 deliveries before anything was known")
+
+	mu.Lock()
+	now = now.Add(circuitCacheTTL + time.Millisecond)
+	mu.Unlock()
+	gateAll(50)
+	require.EqualValues(t, 2, c.reads.Load(), "50 deliveries once the cache expired")
+	gateAll(50)
+	require.EqualValues(t, 2, c.reads.Load(), "read a moment ago")
 }
