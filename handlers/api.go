@@ -81,6 +81,10 @@ type API struct {
 	// its flushers start with the first trigger and live with the process.
 	starts     *batch.Batcher[triggerItem, triggerResult]
 	startsOnce sync.Once
+	// creates stores the jobs of concurrent registrations together
+	// (createJobs), started like starts.
+	creates     *batch.Batcher[createItem, createResult]
+	createsOnce sync.Once
 	// inboundLimit limits the calls to each job's inbound hook.
 	inboundLimit *jobLimiter
 	// live shares the reads of live run views.
@@ -111,6 +115,7 @@ func NewAPI(cfg APIConfig) *API {
 		a.fleet = device.NewFleet(a.pool, a.deviceTimeout, 0)
 	}
 	a.starts = batch.New(500, 2, a.startRuns)
+	a.creates = batch.New(maxCreateBatch, 2, a.createJobs)
 	a.live = newLiveRuns(a.readRunBody, livePoll)
 	a.inboundLimit = newJobLimiter(cmp.Or(cfg.InboundRate, DefaultInboundRate), cmp.Or(cfg.InboundBurst, DefaultInboundBurst), a.now)
 	return a

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/herald-sched/herald/internal/access"
 	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/schedule"
 	"github.com/herald-sched/herald/internal/store"
@@ -145,7 +146,8 @@ func (a *API) parseCreateJob(w http.ResponseWriter, r *http.Request, req *create
 	return a.checkDevices(r.Context(), &req.job)
 }
 
-// createJob stores a job; the response carries its signing secret.
+// createJob stores a job in tx (a request with an Idempotency-Key); the
+// response carries its signing secret.
 func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (*jobResponse, error) {
 	if err := mayLabel(ctx, req.job.Labels); err != nil {
 		return nil, err
@@ -154,6 +156,80 @@ func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (
 	if err != nil {
 		return nil, err
 	}
+	return a.createdJob(ctx, &req.job, created, secret)
+}
+
+// maxCreateBatch bounds the registrations stored in one transaction.
+const maxCreateBatch = 100
+
+// batchedCreateJob stores the job together with the registrations that
+// arrive while the previous batch is written (createJobs): one transaction
+// and one audit statement for all of them.
+func (a *API) batchedCreateJob(ctx context.Context, req *createJobRequest) (*jobResponse, error) {
+	if err := mayLabel(ctx, req.job.Labels); err != nil {
+		return nil, err
+	}
+	a.createsOnce.Do(func() { a.creates.Start(context.Background()) })
+	item := createItem{job: &req.job, now: a.now()}
+	if slot, ok := ctx.Value(auditKey{}).(*auditSlot); ok && !slot.recorded {
+		if r := requestOf(ctx); r != nil {
+			item.audit = a.auditEntry(ctx, r, http.StatusCreated, "")
+		}
+	}
+	res, err := a.creates.Submit(ctx, item)
+	if err == nil {
+		err = res.err
+	}
+	if err != nil {
+		return nil, err
+	}
+	if item.audit != nil {
+		ctx.Value(auditKey{}).(*auditSlot).recorded = true // with the batch
+	}
+	return a.createdJob(ctx, &req.job, res.job, res.secret)
+}
+
+// createItem is a registration waiting for its batch, with its audit row.
+type createItem struct {
+	job   *jobspec.Job
+	now   time.Time
+	audit *access.Entry // nil outside a write request
+}
+
+// createResult is a registration's job and its signing secret.
+type createResult struct {
+	job    *store.Job
+	secret string
+	err    error
+}
+
+// createJobs stores the jobs of concurrent registrations in one
+// transaction, with their audit rows in one statement. A failure (the
+// database's: the definitions were validated) fails the transaction; the
+// batcher then stores each registration alone, so that one fails alone.
+func (a *API) createJobs(ctx context.Context, items []createItem) ([]createResult, error) {
+	out := make([]createResult, len(items))
+	err := store.InTx(ctx, a.pool, func(tx pgx.Tx) error {
+		var audits []*access.Entry
+		for i := range items {
+			created, secret, err := jobs.CreateJob(ctx, tx, items[i].job, items[i].now)
+			if err != nil {
+				return err
+			}
+			out[i] = createResult{job: created, secret: secret}
+			if e := items[i].audit; e != nil {
+				e.ObjectID = created.ID.String()
+				audits = append(audits, e)
+			}
+		}
+		return access.AuditMany(ctx, tx, audits)
+	})
+	return out, err
+}
+
+// createdJob is the answer to a registration: the job with its secrets
+// (shown this once) and its warnings.
+func (a *API) createdJob(ctx context.Context, j *jobspec.Job, created *store.Job, secret string) (*jobResponse, error) {
 	resp, err := toJobResponse(created, &a.schedules)
 	if err != nil {
 		return nil, err
@@ -162,7 +238,7 @@ func (a *API) createJob(ctx context.Context, tx pgx.Tx, req *createJobRequest) (
 	if created.InboundSecret != nil {
 		resp.InboundSecret = *created.InboundSecret
 	}
-	resp.Warnings, err = a.poolWarnings(ctx, &req.job)
+	resp.Warnings, err = a.poolWarnings(ctx, j)
 	return resp, err
 }
 

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sync"
@@ -119,5 +120,51 @@ func TestBatchedTriggersEachLeaveOneAuditRow(t *testing.T) {
 	}
 	for id := range runs {
 		require.True(t, audited[id], "run %s has no audit row", id)
+	}
+}
+
+// Concurrent registrations are stored in shared transactions and audited
+// with one statement per batch: each gets its own job and signing secret,
+// and leaves its own row naming its job.
+func TestBatchedRegistrationsEachGetTheirJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	const n = 30
+	type created struct {
+		ID, Name, Secret string
+	}
+	got := make(chan created, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp := b.h.Do(http.MethodPost, "/v1/jobs", job(fmt.Sprintf("batched-%02d", i), nil))
+			require.Equal(t, http.StatusCreated, resp.Status, "body: %s", resp.Body)
+			var c created
+			resp.JSON(t, &c)
+			got <- c
+		}()
+	}
+	wg.Wait()
+	close(got)
+	ids, secrets, names := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for c := range got {
+		require.False(t, ids[c.ID], "job %s given twice", c.ID)
+		require.False(t, secrets[c.Secret], "a secret given twice")
+		require.NotEmpty(t, c.Secret)
+		ids[c.ID], secrets[c.Secret], names[c.Name] = true, true, true
+		var stored string
+		require.NoError(t, b.h.Pool.QueryRow(context.Background(), `SELECT name FROM jobs WHERE id = $1`, c.ID).Scan(&stored))
+		require.Equal(t, c.Name, stored, "the answer names another job")
+	}
+	require.Len(t, names, n)
+
+	var page struct{ Data []auditRow }
+	b.h.Do(http.MethodGet, "/v1/audit?action="+url.QueryEscape("POST /v1/jobs")+"&limit=100", nil).JSON(t, &page)
+	require.Len(t, page.Data, n)
+	for _, r := range page.Data {
+		require.NotNil(t, r.ObjectID)
+		require.True(t, ids[*r.ObjectID], "an audit row names %s", *r.ObjectID)
 	}
 }

@@ -25,7 +25,7 @@ const maxIdempotencyKey = 255
 // and the caller's API key and kept 24 hours; failed requests (4xx, 5xx) are
 // not stored, so a client can correct and resend them under the same key.
 // Without the header, it is write; plain, when given, serves those requests
-// instead (triggers without a key are batched).
+// instead (triggers and registrations without a key are batched).
 func idempotent[Req, Resp any](a *API, status int, parse parseFunc[Req], execute writeCore[Req, Resp], plain http.HandlerFunc) http.HandlerFunc {
 	if plain == nil {
 		plain = write(a, status, parse, execute)

@@ -158,7 +158,8 @@ func (a *API) keyRoutes(apiKey string, insecure bool) func(chi.Router) {
 			r.Put("/devices/{deviceID}", write(a, http.StatusOK, a.parseDevice, a.updateDevice))
 			r.Delete("/devices/{deviceID}", write(a, http.StatusNoContent, parseDeviceID, a.deleteDevice))
 		}
-		r.Post("/jobs", idempotent(a, http.StatusCreated, a.parseCreateJob, a.createJob, nil))
+		r.Post("/jobs", idempotent(a, http.StatusCreated, a.parseCreateJob, a.createJob,
+			endpoint(a, http.StatusCreated, a.parseCreateJob, a.batchedCreateJob)))
 		r.Get("/jobs", endpoint(a, http.StatusOK, parseListJobs, a.listJobs))
 		r.Get("/jobs/{jobID}", endpoint(a, http.StatusOK, parseJobID, a.getJob))
 		r.Put("/jobs/{jobID}", write(a, http.StatusOK, a.parseUpdateJob, a.updateJob))
