@@ -29,15 +29,13 @@ func TestDeliveryUpdatesOfTaskRunsAreHOT(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(ctx) }()
 	q := store.New(tx)
-	_, err = q.CreateRuns(ctx, store.CreateRunsParams{
+	_, err = q.CreateSoloRuns(ctx, store.CreateSoloRunsParams{
 		Trigger: "manual", Ids: []uuid.UUID{runID}, JobIds: []uuid.UUID{jobID},
 		ScheduledFors: []time.Time{time.Now()}, Inputs: [][]byte{nil},
+		TaskRunIds: []uuid.UUID{taskRunID}, TaskIds: []string{"main"},
+		Specs: [][]byte{[]byte(`{"id": "main", "request": {"url": "https://example.com/"}}`)},
 	})
 	require.NoError(t, err)
-	require.NoError(t, q.CreateSoloTaskRuns(ctx, store.CreateSoloTaskRunsParams{
-		Ids: []uuid.UUID{taskRunID}, RunIds: []uuid.UUID{runID}, TaskIds: []string{"main"},
-		Specs: [][]byte{[]byte(`{"id": "main", "request": {"url": "https://example.com/"}}`)},
-	}))
 	begun, err := q.BeginAttempts(ctx, store.BeginAttemptsParams{
 		Ids: []uuid.UUID{taskRunID}, Rounds: []int32{0}, Attempts: []int32{1},
 	})

@@ -153,44 +153,78 @@ func (q *Queries) CreateRun(ctx context.Context, arg CreateRunParams) (Run, erro
 	return i, err
 }
 
-const createRuns = `-- name: CreateRuns :many
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
-SELECT u.id, u.job_id, $1::text, 'running', u.scheduled_for, u.input,
-       u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
-FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS job_id,
-             unnest($4::timestamptz[]) AS scheduled_for, unnest($5::json[]) AS input) u
-JOIN jobs j ON j.id = u.job_id
-ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
+const createSoloRuns = `-- name: CreateSoloRuns :many
+WITH created AS (
+    INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
+    SELECT u.id, u.job_id, $1::text, 'running', u.scheduled_for, u.input,
+           u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
+    FROM (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS job_id,
+                 unnest($4::timestamptz[]) AS scheduled_for, unnest($5::json[]) AS input) u
+    JOIN jobs j ON j.id = u.job_id
+    ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+    RETURNING id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones
+), tasks AS (
+    INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+    SELECT t.id, t.run_id, t.task_id, t.spec, 'pending', 0, '{}'::uuid[], false
+    FROM (SELECT unnest($6::uuid[]) AS id, unnest($2::uuid[]) AS run_id,
+                 unnest($7::text[]) AS task_id, unnest($8::json[]) AS spec) t
+    WHERE t.run_id IN (SELECT id FROM created)
+)
+SELECT id, job_id, trigger, state, scheduled_for, created_at, finished_at, input, deadline, failure_handled, on_run_end, round, callback_state, device_zones FROM created
 `
 
-type CreateRunsParams struct {
+type CreateSoloRunsParams struct {
 	Trigger       string
 	Ids           []uuid.UUID
 	JobIds        []uuid.UUID
 	ScheduledFors []time.Time
 	Inputs        [][]byte
+	TaskRunIds    []uuid.UUID
+	TaskIds       []string
+	Specs         [][]byte
 }
 
-// Many runs at once, running (the ticker's ticks, concurrent manual
-// triggers), each with its input (NULL: none) and what it takes from its
-// job (CreateRun). A tick that already has its run gets no second one: only
-// the runs created are returned.
-func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, error) {
-	rows, err := q.db.Query(ctx, createRuns,
+type CreateSoloRunsRow struct {
+	ID             uuid.UUID
+	JobID          uuid.UUID
+	Trigger        string
+	State          string
+	ScheduledFor   time.Time
+	CreatedAt      time.Time
+	FinishedAt     *time.Time
+	Input          []byte
+	Deadline       *time.Time
+	FailureHandled bool
+	OnRunEnd       json.RawMessage
+	Round          int32
+	CallbackState  *string
+	DeviceZones    []string
+}
+
+// Many single-task runs at once, running (the ticker's ticks, concurrent
+// manual triggers), each with its input (NULL: none), what it takes from its
+// job (CreateRun) and its task run, pending (@task_run_ids, @task_ids and
+// @specs in the order of @ids), in one statement. A tick that already has
+// its run gets no second one, nor a task run: only the runs created are
+// returned.
+func (q *Queries) CreateSoloRuns(ctx context.Context, arg CreateSoloRunsParams) ([]CreateSoloRunsRow, error) {
+	rows, err := q.db.Query(ctx, createSoloRuns,
 		arg.Trigger,
 		arg.Ids,
 		arg.JobIds,
 		arg.ScheduledFors,
 		arg.Inputs,
+		arg.TaskRunIds,
+		arg.TaskIds,
+		arg.Specs,
 	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Run{}
+	items := []CreateSoloRunsRow{}
 	for rows.Next() {
-		var i Run
+		var i CreateSoloRunsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.JobID,
@@ -215,30 +249,6 @@ func (q *Queries) CreateRuns(ctx context.Context, arg CreateRunsParams) ([]Run, 
 		return nil, err
 	}
 	return items, nil
-}
-
-const createSoloTaskRuns = `-- name: CreateSoloTaskRuns :exec
-INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
-SELECT unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]), unnest($4::json[]),
-       'pending', 0, '{}'::uuid[], false
-`
-
-type CreateSoloTaskRunsParams struct {
-	Ids     []uuid.UUID
-	RunIds  []uuid.UUID
-	TaskIds []string
-	Specs   [][]byte
-}
-
-// The task runs of many single-task runs, pending.
-func (q *Queries) CreateSoloTaskRuns(ctx context.Context, arg CreateSoloTaskRunsParams) error {
-	_, err := q.db.Exec(ctx, createSoloTaskRuns,
-		arg.Ids,
-		arg.RunIds,
-		arg.TaskIds,
-		arg.Specs,
-	)
-	return err
 }
 
 type CreateTaskRunsParams struct {

@@ -109,25 +109,30 @@ FOR UPDATE SKIP LOCKED;
 SELECT id FROM runs
 WHERE job_id = @job_id AND trigger = 'schedule' AND state IN ('running', 'queued') AND scheduled_for > now();
 
--- name: CreateRuns :many
--- Many runs at once, running (the ticker's ticks, concurrent manual
--- triggers), each with its input (NULL: none) and what it takes from its
--- job (CreateRun). A tick that already has its run gets no second one: only
--- the runs created are returned.
-INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
-SELECT u.id, u.job_id, @trigger::text, 'running', u.scheduled_for, u.input,
-       u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@job_ids::uuid[]) AS job_id,
-             unnest(@scheduled_fors::timestamptz[]) AS scheduled_for, unnest(@inputs::json[]) AS input) u
-JOIN jobs j ON j.id = u.job_id
-ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
-RETURNING *;
-
--- name: CreateSoloTaskRuns :exec
--- The task runs of many single-task runs, pending.
-INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
-SELECT unnest(@ids::uuid[]), unnest(@run_ids::uuid[]), unnest(@task_ids::text[]), unnest(@specs::json[]),
-       'pending', 0, '{}'::uuid[], false;
+-- name: CreateSoloRuns :many
+-- Many single-task runs at once, running (the ticker's ticks, concurrent
+-- manual triggers), each with its input (NULL: none), what it takes from its
+-- job (CreateRun) and its task run, pending (@task_run_ids, @task_ids and
+-- @specs in the order of @ids), in one statement. A tick that already has
+-- its run gets no second one, nor a task run: only the runs created are
+-- returned.
+WITH created AS (
+    INSERT INTO runs (id, job_id, trigger, state, scheduled_for, input, deadline, failure_handled, on_run_end)
+    SELECT u.id, u.job_id, @trigger::text, 'running', u.scheduled_for, u.input,
+           u.scheduled_for + j.run_timeout_ms * interval '1 millisecond', j.failure_handled, j.on_run_end
+    FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@job_ids::uuid[]) AS job_id,
+                 unnest(@scheduled_fors::timestamptz[]) AS scheduled_for, unnest(@inputs::json[]) AS input) u
+    JOIN jobs j ON j.id = u.job_id
+    ON CONFLICT (job_id, scheduled_for) WHERE trigger = 'schedule' DO NOTHING
+    RETURNING *
+), tasks AS (
+    INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+    SELECT t.id, t.run_id, t.task_id, t.spec, 'pending', 0, '{}'::uuid[], false
+    FROM (SELECT unnest(@task_run_ids::uuid[]) AS id, unnest(@ids::uuid[]) AS run_id,
+                 unnest(@task_ids::text[]) AS task_id, unnest(@specs::json[]) AS spec) t
+    WHERE t.run_id IN (SELECT id FROM created)
+)
+SELECT * FROM created;
 
 -- name: LockRuns :exec
 -- Locks runs in id order, so that two transactions locking overlapping sets
