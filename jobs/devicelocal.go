@@ -199,9 +199,15 @@ func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]st
 // in tx: a run per instant (startIsolated), the cursor moved to now. It
 // returns the job's next tick and the ticks missed and skipped.
 func (t *ticker) claimLocal(ctx context.Context, tx pgx.Tx, hj *store.Job, sched *jobspec.Schedule, now time.Time) (tickPlan, int, error) {
+	if _, err := fleetSelectors(hj.Tasks); err != nil {
+		// A definition that cannot be read cannot tick: stop it, loudly,
+		// rather than fail the claim of every job with it.
+		t.logger.ErrorContext(ctx, "job definition unreadable; no more ticks", slog.String("job_id", hj.ID.String()), slog.Any("error", err))
+		return tickPlan{}, 0, nil
+	}
 	zones, err := localZones(ctx, tx, hj.Tasks)
 	if err != nil {
-		return tickPlan{}, 0, err
+		return tickPlan{}, 0, err // the database's
 	}
 	cursor := hj.CreatedAt
 	switch {

@@ -352,3 +352,29 @@ func TestDeviceLocalWithoutDevices(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, utc("2027-01-10T18:00:00Z"), *b.nextFireAt(t), "03:00 JST")
 }
+
+// A device-local job whose definition no longer decodes stops ticking,
+// and the claim goes on for the other jobs.
+func TestDeviceLocalUnreadableJobIsIsolated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupLocal(t, utc("2027-03-13T00:00:00Z"))
+	_, err := b.pool.Exec(ctx, `UPDATE jobs SET tasks = '{"not": "a list"}' WHERE id = $1`, b.job.ID)
+	require.NoError(t, err)
+	other := jobspec.Job{Name: "other", Schedule: &jobspec.Schedule{Cron: "30 1 * * *"},
+		Tasks: []jobspec.Task{{ID: "main", Request: jobspec.Request{URL: "https://gw.example/"}}}}
+	require.NoError(t, other.Validate(utc("2027-03-13T00:00:00Z"), jobspec.Limits{}, func(string) error { return nil }))
+	var otherJob *store.Job
+	b.tx(t, func(tx pgx.Tx) error {
+		var err error
+		otherJob, _, err = CreateJob(ctx, tx, &other, utc("2027-03-13T00:00:00Z"))
+		return err
+	})
+	b.setNow(utc("2027-03-13T01:30:00.1Z"))
+	_, err = b.ticker(t).claim(ctx)
+	require.NoError(t, err)
+	require.Nil(t, b.nextFireAt(t), "the unreadable job still ticks")
+	var runs int
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM runs WHERE job_id = $1`, otherJob.ID).Scan(&runs))
+	require.Equal(t, 1, runs, "the other job's tick did not start")
+}
