@@ -221,6 +221,10 @@ func (t *ticker) claimLocal(ctx context.Context, tx pgx.Tx, hj *store.Job, sched
 		t.logger.WarnContext(ctx, "device zones without rules; their devices do not tick",
 			slog.String("job_id", hj.ID.String()), slog.Any("zones", plan.unreadable))
 	}
+	if plan.missed > 0 {
+		t.logger.InfoContext(ctx, "missed ticks", slog.String("job_id", hj.ID.String()),
+			slog.Int("missed", plan.missed), slog.String("misfire", hj.Misfire))
+	}
 	skipped := 0
 	for _, tick := range plan.ticks {
 		wasSkipped, err := t.startIsolated(ctx, tx, hj, tick.at, tick.zones)
