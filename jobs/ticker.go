@@ -234,11 +234,16 @@ func startTick(ctx context.Context, tx pgx.Tx, ins Inserter, hj *store.Job, t ti
 // process keeps fetching: River's fetch has taken its deliveries by then.
 const stagedMargin = 100 * time.Millisecond
 
+// stagedFetchWait bounds how long after stagedMargin a stopping process
+// waits for River to take deliveries that are due (a busy machine's fetch
+// can be late): past it, they are left in the queue for the other replicas.
+const stagedFetchWait = 2 * time.Second
+
 // awaitStaged returns once the ticks this ticker claimed ahead of their
-// time are due (plus stagedMargin), so that a stopping process's River
-// takes their deliveries and sends them on time instead of leaving them in
-// the queue for whoever starts next; or when ctx ends. Call it after run
-// returned.
+// time are due (plus stagedMargin) and River has taken the deliveries due
+// by then (up to stagedFetchWait more), so that a stopping process's River
+// sends them on time instead of leaving them in the queue for whoever
+// starts next; or when ctx ends. Call it after run returned.
 func (t *ticker) awaitStaged(ctx context.Context) error {
 	wait := t.staged.Add(stagedMargin).Sub(t.now())
 	if t.staged.IsZero() || wait <= 0 {
@@ -248,8 +253,22 @@ func (t *ticker) awaitStaged(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	deadline := time.Now().Add(stagedFetchWait)
+	for time.Now().Before(deadline) {
+		var waiting bool
+		err := t.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
+			WHERE queue = $1 AND state = 'available' AND scheduled_at <= $2)`, QueueDeliver, t.staged).Scan(&waiting)
+		if err != nil || !waiting {
+			return nil // the database gone: nothing more to wait for
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
