@@ -516,7 +516,7 @@ type attemptRecord struct {
 }
 
 // appendTo adds the attempt of task run id to a batch of attempts.
-func (r *attemptRecord) appendTo(p *store.RecordAttemptsParams, id uuid.UUID) {
+func (r *attemptRecord) appendTo(p *store.RecordAndSettleParams, id uuid.UUID) {
 	started := r.started
 	if started.IsZero() {
 		started = time.Now()

@@ -127,11 +127,10 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		}
 	}
 
-	var attempts store.RecordAttemptsParams
-	settle := store.SettleTaskRunsParams{}
+	var settle store.RecordAndSettleParams
 	for _, it := range items {
 		if it.rec.outcome != state.TaskSkipped && !it.noAttempt { // a skipped task made no attempt
-			it.rec.appendTo(&attempts, it.tr.ID)
+			it.rec.appendTo(&settle, it.tr.ID)
 		}
 		settle.Ids = append(settle.Ids, it.tr.ID)
 		settle.States = append(settle.States, string(it.rec.outcome))
@@ -140,14 +139,11 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			errText = it.rec.err
 		}
 		settle.LastErrors = append(settle.LastErrors, errText)
-		settle.Attempts = append(settle.Attempts, int32(it.rec.attempt))
+		settle.LatestAttempts = append(settle.LatestAttempts, int32(it.rec.attempt))
 	}
-	if err := q.RecordAttempts(ctx, attempts); err != nil {
-		return nil, fmt.Errorf("record attempts: %w", err)
-	}
-	changed, err := q.SettleTaskRuns(ctx, settle)
+	changed, err := q.RecordAndSettle(ctx, settle)
 	if err != nil {
-		return nil, fmt.Errorf("settle task runs: %w", err)
+		return nil, fmt.Errorf("record attempts: %w", err)
 	}
 	moved := make(map[uuid.UUID]bool, len(changed))
 	for _, id := range changed {

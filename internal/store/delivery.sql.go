@@ -145,34 +145,49 @@ func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams
 	return items, nil
 }
 
-const recordAttempts = `-- name: RecordAttempts :exec
-INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
-                      response_body, response_truncated, next_retry_at, device_id, placement)
-SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
-       nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
-       CASE WHEN a.has_retry THEN a.next_retry_at END,
-       nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
-FROM (SELECT unnest($1::uuid[]) AS task_run_id, unnest($2::int[]) AS attempt,
-             unnest($3::timestamptz[]) AS started_at, unnest($4::float8[]) AS duration_ms,
-             unnest($5::int[]) AS status_code, unnest($6::text[]) AS outcome,
-             unnest($7::text[]) AS error, unnest($8::text[]) AS response_body,
-             unnest($9::bool[]) AS response_truncated,
-             unnest($10::bool[]) AS has_retry, unnest($11::timestamptz[]) AS next_retry_at,
-             unnest($12::uuid[]) AS device_id, unnest($13::text[]) AS placement) a
-ON CONFLICT (task_run_id, attempt) DO UPDATE SET
-    started_at = excluded.started_at,
-    duration_ms = excluded.duration_ms,
-    status_code = excluded.status_code,
-    outcome = excluded.outcome,
-    error = excluded.error,
-    response_body = excluded.response_body,
-    response_truncated = excluded.response_truncated,
-    next_retry_at = excluded.next_retry_at,
-    device_id = excluded.device_id,
-    placement = excluded.placement
+const recordAndSettle = `-- name: RecordAndSettle :many
+WITH recorded AS (
+    INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
+                          response_body, response_truncated, next_retry_at, device_id, placement)
+    SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
+           nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
+           CASE WHEN a.has_retry THEN a.next_retry_at END,
+           nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
+    FROM (SELECT unnest($5::uuid[]) AS task_run_id, unnest($6::int[]) AS attempt,
+                 unnest($7::timestamptz[]) AS started_at, unnest($8::float8[]) AS duration_ms,
+                 unnest($9::int[]) AS status_code, unnest($10::text[]) AS outcome,
+                 unnest($11::text[]) AS error, unnest($12::text[]) AS response_body,
+                 unnest($13::bool[]) AS response_truncated,
+                 unnest($14::bool[]) AS has_retry, unnest($15::timestamptz[]) AS next_retry_at,
+                 unnest($16::uuid[]) AS device_id, unnest($17::text[]) AS placement) a
+    ON CONFLICT (task_run_id, attempt) DO UPDATE SET
+        started_at = excluded.started_at,
+        duration_ms = excluded.duration_ms,
+        status_code = excluded.status_code,
+        outcome = excluded.outcome,
+        error = excluded.error,
+        response_body = excluded.response_body,
+        response_truncated = excluded.response_truncated,
+        next_retry_at = excluded.next_retry_at,
+        device_id = excluded.device_id,
+        placement = excluded.placement
+)
+UPDATE task_runs SET
+    state = u.state,
+    last_error = nullif(u.last_error, ''),
+    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
+             unnest($3::text[]) AS last_error, unnest($4::int[]) AS attempt) u
+WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
+  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
+RETURNING task_runs.id
 `
 
-type RecordAttemptsParams struct {
+type RecordAndSettleParams struct {
+	Ids                []uuid.UUID
+	States             []string
+	LastErrors         []string
+	LatestAttempts     []int32
 	TaskRunIds         []uuid.UUID
 	Attempts           []int32
 	StartedAts         []time.Time
@@ -189,11 +204,19 @@ type RecordAttemptsParams struct {
 }
 
 // Records many attempts (a rescued attempt recorded again overwrites its
-// row). NULL is passed as: status_code 0,
+// row) and ends their task runs (succeeded, failed) or marks them retrying,
+// in one statement. For the attempts, NULL is passed as: status_code 0,
 // error ”, response_body when status_code is 0, next_retry_at when
-// has_retry is false.
-func (q *Queries) RecordAttempts(ctx context.Context, arg RecordAttemptsParams) error {
-	_, err := q.db.Exec(ctx, recordAttempts,
+// has_retry is false. Returns the task runs changed: a task run cancelled
+// meanwhile stays cancelled, and one whose latest attempt is not the one
+// recorded (@latest_attempts; its delivery was reclaimed from a replica
+// declared dead, and attempted again) keeps what the newer attempt decides.
+func (q *Queries) RecordAndSettle(ctx context.Context, arg RecordAndSettleParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, recordAndSettle,
+		arg.Ids,
+		arg.States,
+		arg.LastErrors,
+		arg.LatestAttempts,
 		arg.TaskRunIds,
 		arg.Attempts,
 		arg.StartedAts,
@@ -208,7 +231,22 @@ func (q *Queries) RecordAttempts(ctx context.Context, arg RecordAttemptsParams) 
 		arg.DeviceIds,
 		arg.Placements,
 	)
-	return err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const releaseChildrenMany = `-- name: ReleaseChildrenMany :many
@@ -332,55 +370,6 @@ type SaveResultParams struct {
 func (q *Queries) SaveResult(ctx context.Context, arg SaveResultParams) error {
 	_, err := q.db.Exec(ctx, saveResult, arg.ResultStatus, arg.ResultBody, arg.ID)
 	return err
-}
-
-const settleTaskRuns = `-- name: SettleTaskRuns :many
-UPDATE task_runs SET
-    state = u.state,
-    last_error = nullif(u.last_error, ''),
-    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
-             unnest($3::text[]) AS last_error, unnest($4::int[]) AS attempt) u
-WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
-  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
-RETURNING task_runs.id
-`
-
-type SettleTaskRunsParams struct {
-	Ids        []uuid.UUID
-	States     []string
-	LastErrors []string
-	Attempts   []int32
-}
-
-// Ends task runs (succeeded, failed) or marks them retrying, many at once.
-// Returns those changed: a task run cancelled meanwhile stays cancelled,
-// and one whose latest attempt is not the one recorded (its delivery was
-// reclaimed from a replica declared dead, and attempted again) keeps what
-// the newer attempt decides.
-func (q *Queries) SettleTaskRuns(ctx context.Context, arg SettleTaskRunsParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, settleTaskRuns,
-		arg.Ids,
-		arg.States,
-		arg.LastErrors,
-		arg.Attempts,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const taskResults = `-- name: TaskResults :many

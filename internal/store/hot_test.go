@@ -41,8 +41,8 @@ func TestDeliveryUpdatesOfTaskRunsAreHOT(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, begun, 1)
-	settled, err := q.SettleTaskRuns(ctx, store.SettleTaskRunsParams{
-		Ids: []uuid.UUID{taskRunID}, States: []string{"succeeded"}, LastErrors: []string{""}, Attempts: []int32{1},
+	settled, err := q.RecordAndSettle(ctx, store.RecordAndSettleParams{
+		Ids: []uuid.UUID{taskRunID}, States: []string{"succeeded"}, LastErrors: []string{""}, LatestAttempts: []int32{1},
 	})
 	require.NoError(t, err)
 	require.Equal(t, []uuid.UUID{taskRunID}, settled)

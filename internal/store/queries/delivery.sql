@@ -53,48 +53,47 @@ FROM tr
 JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id;
 
--- name: RecordAttempts :exec
+-- name: RecordAndSettle :many
 -- Records many attempts (a rescued attempt recorded again overwrites its
--- row). NULL is passed as: status_code 0,
+-- row) and ends their task runs (succeeded, failed) or marks them retrying,
+-- in one statement. For the attempts, NULL is passed as: status_code 0,
 -- error '', response_body when status_code is 0, next_retry_at when
--- has_retry is false.
-INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
-                      response_body, response_truncated, next_retry_at, device_id, placement)
-SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
-       nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
-       CASE WHEN a.has_retry THEN a.next_retry_at END,
-       nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
-FROM (SELECT unnest(@task_run_ids::uuid[]) AS task_run_id, unnest(@attempts::int[]) AS attempt,
-             unnest(@started_ats::timestamptz[]) AS started_at, unnest(@durations_ms::float8[]) AS duration_ms,
-             unnest(@status_codes::int[]) AS status_code, unnest(@outcomes::text[]) AS outcome,
-             unnest(@errors::text[]) AS error, unnest(@response_bodies::text[]) AS response_body,
-             unnest(@responses_truncated::bool[]) AS response_truncated,
-             unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at,
-             unnest(@device_ids::uuid[]) AS device_id, unnest(@placements::text[]) AS placement) a
-ON CONFLICT (task_run_id, attempt) DO UPDATE SET
-    started_at = excluded.started_at,
-    duration_ms = excluded.duration_ms,
-    status_code = excluded.status_code,
-    outcome = excluded.outcome,
-    error = excluded.error,
-    response_body = excluded.response_body,
-    response_truncated = excluded.response_truncated,
-    next_retry_at = excluded.next_retry_at,
-    device_id = excluded.device_id,
-    placement = excluded.placement;
-
--- name: SettleTaskRuns :many
--- Ends task runs (succeeded, failed) or marks them retrying, many at once.
--- Returns those changed: a task run cancelled meanwhile stays cancelled,
--- and one whose latest attempt is not the one recorded (its delivery was
--- reclaimed from a replica declared dead, and attempted again) keeps what
--- the newer attempt decides.
+-- has_retry is false. Returns the task runs changed: a task run cancelled
+-- meanwhile stays cancelled, and one whose latest attempt is not the one
+-- recorded (@latest_attempts; its delivery was reclaimed from a replica
+-- declared dead, and attempted again) keeps what the newer attempt decides.
+WITH recorded AS (
+    INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
+                          response_body, response_truncated, next_retry_at, device_id, placement)
+    SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
+           nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
+           CASE WHEN a.has_retry THEN a.next_retry_at END,
+           nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
+    FROM (SELECT unnest(@task_run_ids::uuid[]) AS task_run_id, unnest(@attempts::int[]) AS attempt,
+                 unnest(@started_ats::timestamptz[]) AS started_at, unnest(@durations_ms::float8[]) AS duration_ms,
+                 unnest(@status_codes::int[]) AS status_code, unnest(@outcomes::text[]) AS outcome,
+                 unnest(@errors::text[]) AS error, unnest(@response_bodies::text[]) AS response_body,
+                 unnest(@responses_truncated::bool[]) AS response_truncated,
+                 unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at,
+                 unnest(@device_ids::uuid[]) AS device_id, unnest(@placements::text[]) AS placement) a
+    ON CONFLICT (task_run_id, attempt) DO UPDATE SET
+        started_at = excluded.started_at,
+        duration_ms = excluded.duration_ms,
+        status_code = excluded.status_code,
+        outcome = excluded.outcome,
+        error = excluded.error,
+        response_body = excluded.response_body,
+        response_truncated = excluded.response_truncated,
+        next_retry_at = excluded.next_retry_at,
+        device_id = excluded.device_id,
+        placement = excluded.placement
+)
 UPDATE task_runs SET
     state = u.state,
     last_error = nullif(u.last_error, ''),
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
-             unnest(@last_errors::text[]) AS last_error, unnest(@attempts::int[]) AS attempt) u
+             unnest(@last_errors::text[]) AS last_error, unnest(@latest_attempts::int[]) AS attempt) u
 WHERE task_runs.id = ANY(@ids::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id;
