@@ -170,12 +170,7 @@ func (a *API) batchedCreateJob(ctx context.Context, req *createJobRequest) (*job
 		return nil, err
 	}
 	a.createsOnce.Do(func() { a.creates.Start(context.Background()) })
-	item := createItem{job: &req.job, now: a.now()}
-	if slot, ok := ctx.Value(auditKey{}).(*auditSlot); ok && !slot.recorded {
-		if r := requestOf(ctx); r != nil {
-			item.audit = a.auditEntry(ctx, r, http.StatusCreated, "")
-		}
-	}
+	item := createItem{job: &req.job, now: a.now(), audit: a.batchAudit(ctx, http.StatusCreated)}
 	res, err := a.creates.Submit(ctx, item)
 	if err == nil {
 		err = res.err
@@ -183,9 +178,7 @@ func (a *API) batchedCreateJob(ctx context.Context, req *createJobRequest) (*job
 	if err != nil {
 		return nil, err
 	}
-	if item.audit != nil {
-		ctx.Value(auditKey{}).(*auditSlot).recorded = true // with the batch
-	}
+	auditedWithBatch(ctx, item.audit)
 	return a.createdJob(ctx, &req.job, res.job, res.secret)
 }
 

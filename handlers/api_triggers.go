@@ -105,12 +105,7 @@ func (a *API) batchedTrigger(ctx context.Context, req *triggerRequest) (*runResp
 		return nil, err
 	}
 	a.startsOnce.Do(func() { a.starts.Start(context.Background()) })
-	item := triggerItem{trigger: a.trigger(ctx, req)}
-	if slot, ok := ctx.Value(auditKey{}).(*auditSlot); ok && !slot.recorded {
-		if r := requestOf(ctx); r != nil {
-			item.audit = a.auditEntry(ctx, r, http.StatusAccepted, "")
-		}
-	}
+	item := triggerItem{trigger: a.trigger(ctx, req), audit: a.batchAudit(ctx, http.StatusAccepted)}
 	res, err := a.starts.Submit(ctx, item)
 	if err == nil {
 		err = res.err
@@ -118,9 +113,7 @@ func (a *API) batchedTrigger(ctx context.Context, req *triggerRequest) (*runResp
 	if err != nil {
 		return nil, jobNotFound(err, req.id)
 	}
-	if item.audit != nil {
-		ctx.Value(auditKey{}).(*auditSlot).recorded = true // with the batch
-	}
+	auditedWithBatch(ctx, item.audit)
 	return withInput(res.run), nil
 }
 

@@ -164,3 +164,25 @@ func (s *statusRecorder) Flush() {
 		f.Flush()
 	}
 }
+
+// batchAudit is the audit row of a write whose batch records it (triggers,
+// registrations), answered with status; nil outside a write request or
+// when the request's row is already written.
+func (a *API) batchAudit(ctx context.Context, status int) *access.Entry {
+	slot, ok := ctx.Value(auditKey{}).(*auditSlot)
+	if !ok || slot.recorded {
+		return nil
+	}
+	if r := requestOf(ctx); r != nil {
+		return a.auditEntry(ctx, r, status, "")
+	}
+	return nil
+}
+
+// auditedWithBatch marks the request's audit row written, when its batch
+// wrote e.
+func auditedWithBatch(ctx context.Context, e *access.Entry) {
+	if e != nil {
+		ctx.Value(auditKey{}).(*auditSlot).recorded = true
+	}
+}
