@@ -60,5 +60,8 @@ func runSpread(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("lateness max", rep.Lateness.max(), unitMS),
 		newMetric("missed ticks", float64(rep.Missed), unitCount).withTarget(atMost(0, unitCount)),
 		newMetric("doubled ticks", float64(rep.Doubled), unitCount).withTarget(atMost(0, unitCount)),
+		newMetric("burst start p50 (a second's earliest arrival)", rep.BurstStarts.quantile(0.50), unitMS),
+		newMetric("burst start max", rep.BurstStarts.max(), unitMS),
+		newMetric(fmt.Sprintf("seconds starting ≥ %d ms after the median start", lateStart.Milliseconds()), float64(rep.lateStarts()), unitCount),
 	}, nil
 }

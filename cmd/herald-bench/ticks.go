@@ -15,6 +15,29 @@ type tickReport struct {
 	Missed, Doubled int
 	// Unreadable counts deliveries whose Herald-Scheduled-For did not parse.
 	Unreadable int
+	// BurstStarts is, for each second of the window with a delivery, the
+	// lateness of its earliest: when that second's burst began (sorted).
+	BurstStarts latencies
+}
+
+// lateStart is how far after the median burst start a second's burst must
+// begin to count as starting late (lateStarts).
+const lateStart = 10 * time.Millisecond
+
+// lateStarts counts the seconds whose burst began at least lateStart after
+// the median second's: whole bursts held back, as opposed to a tail.
+func (r *tickReport) lateStarts() int {
+	if len(r.BurstStarts) == 0 {
+		return 0
+	}
+	median := r.BurstStarts[(len(r.BurstStarts)-1)/2]
+	n := 0
+	for _, s := range r.BurstStarts {
+		if s >= median+lateStart {
+			n++
+		}
+	}
+	return n
 }
 
 // analyzeTicks checks the deliveries of jobs over the window of seconds
@@ -32,6 +55,8 @@ func analyzeTicks(ds []delivery, jobs []string, from time.Time, seconds, every i
 	}
 	counts := make([]int, len(jobs)*seconds)
 	rep := tickReport{Lateness: make(latencies, 0, len(counts))}
+	starts := make([]time.Duration, seconds)
+	seen := make([]bool, seconds)
 	for j := range jobs {
 		for sec := range seconds {
 			if fires(j, sec) {
@@ -54,9 +79,20 @@ func analyzeTicks(ds []delivery, jobs []string, from time.Time, seconds, every i
 		if offset < 0 || offset >= time.Duration(seconds)*time.Second || offset%time.Second != 0 {
 			continue
 		}
-		counts[j*seconds+int(offset/time.Second)]++
-		rep.Lateness = append(rep.Lateness, d.At.Sub(at))
+		sec := int(offset / time.Second)
+		counts[j*seconds+sec]++
+		late := d.At.Sub(at)
+		rep.Lateness = append(rep.Lateness, late)
+		if !seen[sec] || late < starts[sec] {
+			starts[sec], seen[sec] = late, true
+		}
 	}
+	for sec := range seconds {
+		if seen[sec] {
+			rep.BurstStarts = append(rep.BurstStarts, starts[sec])
+		}
+	}
+	rep.BurstStarts.sorted()
 	for i, c := range counts {
 		switch {
 		case !fires(i/seconds, i%seconds):

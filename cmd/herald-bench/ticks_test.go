@@ -32,6 +32,25 @@ func TestAnalyzeTicks(t *testing.T) {
 	require.Equal(t, latencies{time.Millisecond, 2 * time.Millisecond, 3 * time.Millisecond, 5 * time.Millisecond}, rep.Lateness)
 	require.Equal(t, 2.0, rep.Lateness.quantile(0.5))
 	require.Equal(t, 5.0, rep.Lateness.max())
+	require.Equal(t, latencies{time.Millisecond, 5 * time.Millisecond}, rep.BurstStarts, "second 0 began at 1 ms, second 1 at 5 ms")
+	require.Zero(t, rep.lateStarts())
+}
+
+// A second whose whole burst begins late counts, however small its tail.
+func TestLateStarts(t *testing.T) {
+	from := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var ds []delivery
+	for sec, start := range []time.Duration{3, 4, 3, 22, 5, 3, 4} {
+		nominal := from.Add(time.Duration(sec) * time.Second)
+		for k := range 3 {
+			late := start*time.Millisecond + time.Duration(k)*time.Millisecond
+			ds = append(ds, delivery{Job: "a", ScheduledFor: nominal.Format(time.RFC3339Nano), At: nominal.Add(late)})
+		}
+	}
+	rep := analyzeTicks(ds, []string{"a"}, from, 7, 1)
+	require.Len(t, rep.BurstStarts, 7)
+	require.Equal(t, 4.0, rep.BurstStarts.quantile(0.5))
+	require.Equal(t, 1, rep.lateStarts(), "second 3 began 18 ms after the median")
 }
 
 func TestAnalyzeSpreadTicks(t *testing.T) {
