@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -123,28 +124,28 @@ func TestTimesInTheScheduleZoneAndPausedJobsWithoutTicks(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Navigate(h.Server.URL+"/jobs/"+berlin),
 		chromedp.WaitVisible(`[data-testid="next-ticks"]`),
-		chromedp.Text(`[data-testid="next-ticks"]`, &ticks),
+		textNow(`[data-testid="next-ticks"]`, &ticks),
 		chromedp.Navigate(h.Server.URL+"/jobs/"+paused),
 		chromedp.WaitVisible(`[data-testid="next-ticks"]`),
-		chromedp.Text(`[data-testid="next-ticks"]`, &pausedTicks),
+		textNow(`[data-testid="next-ticks"]`, &pausedTicks),
 		chromedp.Navigate(h.Server.URL+"/jobs"),
 		chromedp.WaitVisible(`[data-testid="next-`+paused+`"]`),
-		chromedp.Text(`[data-testid="next-`+paused+`"]`, &pausedRow),
+		textNow(`[data-testid="next-`+paused+`"]`, &pausedRow),
 		// Every page in UTC, chosen in the header.
 		chromedp.Navigate(h.Server.URL+"/jobs/"+berlin),
 		chromedp.WaitVisible(`[data-testid="zone-toggle"] select`),
 		chromedp.SetValue(`[data-testid="zone-toggle"] select`, "UTC"),
 		chromedp.Submit(`[data-testid="zone-toggle"]`),
 		chromedp.WaitVisible(`[data-testid="zone-toggle"][data-zone="UTC"]`),
-		chromedp.Text(`[data-testid="next-ticks"]`, &utcTicks),
+		textNow(`[data-testid="next-ticks"]`, &utcTicks),
 		chromedp.Navigate(h.Server.URL+"/jobs"),
 		chromedp.WaitVisible(`[data-testid="next-`+berlin+`"]`),
-		chromedp.Text(`[data-testid="next-`+berlin+`"]`, &listRow),
+		textNow(`[data-testid="next-`+berlin+`"]`, &listRow),
 		// And back to each schedule's zone.
 		chromedp.SetValue(`[data-testid="zone-toggle"] select`, ""),
 		chromedp.Submit(`[data-testid="zone-toggle"]`),
 		chromedp.WaitVisible(`[data-testid="zone-toggle"][data-zone=""]`),
-		chromedp.Text(`[data-testid="next-`+berlin+`"]`, &back),
+		textNow(`[data-testid="next-`+berlin+`"]`, &back),
 	))
 	berlinTick := regexp.MustCompile(`\d{4}-\d\d-\d\d 03:00:00 CES?T +in \d+ (h|d)`)
 	require.Regexp(t, berlinTick, ticks, "ticks in Berlin time, with how soon")
@@ -156,4 +157,12 @@ func TestTimesInTheScheduleZoneAndPausedJobsWithoutTicks(t *testing.T) {
 	require.Regexp(t, `\d{4}-\d\d-\d\d 0[12]:00:00 UTC`, utcTicks, "the viewer's choice: UTC")
 	require.Contains(t, listRow, "UTC")
 	require.Regexp(t, berlinTick, back)
+}
+
+// textNow reads the visible text of the first element matching sel in one
+// script, where chromedp.Text resolves a node and then reads it: a page
+// replaced in between (a form's redirect landing) fails that with "No node
+// with given id found".
+func textNow(sel string, out *string) chromedp.Action {
+	return chromedp.Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? e.innerText : null })()`, sel), out)
 }
