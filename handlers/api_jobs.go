@@ -274,7 +274,7 @@ func (a *API) getJob(ctx context.Context, req *jobIDRequest) (*jobResponse, erro
 // withDeviceZones adds a device-local job's zones, and previews its next
 // ticks over them.
 func (a *API) withDeviceZones(ctx context.Context, out *jobResponse, j *store.Job) error {
-	zones, err := jobs.LocalZones(ctx, a.pool, j, time.Now(), previewCount, &a.schedules)
+	zones, err := jobs.LocalZones(ctx, a.pool, j, a.now(), previewCount, &a.schedules)
 	if err != nil || zones == nil {
 		return err
 	}

@@ -184,9 +184,18 @@ func fleetZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]st
 
 // localZones is fleetZones without the counts.
 func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]string, error) {
-	rows, err := fleetZones(ctx, db, tasks)
+	sel, err := fleetSelectors(tasks)
 	if err != nil {
 		return nil, err
+	}
+	return zonesOf(ctx, db, sel)
+}
+
+// zonesOf lists the zones of the devices selectors (fleetSelectors) match.
+func zonesOf(ctx context.Context, db store.DBTX, selectors []byte) ([]string, error) {
+	rows, err := store.New(db).DeviceZones(ctx, selectors)
+	if err != nil {
+		return nil, fmt.Errorf("read the fleet's zones: %w", err)
 	}
 	zones := make([]string, len(rows))
 	for i, r := range rows {
@@ -199,13 +208,14 @@ func localZones(ctx context.Context, db store.DBTX, tasks json.RawMessage) ([]st
 // in tx: a run per instant (startIsolated), the cursor moved to now. It
 // returns the job's next tick and the ticks missed and skipped.
 func (t *ticker) claimLocal(ctx context.Context, tx pgx.Tx, hj *store.Job, sched *jobspec.Schedule, now time.Time) (tickPlan, int, error) {
-	if _, err := fleetSelectors(hj.Tasks); err != nil {
+	sel, err := fleetSelectors(hj.Tasks)
+	if err != nil {
 		// A definition that cannot be read cannot tick: stop it, loudly,
 		// rather than fail the claim of every job with it.
 		t.logger.ErrorContext(ctx, "job definition unreadable; no more ticks", slog.String("job_id", hj.ID.String()), slog.Any("error", err))
 		return tickPlan{}, 0, nil
 	}
-	zones, err := localZones(ctx, tx, hj.Tasks)
+	zones, err := zonesOf(ctx, tx, sel)
 	if err != nil {
 		return tickPlan{}, 0, err // the database's
 	}
