@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -91,7 +93,8 @@ func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
 		return nil, err
 	}
 	var inserted atomic.Int64
-	jobsPerSecond, steady, err := measureBaseline(ctx, e.size, client, &inserted, &worked, probe)
+	readCPU := func() (cpuUse, error) { return readCPU(ctx, e.db, url, os.Getpid()) }
+	jobsPerSecond, steady, cpu, err := measureBaseline(ctx, e.size, client, &inserted, &worked, probe, readCPU)
 	if err != nil {
 		return nil, err
 	}
@@ -105,8 +108,19 @@ func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
 		return nil, err
 	}
 	e.baselineRate, e.baselineCost = jobsPerSecond, perJob
-	return append([]metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)},
-		costMetrics("", "job", "jobs", perJob, nil)...), nil
+	metrics := []metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)}
+	// River runs in the bench's process: cpuMetrics's "herald" is River
+	// with the inserters, and its "bench" is the same process.
+	for _, m := range cpuMetrics("", deliveryWindow{deliveries: jobsPerSecond, cpuFrom: cpu[0], cpuTo: cpu[1]}) {
+		if strings.Contains(m.Name, "herald") {
+			m.Name = strings.NewReplacer("per delivery", "per job", "herald", "River and its inserters (this process)").Replace(m.Name)
+			metrics = append(metrics, m)
+		} else if strings.Contains(m.Name, "PostgreSQL") {
+			m.Name = strings.ReplaceAll(m.Name, "per delivery", "per job")
+			metrics = append(metrics, m)
+		}
+	}
+	return append(metrics, costMetrics("", "job", "jobs", perJob, nil)...), nil
 }
 
 // newBaselineClient returns a River client working noopArgs on the default
@@ -130,7 +144,8 @@ func newBaselineClient(pool *pgxpool.Pool, worked *atomic.Int64, logger *slog.Lo
 // measureBaseline inserts continuously, counting in inserted, and returns
 // the jobs worked per second in the measured window, after the warm-up, and
 // the probe's published statistics over it.
-func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx], inserted, worked *atomic.Int64, probe *costProbe) (float64, *steadyWindow, error) {
+func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx], inserted, worked *atomic.Int64, probe *costProbe, readCPU func() (cpuUse, error)) (float64, *steadyWindow, [2]cpuUse, error) {
+	var cpu [2]cpuUse
 	// One batch per inserter: InsertMany may not expect to share one.
 	batches := make([][]river.InsertManyParams, baselineInserters)
 	for i := range batches {
@@ -150,26 +165,32 @@ func measureBaseline(ctx context.Context, sz size, client *river.Client[pgx.Tx],
 		return nil
 	})
 	if err := l.Run(ctx, sz.Warmup); err != nil {
-		return 0, nil, err
+		return 0, nil, cpu, err
 	}
 	steady := &steadyWindow{}
 	var err error
 	if steady.from, err = probe.Published(ctx); err != nil {
-		return 0, nil, errors.Join(err, l.Stop())
+		return 0, nil, cpu, errors.Join(err, l.Stop())
+	}
+	if cpu[0], err = readCPU(); err != nil {
+		return 0, nil, cpu, errors.Join(err, l.Stop())
 	}
 	n0, t0 := worked.Load(), time.Now()
 	if err := l.Run(ctx, sz.Baseline); err != nil {
-		return 0, nil, err
+		return 0, nil, cpu, err
 	}
 	n1, t1 := worked.Load(), time.Now()
+	if cpu[1], err = readCPU(); err != nil {
+		return 0, nil, cpu, errors.Join(err, l.Stop())
+	}
 	if steady.to, err = probe.Published(ctx); err != nil {
-		return 0, nil, errors.Join(err, l.Stop())
+		return 0, nil, cpu, errors.Join(err, l.Stop())
 	}
 	steady.units = n1 - n0
 	if err := l.Stop(); err != nil {
-		return 0, nil, err
+		return 0, nil, cpu, err
 	}
-	return rate(n1-n0, t1.Sub(t0)), steady, nil
+	return rate(n1-n0, t1.Sub(t0)), steady, cpu, nil
 }
 
 // stopRiver stops the client, letting its jobs finish, then cancels them.

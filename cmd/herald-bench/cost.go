@@ -235,10 +235,14 @@ func (p *costProbe) Cost(ctx context.Context, from *costMark, units int64, stead
 		all, byName := statementsBetween(from, to)
 		c.Statements = per(float64(all.calls) - float64(p.idle.calls)*secs)
 		c.StatementMs = per(all.ms - p.idle.ms*secs)
-		for name, n := range byName {
-			c.TopStatements = append(c.TopStatements, part{Name: name, Value: per(float64(n))})
+		for name, t := range byName {
+			if t.calls > 0 {
+				c.TopStatements = append(c.TopStatements, part{Name: name, Value: per(float64(t.calls))})
+			}
+			c.StatementTimes = append(c.StatementTimes, part{Name: name, Value: per(t.ms)})
 		}
 		c.TopStatements = topParts(c.TopStatements)
+		c.StatementTimes = topParts(c.StatementTimes)
 	}
 	if p.walinspect {
 		begin := time.Now()
@@ -297,6 +301,10 @@ type cost struct {
 	// TopStatements are the calls per unit of the statements called most,
 	// each named by its sqlc name when it has one.
 	TopStatements []part
+	// StatementTimes are the execution times per unit, in milliseconds, of
+	// the statements that took most, transaction control (COMMIT: its
+	// NOTIFY queue and its locks) included.
+	StatementTimes []part
 	// WALKinds are the WAL records per unit by kind, most first.
 	WALKinds []part
 }
@@ -345,7 +353,7 @@ func costMetrics(label, unit, units string, c, river *cost) []metric {
 		}
 	}
 	add("statements", c.Statements, river.Statements, unitAverage, c.TopStatements)
-	add("statement time", c.StatementMs, river.StatementMs, unitMS, nil)
+	add("statement time", c.StatementMs, river.StatementMs, unitMS, c.StatementTimes)
 	add("transactions", c.Transactions, river.Transactions, unitAverage, nil)
 	add("commits writing", c.Commits, river.Commits, unitAverage, nil)
 	rows := "rows written"

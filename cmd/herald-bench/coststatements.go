@@ -49,35 +49,44 @@ func (p *costProbe) readStatements(ctx context.Context) (map[statementKey]statem
 }
 
 // statementsBetween returns the statements run from a to b, without
-// transaction control, with the execution time of all, and their calls by
-// name.
-func statementsBetween(a, b *costMark) (statementTotal, map[string]int64) {
+// transaction control, with the execution time of all, and the calls and
+// time of each by name (transaction control by its first word, with its time
+// and no calls).
+func statementsBetween(a, b *costMark) (statementTotal, map[string]statementTotal) {
 	var all statementTotal
-	byName := map[string]int64{}
+	byName := map[string]statementTotal{}
 	for key, st := range b.statements {
 		n := st.calls - a.statements[key].calls
 		if n <= 0 {
 			continue
 		}
-		all.ms += st.ms - a.statements[key].ms
-		if transactionControl(st.query) {
+		ms := st.ms - a.statements[key].ms
+		all.ms += ms
+		if word, ok := transactionControl(st.query); ok {
+			t := byName[word]
+			t.ms += ms
+			byName[word] = t
 			continue
 		}
 		all.calls += n
-		byName[statementName(st.query)] += n
+		t := byName[statementName(st.query)]
+		t.calls += n
+		t.ms += ms
+		byName[statementName(st.query)] = t
 	}
 	return all, byName
 }
 
 // transactionControl reports whether query only begins or ends a
-// transaction or a savepoint.
-func transactionControl(query string) bool {
+// transaction or a savepoint, and its first word.
+func transactionControl(query string) (string, bool) {
 	word, _, _ := strings.Cut(strings.TrimSpace(query), " ")
-	switch strings.ToUpper(strings.TrimRight(word, ";")) {
+	word = strings.ToUpper(strings.TrimRight(word, ";"))
+	switch word {
 	case "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END":
-		return true
+		return word, true
 	}
-	return false
+	return "", false
 }
 
 // sqlcName finds the name sqlc gives a query ("-- name: BeginAttempts :many").

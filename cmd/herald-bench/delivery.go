@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -62,7 +63,9 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 		return nil, err
 	}
 	defer probe.Close()
-	d := &deliveryRun{size: e.size, receiver: st.receiver, probe: probe}
+	d := &deliveryRun{size: e.size, receiver: st.receiver, probe: probe, readCPU: func() (cpuUse, error) {
+		return readCPU(ctx, e.db, st.dbURL, st.herald.PID())
+	}}
 	viaAPI, err := d.measure(ctx, newAPIFeed(st.api, jobIDs), apiFeedClients)
 	if err != nil {
 		return nil, fmt.Errorf("fed through the API: %w", err)
@@ -86,8 +89,35 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("runs started in DB", viaDB.started, unitPerSecond),
 		newMetric("backlog at end, DB-fed", float64(viaDB.backlog), unitCount),
 	}
+	metrics = append(metrics, cpuMetrics("API-fed: ", viaAPI)...)
 	metrics = append(metrics, costMetrics("API-fed: ", "delivery", "deliveries", viaAPI.cost, e.baselineCost)...)
+	metrics = append(metrics, cpuMetrics("DB-fed: ", viaDB)...)
 	return append(metrics, costMetrics("DB-fed: ", "delivery", "deliveries", viaDB.cost, e.baselineCost)...), nil
+}
+
+// cpuMetrics returns the CPU the window's processes used per delivery (in
+// milliseconds) and in cores: herald, the PostgreSQL backends of the
+// scenario's database (when they are local processes) and the bench (the
+// receiver and the feed). Which of them nears the machine's cores says what
+// bounds the window.
+func cpuMetrics(label string, w deliveryWindow) []metric {
+	if w.cpuTo.at.IsZero() {
+		return nil
+	}
+	herald, bench, db := cores(w.cpuFrom, w.cpuTo)
+	perDelivery := func(cores float64) float64 { return 1000 * cores / w.deliveries }
+	out := []metric{
+		newMetric(label+"CPU per delivery: herald", perDelivery(herald), unitMS),
+		newMetric(label+"CPU cores: herald", herald, unitAverage),
+	}
+	if !math.IsNaN(db) {
+		out = append(out,
+			newMetric(label+"CPU per delivery: PostgreSQL backends", perDelivery(db), unitMS),
+			newMetric(label+"CPU cores: PostgreSQL backends", db, unitAverage))
+	}
+	return append(out,
+		newMetric(label+"CPU per delivery: bench (receiver, feed)", perDelivery(bench), unitMS),
+		newMetric(label+"CPU cores: bench (receiver, feed)", bench, unitAverage))
 }
 
 // deliveryRun counts the runs started across the scenario's windows.
