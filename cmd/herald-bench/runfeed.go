@@ -69,9 +69,15 @@ type dbFeed struct {
 
 // newDBFeed connects to herald's database and loads the jobs.
 func newDBFeed(ctx context.Context, url string, jobIDs []string) (_ *dbFeed, err error) {
-	pool, err := openPool(ctx, url, feedDBConns)
+	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
+	}
+	cfg.MaxConns = feedDBConns
+	store.ConfigureSession(cfg.ConnConfig) // herald's code, on herald's settings
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
 	}
 	defer func() {
 		if err != nil {

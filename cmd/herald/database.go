@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/herald-sched/herald/internal/pgembed"
+	"github.com/herald-sched/herald/internal/store"
 )
 
 // connectTimeout bounds a connection attempt unless the URL sets
@@ -69,6 +70,7 @@ func (d *dbSettings) open(ctx context.Context, logger *slog.Logger, exclusive bo
 		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.MaxConns = int32(d.maxConns)
+	store.ConfigureSession(cfg.ConnConfig)
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// An unreachable database fails a request within seconds (503)
 		// instead of holding it; connect_timeout in the URL overrides.

@@ -15,17 +15,16 @@ import (
 )
 
 const beginAttempts = `-- name: BeginAttempts :many
-WITH input AS (
-    SELECT unnest($1::uuid[]) AS id, unnest($2::int[]) AS round, unnest($3::int[]) AS attempt
-), tr AS (
+WITH tr AS (
     UPDATE task_runs SET
         state = 'running',
         attempts = input.attempt,
         started_at = coalesce(task_runs.started_at, now())
-    FROM input
-    -- id = ANY(...) as well as the join: an index condition on task_runs
-    -- whatever plan the prepared statement gets.
-    WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = input.id AND task_runs.round = input.round
+    -- Joined on the key alone: the input drives, each row an index scan.
+    -- (A second condition task_runs.id = ANY(@ids) made PostgreSQL scan
+    -- task_runs first and rescan the input for each row: quadratic.)
+    FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::int[]) AS round, unnest($3::int[]) AS attempt) input
+    WHERE task_runs.id = input.id AND task_runs.round = input.round
       AND task_runs.state IN ('pending', 'running', 'retrying')
     RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec,
               task_runs.child_ids, task_runs.keep_result
@@ -178,7 +177,7 @@ UPDATE task_runs SET
     finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
              unnest($3::text[]) AS last_error, unnest($4::int[]) AS attempt) u
-WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = u.id AND task_runs.attempts = u.attempt
+WHERE task_runs.id = u.id AND task_runs.attempts = u.attempt
   AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
 RETURNING task_runs.id
 `
@@ -270,7 +269,7 @@ FROM (SELECT a.id, count(*)::int AS n, coalesce(max(f.nf), 0)::int AS nf
       FROM unnest($1::uuid[]) AS a(id)
       LEFT JOIN (SELECT fid, count(*) AS nf FROM unnest($2::uuid[]) AS fid GROUP BY fid) f ON f.fid = a.id
       GROUP BY a.id) c
-WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = c.id AND task_runs.state = 'waiting'
+WHERE task_runs.id = c.id AND task_runs.state = 'waiting'
 RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec, task_runs.pending_parents, task_runs.round, task_runs.state, task_runs.child_ids
 `
 

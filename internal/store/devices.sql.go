@@ -410,7 +410,7 @@ UPDATE devices SET
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::float8[]) AS cpu,
              unnest($3::float8[]) AS memory, unnest($4::int[]) AS queue_depth,
              unnest($5::text[]) AS timezone) h
-WHERE devices.id = ANY($1::uuid[]) AND devices.id = h.id
+WHERE devices.id = h.id
 `
 
 type RecordHeartbeatsParams struct {
@@ -449,7 +449,7 @@ WITH h AS (
         cpu = h.cpu, memory = h.memory, queue_depth = h.queue_depth,
         timezone = coalesce(nullif(h.timezone, ''), devices.timezone)
     FROM h
-    WHERE devices.id = ANY($1::uuid[]) AND devices.id = h.id
+    WHERE devices.id = h.id
 )
 UPDATE jobs SET next_fire_at = now()
 WHERE EXISTS (SELECT 1 FROM moved)

@@ -21,7 +21,7 @@ UPDATE jobs SET
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::bool[]) AS has_next,
              unnest($3::timestamptz[]) AS next_fire_at,
              unnest($4::bigint[]) AS missed, unnest($5::bigint[]) AS skipped) u
-WHERE jobs.id = ANY($1::uuid[]) AND jobs.id = u.id
+WHERE jobs.id = u.id
 `
 
 type AdvanceJobsParams struct {

@@ -212,7 +212,7 @@ WITH input AS (
 ), lost AS (
     UPDATE task_runs SET state = 'pending'
     FROM input
-    WHERE task_runs.id = ANY($1::uuid[]) AND task_runs.id = input.id
+    WHERE task_runs.id = input.id
       AND task_runs.state = 'running' AND task_runs.attempts = input.attempt
     RETURNING task_runs.id, input.attempt, input.started_at
 ), rec AS (
@@ -222,8 +222,8 @@ WITH input AS (
     FROM lost
     ON CONFLICT (task_run_id, attempt) DO NOTHING
 )
-SELECT t.id, t.attempts, t.state, (lost.id IS NOT NULL)::bool AS lost
-FROM task_runs t LEFT JOIN lost ON lost.id = t.id
+SELECT t.id, t.attempts, t.state, (t.id IN (SELECT id FROM lost))::bool AS lost -- a hashed subplan
+FROM task_runs t
 WHERE t.id = ANY($1::uuid[])
 `
 

@@ -335,7 +335,7 @@ const endSoloRuns = `-- name: EndSoloRuns :many
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
-WHERE runs.id = ANY($1::uuid[]) AND runs.id = u.id AND runs.state = 'running'
+WHERE runs.id = u.id AND runs.state = 'running'
 RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones
 `
 

@@ -37,7 +37,7 @@ UPDATE devices SET
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@cpus::float8[]) AS cpu,
              unnest(@memories::float8[]) AS memory, unnest(@queue_depths::int[]) AS queue_depth,
              unnest(@timezones::text[]) AS timezone) h
-WHERE devices.id = ANY(@ids::uuid[]) AND devices.id = h.id;
+WHERE devices.id = h.id;
 
 -- name: RecordHeartbeatsMoved :exec
 -- RecordHeartbeats for a batch where some heartbeat names a zone: when a
@@ -57,7 +57,7 @@ WITH h AS (
         cpu = h.cpu, memory = h.memory, queue_depth = h.queue_depth,
         timezone = coalesce(nullif(h.timezone, ''), devices.timezone)
     FROM h
-    WHERE devices.id = ANY(@ids::uuid[]) AND devices.id = h.id
+    WHERE devices.id = h.id
 )
 UPDATE jobs SET next_fire_at = now()
 WHERE EXISTS (SELECT 1 FROM moved)

@@ -53,7 +53,7 @@ UPDATE jobs SET
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@has_next::bool[]) AS has_next,
              unnest(@next_fire_ats::timestamptz[]) AS next_fire_at,
              unnest(@missed::bigint[]) AS missed, unnest(@skipped::bigint[]) AS skipped) u
-WHERE jobs.id = ANY(@ids::uuid[]) AND jobs.id = u.id;
+WHERE jobs.id = u.id;
 
 -- name: UpdateJob :one
 -- Replaces a job's definition and its next tick. An inbound hook kept

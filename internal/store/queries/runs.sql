@@ -178,7 +178,7 @@ RETURNING *;
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
-WHERE runs.id = ANY(@ids::uuid[]) AND runs.id = u.id AND runs.state = 'running'
+WHERE runs.id = u.id AND runs.state = 'running'
 RETURNING runs.*;
 
 -- name: JobsWithQueuedRuns :many
