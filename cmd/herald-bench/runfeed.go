@@ -74,7 +74,7 @@ func newDBFeed(ctx context.Context, url string, jobIDs []string) (_ *dbFeed, err
 		return nil, err
 	}
 	cfg.MaxConns = feedDBConns
-	store.ConfigureSession(cfg.ConnConfig) // herald's code, on herald's settings
+	store.ConfigureSession(cfg) // herald's code, on herald's settings
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect: %w", err)

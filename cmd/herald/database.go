@@ -70,7 +70,7 @@ func (d *dbSettings) open(ctx context.Context, logger *slog.Logger, exclusive bo
 		return nil, nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	cfg.MaxConns = int32(d.maxConns)
-	store.ConfigureSession(cfg.ConnConfig)
+	store.ConfigureSession(cfg)
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		// An unreachable database fails a request within seconds (503)
 		// instead of holding it; connect_timeout in the URL overrides.

@@ -90,7 +90,7 @@ func Connect(t testing.TB, url string) *pgxpool.Pool {
 		t.Fatalf("dbtest: parse the test database's URL: %v", err)
 	}
 	cfg.MaxConns = maxConns
-	store.ConfigureSession(cfg.ConnConfig) // as herald's own connections
+	store.ConfigureSession(cfg) // as herald's own connections
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("dbtest: connect to the test database: %v", err)

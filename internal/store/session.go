@@ -1,6 +1,11 @@
 package store
 
-import "github.com/jackc/pgx/v5"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
 
 // RandomPageCost is the random_page_cost herald's connections plan with:
 // what PostgreSQL assumes one page read out of order costs, against 1 for
@@ -15,11 +20,20 @@ import "github.com/jackc/pgx/v5"
 // cached data.
 const RandomPageCost = "1.1"
 
-// ConfigureSession sets, on the connections of cfg, the planner settings
-// herald's statements are written for, each unless the connection string
-// sets it (DATABASE_URL's ?random_page_cost=4 keeps PostgreSQL's default).
-func ConfigureSession(cfg *pgx.ConnConfig) {
-	if _, set := cfg.RuntimeParams["random_page_cost"]; !set {
-		cfg.RuntimeParams["random_page_cost"] = RandomPageCost
+// ConfigureSession sets up the connections of cfg as herald's statements
+// expect: the planner settings they are written for, each unless the
+// connection string sets it (DATABASE_URL's ?random_page_cost=4 keeps
+// PostgreSQL's default), and uuid.UUID as a native type (registerUUID).
+func ConfigureSession(cfg *pgxpool.Config) {
+	if _, set := cfg.ConnConfig.RuntimeParams["random_page_cost"]; !set {
+		cfg.ConnConfig.RuntimeParams["random_page_cost"] = RandomPageCost
+	}
+	after := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		registerUUID(conn.TypeMap())
+		if after != nil {
+			return after(ctx, conn)
+		}
+		return nil
 	}
 }
