@@ -555,6 +555,14 @@ func (r *attemptRecord) appendTo(p *store.RecordAndSettleParams, id uuid.UUID) {
 	p.Placements = append(p.Placements, r.placement)
 }
 
+// keptInTaskRun says whether the attempt, when it ends its task run, is
+// kept in the task run rather than as a row of its own (RecordAndSettle):
+// a success to a URL. A device's attempts keep their rows, which its page
+// lists.
+func (r *attemptRecord) keptInTaskRun() bool {
+	return r.outcome == state.TaskSucceeded && r.device == uuid.Nil && r.placement == ""
+}
+
 // describe is the attempt's error for the API: empty on success.
 func describe(res *dispatch.Result, timeout time.Duration) string {
 	switch {

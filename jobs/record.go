@@ -129,9 +129,16 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 
 	var settle store.RecordAndSettleParams
 	for _, it := range items {
+		var ok int32 // the attempt kept in the task run, if it succeeds by it
 		if it.rec.outcome != state.TaskSkipped && !it.noAttempt { // a skipped task made no attempt
 			it.rec.appendTo(&settle, it.tr.ID)
+			inline := it.rec.keptInTaskRun()
+			settle.Inline = append(settle.Inline, inline)
+			if inline {
+				ok = int32(len(settle.TaskRunIds))
+			}
 		}
+		settle.OkIndexes = append(settle.OkIndexes, ok)
 		settle.Ids = append(settle.Ids, it.tr.ID)
 		settle.States = append(settle.States, string(it.rec.outcome))
 		errText := ""
@@ -186,9 +193,21 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		return nil, err
 	}
 	var ended []store.Run
+	// queuedKnown: the runs ended whose job's queued runs are known (solo
+	// runs: EndSoloRuns says), and queued, those jobs that have one.
+	queuedKnown := map[uuid.UUID]bool{}
+	var queued []uuid.UUID
 	if len(solo.Ids) > 0 {
-		if ended, err = q.EndSoloRuns(ctx, solo); err != nil {
+		rows, err := q.EndSoloRuns(ctx, solo)
+		if err != nil {
 			return nil, fmt.Errorf("end runs: %w", err)
+		}
+		for _, row := range rows {
+			ended = append(ended, row.Run)
+			queuedKnown[row.Run.ID] = true
+			if row.JobHasQueued {
+				queued = append(queued, row.Run.JobID)
+			}
 		}
 	}
 	if len(runs) > 0 && len(children) > 0 {
@@ -213,7 +232,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	if err := enqueueCallbacks(ctx, tx, r.client, ended); err != nil {
 		return nil, err
 	}
-	if err := r.startQueued(ctx, tx, ended, items); err != nil {
+	if err := r.startQueued(ctx, tx, ended, items, queuedKnown, queued); err != nil {
 		return nil, err
 	}
 	return ended, nil
@@ -341,8 +360,9 @@ func (r *recorder) advance(ctx context.Context, tx pgx.Tx, a *advance) error {
 // startQueued starts, for each run that ended, the oldest run of its job
 // queued behind it (overlap=queue). Jobs with overlap=queue are locked first
 // (afterRunEnded), as the ticker holds them when it queues a run; the others
-// can only hold a run queued under an earlier definition.
-func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run, items []*finishItem) error {
+// can only hold a run queued under an earlier definition: queued lists
+// those that do among the runs in known, the others are looked up.
+func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run, items []*finishItem, known map[uuid.UUID]bool, queued []uuid.UUID) error {
 	if len(ended) == 0 {
 		return nil
 	}
@@ -350,11 +370,13 @@ func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run
 	for _, it := range items {
 		overlap[it.tr.JobID] = it.tr.Overlap
 	}
-	var lockFirst, others []uuid.UUID
+	lockFirst := queued
+	var others []uuid.UUID
 	for _, run := range ended {
-		if overlap[run.JobID] == jobspec.OverlapQueue {
+		switch {
+		case overlap[run.JobID] == jobspec.OverlapQueue:
 			lockFirst = append(lockFirst, run.JobID)
-		} else {
+		case !known[run.ID]:
 			others = append(others, run.JobID)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/dispatch"
@@ -98,4 +99,67 @@ func TestRecorderIgnoresAStaleAttempt(t *testing.T) {
 	var outcome state.Outcome
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT outcome FROM attempts WHERE task_run_id = $1 AND attempt = 1`, trs["a"].ID).Scan(&outcome))
 	require.Equal(t, state.OutcomeSucceeded, outcome, "what happened is kept")
+}
+
+// A single-task run that ends starts the run queued behind it even when its
+// job no longer says overlap=queue (the run was queued under an earlier
+// definition): EndSoloRuns reports the queued run, with no lookup of its own.
+func TestRecorderStartsARunQueuedUnderAnEarlierDefinition(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	run := b.startRun(t, task("a")) // overlap allow, the default
+	var queuedID uuid.UUID
+	require.NoError(t, b.pool.QueryRow(ctx, `
+		INSERT INTO runs (id, job_id, trigger, state, scheduled_for) VALUES (gen_random_uuid(), $1, 'manual', 'queued', now())
+		RETURNING id`, run.JobID).Scan(&queuedID))
+
+	a := b.begin(t, b.taskRuns(t, run.ID)["a"], 1)
+	b.record(t, &finishItem{tr: a, solo: true, rec: attemptRecord{attempt: 1, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}})
+	require.Equal(t, state.RunSucceeded, b.runState(t, run.ID))
+	require.Equal(t, state.RunRunning, b.runState(t, queuedID), "the queued run starts")
+	require.Contains(t, b.taskRuns(t, queuedID), "a", "with its task run")
+}
+
+// A task run that succeeds by an attempt to a URL keeps the attempt in
+// itself, not as a row (migration 0023), and the API's lists show it like a
+// row; an attempt of the same number recorded lost by a reclaim gives way to
+// it. A failed attempt keeps its row.
+func TestRecorderKeepsASuccessInTheTaskRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	run := b.startRun(t, task("a"))
+	tr := b.taskRuns(t, run.ID)["a"]
+
+	first := b.begin(t, tr, 1)
+	failed := &finishItem{tr: first, solo: true, rec: attemptRecord{attempt: 1, outcome: state.TaskRetrying, started: time.Now(), res: answered(503, dispatch.Retryable), err: "HTTP 503"}}
+	b.record(t, failed)
+	second := b.begin(t, tr, 2)
+	// A reclaim recorded attempt 2 lost before its record arrived.
+	_, err := store.New(b.pool).LoseAttempts(ctx, store.LoseAttemptsParams{
+		Ids: []uuid.UUID{tr.ID}, Attempts: []int32{2}, StartedAts: []time.Time{time.Now()}, Error: "replica lost",
+	})
+	require.NoError(t, err)
+	b.record(t, &finishItem{tr: second, solo: true, rec: attemptRecord{attempt: 2, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}})
+	require.Equal(t, state.RunSucceeded, b.runState(t, run.ID))
+
+	var okAttempt *int32
+	require.NoError(t, b.pool.QueryRow(ctx, `SELECT ok_attempt FROM task_runs WHERE id = $1`, tr.ID).Scan(&okAttempt))
+	require.NotNil(t, okAttempt)
+	require.Equal(t, int32(2), *okAttempt)
+
+	byRun, err := store.New(b.pool).ListRunAttempts(ctx, run.ID)
+	require.NoError(t, err)
+	byTaskRun, err := store.New(b.pool).ListAttemptsOf(ctx, []uuid.UUID{tr.ID})
+	require.NoError(t, err)
+	for _, got := range [][]store.Attempt{byRun, byTaskRun} {
+		require.Len(t, got, 2)
+		require.Equal(t, int32(1), got[0].Attempt)
+		require.Equal(t, state.OutcomeRetrying, got[0].Outcome)
+		require.Equal(t, int32(2), got[1].Attempt)
+		require.Equal(t, state.OutcomeSucceeded, got[1].Outcome, "the success, not the lost row")
+		require.NotNil(t, got[1].StatusCode)
+		require.Equal(t, int32(200), *got[1].StatusCode)
+	}
 }

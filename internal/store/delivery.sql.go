@@ -145,20 +145,42 @@ func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams
 }
 
 const recordAndSettle = `-- name: RecordAndSettle :many
-WITH recorded AS (
+WITH settled AS (
+    UPDATE task_runs SET
+        state = u.state,
+        last_error = nullif(u.last_error, ''),
+        finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END,
+        ok_attempt = CASE WHEN u.ok > 0 THEN ($1::int[])[u.ok] ELSE task_runs.ok_attempt END,
+        ok_started_at = CASE WHEN u.ok > 0 THEN ($2::timestamptz[])[u.ok] ELSE task_runs.ok_started_at END,
+        ok_duration_ms = CASE WHEN u.ok > 0 THEN ($3::float8[])[u.ok] ELSE task_runs.ok_duration_ms END,
+        ok_status_code = CASE WHEN u.ok > 0 THEN nullif(($4::int[])[u.ok], 0) ELSE task_runs.ok_status_code END,
+        ok_response_body = CASE WHEN u.ok > 0 THEN
+            CASE WHEN ($4::int[])[u.ok] <> 0 THEN ($5::text[])[u.ok] END
+            ELSE task_runs.ok_response_body END,
+        ok_response_truncated = CASE WHEN u.ok > 0 THEN ($6::bool[])[u.ok] ELSE task_runs.ok_response_truncated END
+    FROM (SELECT unnest($7::uuid[]) AS id, unnest($8::text[]) AS state,
+                 unnest($9::text[]) AS last_error, unnest($10::int[]) AS attempt,
+                 unnest($11::int[]) AS ok) u
+    WHERE task_runs.id = u.id AND task_runs.attempts = u.attempt
+      AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
+    RETURNING task_runs.id
+), recorded AS (
     INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
                           response_body, response_truncated, next_retry_at, device_id, placement)
     SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
            nullif(a.error, ''), CASE WHEN a.status_code <> 0 THEN a.response_body END, a.response_truncated,
            CASE WHEN a.has_retry THEN a.next_retry_at END,
            nullif(a.device_id, '00000000-0000-0000-0000-000000000000'::uuid), nullif(a.placement, '')
-    FROM (SELECT unnest($5::uuid[]) AS task_run_id, unnest($6::int[]) AS attempt,
-                 unnest($7::timestamptz[]) AS started_at, unnest($8::float8[]) AS duration_ms,
-                 unnest($9::int[]) AS status_code, unnest($10::text[]) AS outcome,
-                 unnest($11::text[]) AS error, unnest($12::text[]) AS response_body,
-                 unnest($13::bool[]) AS response_truncated,
-                 unnest($14::bool[]) AS has_retry, unnest($15::timestamptz[]) AS next_retry_at,
-                 unnest($16::uuid[]) AS device_id, unnest($17::text[]) AS placement) a
+    FROM (SELECT unnest($12::uuid[]) AS task_run_id, unnest($1::int[]) AS attempt,
+                 unnest($2::timestamptz[]) AS started_at, unnest($3::float8[]) AS duration_ms,
+                 unnest($4::int[]) AS status_code, unnest($13::text[]) AS outcome,
+                 unnest($14::text[]) AS error, unnest($5::text[]) AS response_body,
+                 unnest($6::bool[]) AS response_truncated,
+                 unnest($15::bool[]) AS has_retry, unnest($16::timestamptz[]) AS next_retry_at,
+                 unnest($17::uuid[]) AS device_id, unnest($18::text[]) AS placement,
+                 unnest($19::bool[]) AS inline) a
+    -- A hashed subplan: settled is read once.
+    WHERE NOT a.inline OR a.task_run_id NOT IN (SELECT id FROM settled)
     ON CONFLICT (task_run_id, attempt) DO UPDATE SET
         started_at = excluded.started_at,
         duration_ms = excluded.duration_ms,
@@ -171,35 +193,29 @@ WITH recorded AS (
         device_id = excluded.device_id,
         placement = excluded.placement
 )
-UPDATE task_runs SET
-    state = u.state,
-    last_error = nullif(u.last_error, ''),
-    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
-             unnest($3::text[]) AS last_error, unnest($4::int[]) AS attempt) u
-WHERE task_runs.id = u.id AND task_runs.attempts = u.attempt
-  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
-RETURNING task_runs.id
+SELECT id FROM settled
 `
 
 type RecordAndSettleParams struct {
-	Ids                []uuid.UUID
-	States             []string
-	LastErrors         []string
-	LatestAttempts     []int32
-	TaskRunIds         []uuid.UUID
 	Attempts           []int32
 	StartedAts         []time.Time
 	DurationsMs        []float64
 	StatusCodes        []int32
-	Outcomes           []string
-	Errors             []string
 	ResponseBodies     []string
 	ResponsesTruncated []bool
+	Ids                []uuid.UUID
+	States             []string
+	LastErrors         []string
+	LatestAttempts     []int32
+	OkIndexes          []int32
+	TaskRunIds         []uuid.UUID
+	Outcomes           []string
+	Errors             []string
 	HasRetry           []bool
 	NextRetryAts       []time.Time
 	DeviceIds          []uuid.UUID
 	Placements         []string
+	Inline             []bool
 }
 
 // Records many attempts (a rescued attempt recorded again overwrites its
@@ -210,25 +226,33 @@ type RecordAndSettleParams struct {
 // meanwhile stays cancelled, and one whose latest attempt is not the one
 // recorded (@latest_attempts; its delivery was reclaimed from a replica
 // declared dead, and attempted again) keeps what the newer attempt decides.
+//
+// A task run that succeeds here by an attempt to a URL keeps that attempt
+// in its ok_* columns instead of a row (migration 0023): @ok_indexes gives,
+// per task run, the attempt's position in the attempt arrays (1-based, 0
+// for none), and @inline marks those attempts, recorded as rows only when
+// their task run did not change (cancelled meanwhile).
 func (q *Queries) RecordAndSettle(ctx context.Context, arg RecordAndSettleParams) ([]uuid.UUID, error) {
 	rows, err := q.db.Query(ctx, recordAndSettle,
-		arg.Ids,
-		arg.States,
-		arg.LastErrors,
-		arg.LatestAttempts,
-		arg.TaskRunIds,
 		arg.Attempts,
 		arg.StartedAts,
 		arg.DurationsMs,
 		arg.StatusCodes,
-		arg.Outcomes,
-		arg.Errors,
 		arg.ResponseBodies,
 		arg.ResponsesTruncated,
+		arg.Ids,
+		arg.States,
+		arg.LastErrors,
+		arg.LatestAttempts,
+		arg.OkIndexes,
+		arg.TaskRunIds,
+		arg.Outcomes,
+		arg.Errors,
 		arg.HasRetry,
 		arg.NextRetryAts,
 		arg.DeviceIds,
 		arg.Placements,
+		arg.Inline,
 	)
 	if err != nil {
 		return nil, err

@@ -231,24 +231,30 @@ type Run struct {
 }
 
 type TaskRun struct {
-	ID             uuid.UUID
-	RunID          uuid.UUID
-	TaskID         string
-	Spec           []byte
-	State          state.Task
-	Attempts       int32
-	LastError      *string
-	StartedAt      *time.Time
-	FinishedAt     *time.Time
-	PendingParents int32
-	ChildIds       []uuid.UUID
-	KeepResult     bool
-	ResultStatus   *int32
-	ResultBody     json.RawMessage
-	Round          int32
-	RunIf          string
-	FailedParents  int32
-	FleetOf        *uuid.UUID
-	DeviceID       *uuid.UUID
-	Wave           *int32
+	ID                  uuid.UUID
+	RunID               uuid.UUID
+	TaskID              string
+	Spec                []byte
+	State               state.Task
+	Attempts            int32
+	LastError           *string
+	StartedAt           *time.Time
+	FinishedAt          *time.Time
+	PendingParents      int32
+	ChildIds            []uuid.UUID
+	KeepResult          bool
+	ResultStatus        *int32
+	ResultBody          json.RawMessage
+	Round               int32
+	RunIf               string
+	FailedParents       int32
+	FleetOf             *uuid.UUID
+	DeviceID            *uuid.UUID
+	Wave                *int32
+	OkAttempt           *int32
+	OkStartedAt         *time.Time
+	OkDurationMs        *float64
+	OkStatusCode        *int32
+	OkResponseBody      *string
+	OkResponseTruncated *bool
 }

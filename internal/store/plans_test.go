@@ -85,8 +85,9 @@ func TestBatchedStatementsScanTheirInputOnce(t *testing.T) {
 				TaskRunIds: taskRuns, Attempts: fill[int32](1), StartedAts: fill(now), DurationsMs: fill(1.0),
 				StatusCodes: fill[int32](200), Outcomes: fill("succeeded"), Errors: fill(""), ResponseBodies: fill(""),
 				ResponsesTruncated: fill(false), HasRetry: fill(false), NextRetryAts: fill(now),
-				DeviceIds: fill(uuid.Nil), Placements: fill(""),
+				DeviceIds: fill(uuid.Nil), Placements: fill(""), Inline: fill(true),
 				Ids: taskRuns, States: fill("succeeded"), LastErrors: fill(""), LatestAttempts: fill[int32](1),
+				OkIndexes: positions(),
 			})
 			return err
 		}},
@@ -143,6 +144,15 @@ func TestBatchedStatementsScanTheirInputOnce(t *testing.T) {
 
 // statementName finds a statement's sqlc name.
 var statementName = regexp.MustCompile(`-- name: (\w+)`)
+
+// positions returns 1 to planBatch.
+func positions() []int32 {
+	out := make([]int32, planBatch)
+	for i := range out {
+		out[i] = int32(i + 1)
+	}
+	return out
+}
 
 // fill returns a batch of v.
 func fill[T any](v T) []T {

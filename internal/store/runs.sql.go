@@ -336,7 +336,8 @@ UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
 WHERE runs.id = u.id AND runs.state = 'running'
-RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones,
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued
 `
 
 type EndSoloRunsParams struct {
@@ -344,33 +345,42 @@ type EndSoloRunsParams struct {
 	States []string
 }
 
+type EndSoloRunsRow struct {
+	Run          Run
+	JobHasQueued bool
+}
+
 // Ends single-task runs with their task's outcome (succeeded or failed):
 // nothing else of theirs is left to settle. Their run-end callbacks, if
-// they have one, are pending.
-func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]Run, error) {
+// they have one, are pending. Returns the runs ended, each with whether its
+// job has a run queued (overlap=queue, or queued under an earlier
+// definition): what JobsWithQueuedRuns would say, without a statement of
+// its own.
+func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]EndSoloRunsRow, error) {
 	rows, err := q.db.Query(ctx, endSoloRuns, arg.Ids, arg.States)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Run{}
+	items := []EndSoloRunsRow{}
 	for rows.Next() {
-		var i Run
+		var i EndSoloRunsRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.JobID,
-			&i.Trigger,
-			&i.State,
-			&i.ScheduledFor,
-			&i.CreatedAt,
-			&i.FinishedAt,
-			&i.Input,
-			&i.Deadline,
-			&i.FailureHandled,
-			&i.OnRunEnd,
-			&i.Round,
-			&i.CallbackState,
-			&i.DeviceZones,
+			&i.Run.ID,
+			&i.Run.JobID,
+			&i.Run.Trigger,
+			&i.Run.State,
+			&i.Run.ScheduledFor,
+			&i.Run.CreatedAt,
+			&i.Run.FinishedAt,
+			&i.Run.Input,
+			&i.Run.Deadline,
+			&i.Run.FailureHandled,
+			&i.Run.OnRunEnd,
+			&i.Run.Round,
+			&i.Run.CallbackState,
+			&i.Run.DeviceZones,
+			&i.JobHasQueued,
 		); err != nil {
 			return nil, err
 		}
@@ -523,9 +533,18 @@ func (q *Queries) LatestRuns(ctx context.Context, jobIds []uuid.UUID) ([]Run, er
 }
 
 const listAttemptsOf = `-- name: ListAttemptsOf :many
-SELECT task_run_id, attempt, started_at, duration_ms, status_code, outcome, error, response_body, response_truncated, next_retry_at, device_id, placement FROM attempts WHERE task_run_id = ANY($1::uuid[]) ORDER BY task_run_id, attempt
+SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at, a.device_id, a.placement FROM attempts a
+JOIN task_runs tr ON tr.id = a.task_run_id
+WHERE a.task_run_id = ANY($1::uuid[]) AND a.attempt IS DISTINCT FROM tr.ok_attempt
+UNION ALL
+SELECT tr.id, tr.ok_attempt, tr.ok_started_at, tr.ok_duration_ms, tr.ok_status_code, 'succeeded', NULL,
+       tr.ok_response_body, tr.ok_response_truncated, NULL, NULL, NULL
+FROM task_runs tr
+WHERE tr.id = ANY($1::uuid[]) AND tr.ok_attempt IS NOT NULL
+ORDER BY task_run_id, attempt
 `
 
+// The attempts of the given task runs, as ListRunAttempts lists them.
 func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([]Attempt, error) {
 	rows, err := q.db.Query(ctx, listAttemptsOf, taskRunIds)
 	if err != nil {
@@ -562,10 +581,18 @@ func (q *Queries) ListAttemptsOf(ctx context.Context, taskRunIds []uuid.UUID) ([
 const listRunAttempts = `-- name: ListRunAttempts :many
 SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, a.status_code, a.outcome, a.error, a.response_body, a.response_truncated, a.next_retry_at, a.device_id, a.placement FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
-WHERE tr.run_id = $1 AND tr.fleet_of IS NULL
-ORDER BY a.task_run_id, a.attempt
+WHERE tr.run_id = $1 AND tr.fleet_of IS NULL AND a.attempt IS DISTINCT FROM tr.ok_attempt
+UNION ALL
+SELECT tr.id, tr.ok_attempt, tr.ok_started_at, tr.ok_duration_ms, tr.ok_status_code, 'succeeded', NULL,
+       tr.ok_response_body, tr.ok_response_truncated, NULL, NULL, NULL
+FROM task_runs tr
+WHERE tr.run_id = $1 AND tr.fleet_of IS NULL AND tr.ok_attempt IS NOT NULL
+ORDER BY task_run_id, attempt
 `
 
+// A run's attempts: the rows in attempts, and each task run's successful
+// attempt kept in the task run (migration 0023), which a row of the same
+// number (recorded lost by a reclaim) gives way to.
 func (q *Queries) ListRunAttempts(ctx context.Context, runID uuid.UUID) ([]Attempt, error) {
 	rows, err := q.db.Query(ctx, listRunAttempts, runID)
 	if err != nil {
@@ -666,7 +693,7 @@ func (q *Queries) ListRuns(ctx context.Context, arg ListRunsParams) ([]Run, erro
 }
 
 const listTaskRuns = `-- name: ListTaskRuns :many
-SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave, ok_attempt, ok_started_at, ok_duration_ms, ok_status_code, ok_response_body, ok_response_truncated FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id
 `
 
 // A run's tasks (a fleet task's members are listed with ListMembers).
@@ -700,6 +727,12 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 			&i.FleetOf,
 			&i.DeviceID,
 			&i.Wave,
+			&i.OkAttempt,
+			&i.OkStartedAt,
+			&i.OkDurationMs,
+			&i.OkStatusCode,
+			&i.OkResponseBody,
+			&i.OkResponseTruncated,
 		); err != nil {
 			return nil, err
 		}
@@ -712,7 +745,7 @@ func (q *Queries) ListTaskRuns(ctx context.Context, runID uuid.UUID) ([]TaskRun,
 }
 
 const listTaskRunsFirst = `-- name: ListTaskRunsFirst :many
-SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id LIMIT $2
+SELECT id, run_id, task_id, spec, state, attempts, last_error, started_at, finished_at, pending_parents, child_ids, keep_result, result_status, result_body, round, run_if, failed_parents, fleet_of, device_id, wave, ok_attempt, ok_started_at, ok_duration_ms, ok_status_code, ok_response_body, ok_response_truncated FROM task_runs WHERE run_id = $1 AND fleet_of IS NULL ORDER BY task_id LIMIT $2
 `
 
 type ListTaskRunsFirstParams struct {
@@ -751,6 +784,12 @@ func (q *Queries) ListTaskRunsFirst(ctx context.Context, arg ListTaskRunsFirstPa
 			&i.FleetOf,
 			&i.DeviceID,
 			&i.Wave,
+			&i.OkAttempt,
+			&i.OkStartedAt,
+			&i.OkDurationMs,
+			&i.OkStatusCode,
+			&i.OkResponseBody,
+			&i.OkResponseTruncated,
 		); err != nil {
 			return nil, err
 		}

@@ -61,7 +61,32 @@ JOIN jobs j ON j.id = r.job_id;
 -- meanwhile stays cancelled, and one whose latest attempt is not the one
 -- recorded (@latest_attempts; its delivery was reclaimed from a replica
 -- declared dead, and attempted again) keeps what the newer attempt decides.
-WITH recorded AS (
+--
+-- A task run that succeeds here by an attempt to a URL keeps that attempt
+-- in its ok_* columns instead of a row (migration 0023): @ok_indexes gives,
+-- per task run, the attempt's position in the attempt arrays (1-based, 0
+-- for none), and @inline marks those attempts, recorded as rows only when
+-- their task run did not change (cancelled meanwhile).
+WITH settled AS (
+    UPDATE task_runs SET
+        state = u.state,
+        last_error = nullif(u.last_error, ''),
+        finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END,
+        ok_attempt = CASE WHEN u.ok > 0 THEN (@attempts::int[])[u.ok] ELSE task_runs.ok_attempt END,
+        ok_started_at = CASE WHEN u.ok > 0 THEN (@started_ats::timestamptz[])[u.ok] ELSE task_runs.ok_started_at END,
+        ok_duration_ms = CASE WHEN u.ok > 0 THEN (@durations_ms::float8[])[u.ok] ELSE task_runs.ok_duration_ms END,
+        ok_status_code = CASE WHEN u.ok > 0 THEN nullif((@status_codes::int[])[u.ok], 0) ELSE task_runs.ok_status_code END,
+        ok_response_body = CASE WHEN u.ok > 0 THEN
+            CASE WHEN (@status_codes::int[])[u.ok] <> 0 THEN (@response_bodies::text[])[u.ok] END
+            ELSE task_runs.ok_response_body END,
+        ok_response_truncated = CASE WHEN u.ok > 0 THEN (@responses_truncated::bool[])[u.ok] ELSE task_runs.ok_response_truncated END
+    FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
+                 unnest(@last_errors::text[]) AS last_error, unnest(@latest_attempts::int[]) AS attempt,
+                 unnest(@ok_indexes::int[]) AS ok) u
+    WHERE task_runs.id = u.id AND task_runs.attempts = u.attempt
+      AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
+    RETURNING task_runs.id
+), recorded AS (
     INSERT INTO attempts (task_run_id, attempt, started_at, duration_ms, status_code, outcome, error,
                           response_body, response_truncated, next_retry_at, device_id, placement)
     SELECT a.task_run_id, a.attempt, a.started_at, a.duration_ms, nullif(a.status_code, 0), a.outcome,
@@ -74,7 +99,10 @@ WITH recorded AS (
                  unnest(@errors::text[]) AS error, unnest(@response_bodies::text[]) AS response_body,
                  unnest(@responses_truncated::bool[]) AS response_truncated,
                  unnest(@has_retry::bool[]) AS has_retry, unnest(@next_retry_ats::timestamptz[]) AS next_retry_at,
-                 unnest(@device_ids::uuid[]) AS device_id, unnest(@placements::text[]) AS placement) a
+                 unnest(@device_ids::uuid[]) AS device_id, unnest(@placements::text[]) AS placement,
+                 unnest(@inline::bool[]) AS inline) a
+    -- A hashed subplan: settled is read once.
+    WHERE NOT a.inline OR a.task_run_id NOT IN (SELECT id FROM settled)
     ON CONFLICT (task_run_id, attempt) DO UPDATE SET
         started_at = excluded.started_at,
         duration_ms = excluded.duration_ms,
@@ -87,15 +115,7 @@ WITH recorded AS (
         device_id = excluded.device_id,
         placement = excluded.placement
 )
-UPDATE task_runs SET
-    state = u.state,
-    last_error = nullif(u.last_error, ''),
-    finished_at = CASE WHEN u.state = 'retrying' THEN task_runs.finished_at ELSE now() END
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
-             unnest(@last_errors::text[]) AS last_error, unnest(@latest_attempts::int[]) AS attempt) u
-WHERE task_runs.id = u.id AND task_runs.attempts = u.attempt
-  AND (task_runs.state = 'running' OR (u.state <> 'retrying' AND task_runs.state IN ('pending', 'retrying')))
-RETURNING task_runs.id;
+SELECT id FROM settled;
 
 -- name: ReleaseChildrenMany :many
 -- Counts finished parents in their children: child_ids lists a child once

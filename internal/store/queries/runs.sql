@@ -40,10 +40,18 @@ LIMIT @max_rows;
 SELECT * FROM task_runs WHERE run_id = @run_id AND fleet_of IS NULL ORDER BY task_id;
 
 -- name: ListRunAttempts :many
+-- A run's attempts: the rows in attempts, and each task run's successful
+-- attempt kept in the task run (migration 0023), which a row of the same
+-- number (recorded lost by a reclaim) gives way to.
 SELECT a.* FROM attempts a
 JOIN task_runs tr ON tr.id = a.task_run_id
-WHERE tr.run_id = @run_id AND tr.fleet_of IS NULL
-ORDER BY a.task_run_id, a.attempt;
+WHERE tr.run_id = @run_id AND tr.fleet_of IS NULL AND a.attempt IS DISTINCT FROM tr.ok_attempt
+UNION ALL
+SELECT tr.id, tr.ok_attempt, tr.ok_started_at, tr.ok_duration_ms, tr.ok_status_code, 'succeeded', NULL,
+       tr.ok_response_body, tr.ok_response_truncated, NULL, NULL, NULL
+FROM task_runs tr
+WHERE tr.run_id = @run_id AND tr.fleet_of IS NULL AND tr.ok_attempt IS NOT NULL
+ORDER BY task_run_id, attempt;
 
 -- name: CountActiveRuns :one
 SELECT
@@ -174,12 +182,16 @@ RETURNING *;
 -- name: EndSoloRuns :many
 -- Ends single-task runs with their task's outcome (succeeded or failed):
 -- nothing else of theirs is left to settle. Their run-end callbacks, if
--- they have one, are pending.
+-- they have one, are pending. Returns the runs ended, each with whether its
+-- job has a run queued (overlap=queue, or queued under an earlier
+-- definition): what JobsWithQueuedRuns would say, without a statement of
+-- its own.
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
 WHERE runs.id = u.id AND runs.state = 'running'
-RETURNING runs.*;
+RETURNING sqlc.embed(runs),
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued;
 
 -- name: JobsWithQueuedRuns :many
 -- Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
@@ -200,7 +212,16 @@ SELECT state, count(*)::int AS n FROM task_runs WHERE run_id = @run_id AND fleet
 SELECT * FROM task_runs WHERE run_id = @run_id AND fleet_of IS NULL ORDER BY task_id LIMIT @max_rows;
 
 -- name: ListAttemptsOf :many
-SELECT * FROM attempts WHERE task_run_id = ANY(@task_run_ids::uuid[]) ORDER BY task_run_id, attempt;
+-- The attempts of the given task runs, as ListRunAttempts lists them.
+SELECT a.* FROM attempts a
+JOIN task_runs tr ON tr.id = a.task_run_id
+WHERE a.task_run_id = ANY(@task_run_ids::uuid[]) AND a.attempt IS DISTINCT FROM tr.ok_attempt
+UNION ALL
+SELECT tr.id, tr.ok_attempt, tr.ok_started_at, tr.ok_duration_ms, tr.ok_status_code, 'succeeded', NULL,
+       tr.ok_response_body, tr.ok_response_truncated, NULL, NULL, NULL
+FROM task_runs tr
+WHERE tr.id = ANY(@task_run_ids::uuid[]) AND tr.ok_attempt IS NOT NULL
+ORDER BY task_run_id, attempt;
 
 -- name: ClaimTimedOutRuns :many
 -- Running runs past their deadline, by the database's clock, locked until
