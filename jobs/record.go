@@ -129,7 +129,8 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 
 	var settle store.RecordAndSettleParams
 	for _, it := range items {
-		var ok int32                                              // the attempt kept in the task run, if it succeeds by it
+		// ok: the attempt kept in the task run, if it succeeds by it.
+		var ok int32
 		if it.rec.outcome != state.TaskSkipped && !it.noAttempt { // a skipped task made no attempt
 			it.rec.appendTo(&settle, it.tr.ID)
 			inline := it.rec.keptInTaskRun()
