@@ -194,9 +194,9 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		return nil, err
 	}
 	var ended []store.Run
-	// queuedKnown: the runs ended whose job's queued runs are known (solo
-	// runs: EndSoloRuns says), and queued, those jobs that have one.
-	queuedKnown := map[uuid.UUID]bool{}
+	// queued: the jobs of the single-task runs ended (ended[:len(ended)]
+	// before the DAG runs are added) that have a run queued, as EndSoloRuns
+	// says.
 	var queued []uuid.UUID
 	if len(solo.Ids) > 0 {
 		rows, err := q.EndSoloRuns(ctx, solo)
@@ -205,12 +205,12 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		}
 		for _, row := range rows {
 			ended = append(ended, row.Run)
-			queuedKnown[row.Run.ID] = true
 			if row.JobHasQueued {
 				queued = append(queued, row.Run.JobID)
 			}
 		}
 	}
+	soloEnded := len(ended)
 	if len(runs) > 0 && len(children) > 0 {
 		// A run with a child of a task that finished here still waiting or
 		// released (pending) cannot end: that child's own end settles it.
@@ -233,7 +233,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	if err := enqueueCallbacks(ctx, tx, r.client, ended); err != nil {
 		return nil, err
 	}
-	if err := r.startQueued(ctx, tx, ended, items, queuedKnown, queued); err != nil {
+	if err := r.startQueued(ctx, tx, ended, items, soloEnded, queued); err != nil {
 		return nil, err
 	}
 	return ended, nil
@@ -361,9 +361,9 @@ func (r *recorder) advance(ctx context.Context, tx pgx.Tx, a *advance) error {
 // startQueued starts, for each run that ended, the oldest run of its job
 // queued behind it (overlap=queue). Jobs with overlap=queue are locked first
 // (afterRunEnded), as the ticker holds them when it queues a run; the others
-// can only hold a run queued under an earlier definition: queued lists
-// those that do among the runs in known, the others are looked up.
-func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run, items []*finishItem, known map[uuid.UUID]bool, queued []uuid.UUID) error {
+// can only hold a run queued under an earlier definition: for the first
+// known runs ended, queued lists the jobs that do; the others' are looked up.
+func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run, items []*finishItem, known int, queued []uuid.UUID) error {
 	if len(ended) == 0 {
 		return nil
 	}
@@ -373,11 +373,11 @@ func (r *recorder) startQueued(ctx context.Context, tx pgx.Tx, ended []store.Run
 	}
 	lockFirst := queued
 	var others []uuid.UUID
-	for _, run := range ended {
+	for i, run := range ended {
 		switch {
 		case overlap[run.JobID] == jobspec.OverlapQueue:
 			lockFirst = append(lockFirst, run.JobID)
-		case !known[run.ID]:
+		case i >= known:
 			others = append(others, run.JobID)
 		}
 	}

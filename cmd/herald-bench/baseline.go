@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -109,17 +108,9 @@ func runBaseline(ctx context.Context, e *env) (_ []metric, err error) {
 	}
 	e.baselineRate, e.baselineCost = jobsPerSecond, perJob
 	metrics := []metric{newMetric("River no-op jobs", jobsPerSecond, unitPerSecond)}
-	// River runs in the bench's process: cpuMetrics's "herald" is River
-	// with the inserters, and its "bench" is the same process.
-	for _, m := range cpuMetrics("", deliveryWindow{deliveries: jobsPerSecond, cpuFrom: cpu[0], cpuTo: cpu[1]}) {
-		if strings.Contains(m.Name, "herald") {
-			m.Name = strings.NewReplacer("per delivery", "per job", "herald", "River and its inserters (this process)").Replace(m.Name)
-			metrics = append(metrics, m)
-		} else if strings.Contains(m.Name, "PostgreSQL") {
-			m.Name = strings.ReplaceAll(m.Name, "per delivery", "per job")
-			metrics = append(metrics, m)
-		}
-	}
+	// River runs in the bench's process, with its inserters.
+	metrics = append(metrics, cpuMetrics("", "job", "River and its inserters (this process)", false,
+		deliveryWindow{deliveries: jobsPerSecond, cpuFrom: cpu[0], cpuTo: cpu[1]})...)
 	return append(metrics, costMetrics("", "job", "jobs", perJob, nil)...), nil
 }
 

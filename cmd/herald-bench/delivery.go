@@ -89,35 +89,36 @@ func runDelivery(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("runs started in DB", viaDB.started, unitPerSecond),
 		newMetric("backlog at end, DB-fed", float64(viaDB.backlog), unitCount),
 	}
-	metrics = append(metrics, cpuMetrics("API-fed: ", viaAPI)...)
+	metrics = append(metrics, cpuMetrics("API-fed: ", "delivery", "herald", true, viaAPI)...)
 	metrics = append(metrics, costMetrics("API-fed: ", "delivery", "deliveries", viaAPI.cost, e.baselineCost)...)
-	metrics = append(metrics, cpuMetrics("DB-fed: ", viaDB)...)
+	metrics = append(metrics, cpuMetrics("DB-fed: ", "delivery", "herald", true, viaDB)...)
 	return append(metrics, costMetrics("DB-fed: ", "delivery", "deliveries", viaDB.cost, e.baselineCost)...), nil
 }
 
-// cpuMetrics returns the CPU the window's processes used per delivery (in
-// milliseconds) and in cores: herald, the PostgreSQL backends of the
-// scenario's database (when they are local processes) and the bench (the
-// receiver and the feed). Which of them nears the machine's cores says what
-// bounds the window.
-func cpuMetrics(label string, w deliveryWindow) []metric {
+// cpuMetrics returns the CPU the window's processes used per unit of work
+// (in milliseconds) and in cores: self (herald, or River in the baseline), the
+// PostgreSQL backends of the scenario's database (when they are local
+// processes) and, when bench is true, the bench (the receiver and the feed;
+// the baseline's River runs in the bench's process). Which of them nears
+// the machine's cores says what bounds the window.
+func cpuMetrics(label, unit, self string, bench bool, w deliveryWindow) []metric {
 	if w.cpuTo.at.IsZero() {
 		return nil
 	}
-	herald, bench, db := cores(w.cpuFrom, w.cpuTo)
-	perDelivery := func(cores float64) float64 { return 1000 * cores / w.deliveries }
-	out := []metric{
-		newMetric(label+"CPU per delivery: herald", perDelivery(herald), unitMS),
-		newMetric(label+"CPU cores: herald", herald, unitAverage),
+	selfCores, benchCores, db := cores(w.cpuFrom, w.cpuTo)
+	add := func(out []metric, who string, cores float64) []metric {
+		return append(out,
+			newMetric(fmt.Sprintf("%sCPU per %s: %s", label, unit, who), 1000*cores/w.deliveries, unitMS),
+			newMetric(fmt.Sprintf("%sCPU cores: %s", label, who), cores, unitAverage))
 	}
+	out := add(nil, self, selfCores)
 	if !math.IsNaN(db) {
-		out = append(out,
-			newMetric(label+"CPU per delivery: PostgreSQL backends", perDelivery(db), unitMS),
-			newMetric(label+"CPU cores: PostgreSQL backends", db, unitAverage))
+		out = add(out, "PostgreSQL backends", db)
 	}
-	return append(out,
-		newMetric(label+"CPU per delivery: bench (receiver, feed)", perDelivery(bench), unitMS),
-		newMetric(label+"CPU cores: bench (receiver, feed)", bench, unitAverage))
+	if bench {
+		out = add(out, "bench (receiver, feed)", benchCores)
+	}
+	return out
 }
 
 // deliveryRun counts the runs started across the scenario's windows.
