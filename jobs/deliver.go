@@ -187,8 +187,19 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
+	if waited, err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
 		return err
+	} else if waited {
+		// River cancels a waiting delivery through a notification, which
+		// can come late or not at all (its listener reconnecting): the
+		// task run, cancelled by the pause, update or delete, says it too.
+		st, err := store.New(w.pool).TaskRunState(ctx, tr.ID)
+		if err != nil {
+			return laterIfUnavailable(ctx, fmt.Errorf("read task run after the wait: %w", err))
+		}
+		if st.Final() {
+			return river.JobCancel(fmt.Errorf("task run %s is %s", tr.ID, st))
+		}
 	}
 	host := job.Args.Host
 	if dev != nil {
@@ -388,19 +399,19 @@ func (w *DeliverWorker) now() time.Time {
 }
 
 // sleepUntil waits until t by the database's clock (no wait for a zero or
-// past t), or ctx's end.
-func (w *DeliverWorker) sleepUntil(ctx context.Context, t time.Time) error {
+// past t), or ctx's end. It says whether it waited.
+func (w *DeliverWorker) sleepUntil(ctx context.Context, t time.Time) (bool, error) {
 	d := t.Sub(w.now())
 	if d <= 0 {
-		return nil
+		return false, nil
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
+		return true, nil
 	case <-ctx.Done():
-		return ctx.Err()
+		return true, ctx.Err()
 	}
 }
 

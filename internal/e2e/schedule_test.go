@@ -420,6 +420,34 @@ func TestPauseCancelsStagedDelivery(t *testing.T) {
 	require.Equal(t, "cancelled", runs[0].State)
 }
 
+// River's cancellation of a waiting delivery is a notification that can come
+// late or never (its listener reconnecting). The run cancelled without it,
+// straight in the database: the delivery reads its task run again when its
+// wait ends, sends nothing and ends cancelled.
+func TestStagedDeliveryRereadsItsTaskRunAfterTheWait(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	rc := heraldtest.NewReceiver(t, nil)
+	at := time.Now().Add(3 * time.Second).UTC().Truncate(time.Millisecond)
+	j := recurringJob(t, b.h, map[string]any{"at": at.Format(time.RFC3339Nano)}, rc.URL, nil)
+
+	stagedJobs := func(state string) int {
+		var n int
+		require.NoError(t, b.h.Pool.QueryRow(context.Background(),
+			"SELECT count(*) FROM river_job WHERE kind = 'herald.deliver' AND state = $1", state).Scan(&n))
+		return n
+	}
+	heraldtest.Eventually(t, 5*time.Second, func() bool { return stagedJobs("running") == 1 }, "the delivery was not staged")
+	require.True(t, time.Now().Before(at), "staged after its time")
+	_, err := b.h.Pool.Exec(context.Background(), `
+WITH r AS (UPDATE runs SET state = 'cancelled', finished_at = now() WHERE job_id = $1 RETURNING id)
+UPDATE task_runs SET state = 'cancelled', finished_at = now() WHERE run_id IN (SELECT id FROM r)`, j.ID)
+	require.NoError(t, err)
+
+	heraldtest.Eventually(t, 10*time.Second, func() bool { return stagedJobs("cancelled") == 1 }, "the staged delivery did not end cancelled")
+	require.Zero(t, rc.Count(), "a cancelled run's staged delivery was sent")
+}
+
 // More jobs are due than one claim takes: two replicas, each claiming 7 at a
 // time, go on claiming until none is left, and every tick still runs once.
 func TestClaimsInBatchesSmallerThanDue(t *testing.T) {

@@ -436,3 +436,16 @@ func (q *Queries) TaskResults(ctx context.Context, arg TaskResultsParams) ([]Tas
 	}
 	return items, nil
 }
+
+const taskRunState = `-- name: TaskRunState :one
+SELECT state FROM task_runs WHERE id = $1
+`
+
+// A delivery that waited for its time (StageLead) reads its task run again
+// before it sends: the run may have been cancelled meanwhile.
+func (q *Queries) TaskRunState(ctx context.Context, id uuid.UUID) (state.Task, error) {
+	row := q.db.QueryRow(ctx, taskRunState, id)
+	var state state.Task
+	err := row.Scan(&state)
+	return state, err
+}

@@ -157,3 +157,8 @@ RETURNING task_runs.id, task_runs.run_id, task_runs.task_id, task_runs.spec, tas
 SELECT DISTINCT run_id FROM task_runs
 WHERE id = ANY(@ids::uuid[])
   AND state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped');
+
+-- name: TaskRunState :one
+-- A delivery that waited for its time (StageLead) reads its task run again
+-- before it sends: the run may have been cancelled meanwhile.
+SELECT state FROM task_runs WHERE id = @id;
