@@ -59,13 +59,16 @@ func TestRolloutOnTheRunPageInTheBrowser(t *testing.T) {
 		chromedp.EmulateViewport(1280, 800),
 		chromedp.Navigate(h.Server.URL+"/runs/"+runID),
 		chromedp.WaitVisible(`[data-testid="rollout-update"]`),
-		chromedp.AttributeValue(`[data-testid="rollout-state-update"]`, "data-state", &status, nil),
-		chromedp.Text(`[data-testid="rollout-reason-update"]`, &reason),
-		chromedp.Text(`[data-testid="rollout-update"] tr[data-wave="2"]`, &wave2),
+		// The live page replaces its parts as the run changes: each read
+		// and the click is one script (textNow), not a node looked up and
+		// then used.
+		chromedp.Poll(`(() => { const e = document.querySelector('[data-testid="rollout-state-update"]'); return e ? e.dataset.state : null })()`, &status),
+		textNow(`[data-testid="rollout-reason-update"]`, &reason),
+		textNow(`[data-testid="rollout-update"] tr[data-wave="2"]`, &wave2),
 		chromedp.FullScreenshot(&shot, 100),
-		chromedp.Click(`[data-testid="resume"]`),
+		chromedp.Poll(`(() => { const e = document.querySelector('[data-testid="resume"]'); if (!e) return false; e.click(); return true })()`, nil),
 		chromedp.WaitVisible(`[data-testid="rollout-state-update"][data-state="done"]`),
-		chromedp.Text(`[data-testid="rollout-update"] tr[data-wave="2"]`, &after),
+		textNow(`[data-testid="rollout-update"] tr[data-wave="2"]`, &after),
 		chromedp.Evaluate(`document.querySelectorAll('[data-testid="resume"]').length`, &resumeButtons),
 		chromedp.Evaluate(`document.querySelectorAll('[data-testid="pause"]').length`, &pauseButtons),
 	))
