@@ -1,0 +1,21 @@
+-- Fewer hidden statements per delivery (issue 18). A foreign key is checked
+-- by a trigger that runs, for every row inserted, a query locking the
+-- referenced row (SELECT ... FOR KEY SHARE): a lookup in the referenced
+-- table's primary key and a row lock, which is a WAL record and a dirtied
+-- page, per row. On the delivery path that was two per delivery:
+--
+--   runs.job_id -> jobs       every run locked its job's row, shared by all
+--                             of the job's runs being started at once (a
+--                             schedule's ticks, concurrent triggers);
+--   task_runs.run_id -> runs  every task run locked its run's row, written
+--                             by the same statement a moment before.
+--
+-- Neither protects anything herald does: jobs are never deleted (DELETE
+-- /v1/jobs/{id} sets deleted_at and keeps their runs), runs and their task
+-- runs are written together by one statement (CreateRuns, CreateRun, and
+-- the fleet's member task runs in the transaction that holds their run) and
+-- never deleted, so the ON DELETE CASCADE never fired. The constraints that
+-- remain are off the delivery's success path (attempts of failed or retried
+-- deliveries, callbacks, rollouts, inbound calls).
+ALTER TABLE runs DROP CONSTRAINT runs_job_id_fkey;
+ALTER TABLE task_runs DROP CONSTRAINT task_runs_run_id_fkey;
