@@ -11,10 +11,11 @@
 --                             by the same statement a moment before.
 --
 -- Neither protects anything herald does: jobs are never deleted (DELETE
--- /v1/jobs/{id} sets deleted_at and keeps their runs), runs and their task
--- runs are written together by one statement (CreateRuns, CreateRun, and
--- the fleet's member task runs in the transaction that holds their run) and
--- never deleted, so the ON DELETE CASCADE never fired. The constraints that
+-- /v1/jobs/{id} sets deleted_at and keeps their runs), runs and task runs
+-- are never deleted (the ON DELETE CASCADE never fired), and task runs are
+-- only written in the transaction that starts their run (CreateRuns,
+-- CreateRun; a fleet's members in the one that starts the fleet task, with
+-- their foreign key fleet_of kept). The constraints that
 -- remain are off the delivery's success path (attempts of failed or retried
 -- deliveries, callbacks, rollouts, inbound calls).
 ALTER TABLE runs DROP CONSTRAINT runs_job_id_fkey;
