@@ -320,9 +320,8 @@ func TestOfflineDevicePresenceAndValidFor(t *testing.T) {
 	b.heartbeat(t, d, 0.3)
 	// The waiting delivery is snoozed (up to deviceWaitMax) and made
 	// available again by River's scheduler, which runs every 5 s on the
-	// leader: seconds, more on a machine running the other tests at once
-	// (10 s was once too short under make test).
-	r := b.waitRun(t, runID, 30*time.Second)
+	// leader.
+	r := b.waitRun(t, runID, 10*time.Second)
 	require.Equal(t, "succeeded", r.State)
 	require.Equal(t, 1, d.rc.Count())
 	require.Equal(t, "/sync", d.rc.Requests()[0].Path)
