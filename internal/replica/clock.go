@@ -2,9 +2,9 @@ package replica
 
 import "time"
 
-// offsetSamples is how many recent heartbeats the clock offset is judged
-// from.
-const offsetSamples = 8
+// offsetSamples is how many recent readings (probes and heartbeats) the
+// clock offset is judged from: about 6 s of them at the default intervals.
+const offsetSamples = 24
 
 // clockSample is one measurement of PostgreSQL's clock against this
 // process's: the offset (database minus local, at the midpoint of the round

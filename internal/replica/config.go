@@ -18,6 +18,11 @@ const (
 	// DefaultMaxClockOffset is the clock offset from PostgreSQL's beyond
 	// which a replica logs a warning.
 	DefaultMaxClockOffset = 50 * time.Millisecond
+	// DefaultClockProbeInterval is how often a replica reads PostgreSQL's
+	// clock to estimate its offset (the probe).
+	DefaultClockProbeInterval = 250 * time.Millisecond
+	// MinClockProbeInterval is the shortest probe interval accepted.
+	MinClockProbeInterval = 10 * time.Millisecond
 	// MinHeartbeatInterval is the shortest heartbeat interval accepted.
 	MinHeartbeatInterval = 100 * time.Millisecond
 	// MinBeatsPerTimeout is how many heartbeat intervals the timeout must
@@ -47,6 +52,11 @@ type Config struct {
 	// MaxClockOffset is the offset from PostgreSQL's clock beyond which the
 	// replica logs a warning. Default DefaultMaxClockOffset.
 	MaxClockOffset time.Duration
+	// ClockProbeInterval is how often the replica reads PostgreSQL's clock
+	// with a statement that writes nothing, to estimate the offset that
+	// staged deliveries are sent by (Now). Default
+	// DefaultClockProbeInterval; at least MinClockProbeInterval.
+	ClockProbeInterval time.Duration
 	// Host is the host name shown in the registration. Default the
 	// machine's host name.
 	Host string
@@ -75,6 +85,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxClockOffset == 0 {
 		c.MaxClockOffset = DefaultMaxClockOffset
 	}
+	if c.ClockProbeInterval == 0 {
+		c.ClockProbeInterval = DefaultClockProbeInterval
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -99,6 +112,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxClockOffset < 0 {
 		return errors.New("--max-clock-offset: must not be negative")
+	}
+	if c.ClockProbeInterval < MinClockProbeInterval {
+		return fmt.Errorf("clock probe interval %s: at least %s", c.ClockProbeInterval, MinClockProbeInterval)
 	}
 	if len(c.ID) > 100 {
 		return fmt.Errorf("replica id %q: at most 100 characters (River's limit for a client id)", c.ID)

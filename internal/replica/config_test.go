@@ -19,6 +19,7 @@ func TestConfigValidateNamesTheFlag(t *testing.T) {
 		{name: "timeout under three intervals", cfg: Config{HeartbeatInterval: 2 * time.Second, Timeout: 5 * time.Second}, wantErr: "--replica-timeout"},
 		{name: "timeout under three default intervals", cfg: Config{Timeout: 5 * time.Second}, wantErr: "--replica-timeout"},
 		{name: "negative clock offset", cfg: Config{MaxClockOffset: -time.Second}, wantErr: "--max-clock-offset"},
+		{name: "clock probe under 10ms", cfg: Config{ClockProbeInterval: time.Millisecond}, wantErr: "clock probe interval 1ms: at least 10ms"},
 		{name: "id too long", cfg: Config{ID: strings.Repeat("x", 101)}, wantErr: "at most 100"},
 	}
 	for _, tt := range tests {

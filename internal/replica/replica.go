@@ -174,7 +174,10 @@ func (r *Replica) Start(ctx context.Context, work Work, sweepers ...Sweeper) err
 	r.stop, r.done = cancel, make(chan struct{})
 	go func() {
 		defer close(r.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { r.probeClock(loopCtx) })
 		r.loop(loopCtx)
+		wg.Wait()
 	}()
 	return nil
 }
@@ -309,8 +312,6 @@ func (r *Replica) heartbeat(ctx context.Context) {
 // answered after rtt with the database's clock db.
 func (r *Replica) beaten(sent, local time.Time, rtt time.Duration, db time.Time) {
 	r.mu.Lock()
-	r.clock = r.filter.add(measure(local, rtt, db))
-	off := r.clock.offset
 	recovered := r.failing
 	r.failing = false
 	r.lastBeat = sent
@@ -319,6 +320,19 @@ func (r *Replica) beaten(sent, local time.Time, rtt time.Duration, db time.Time)
 	}
 	close(r.changed)
 	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	if recovered {
+		r.cfg.Logger.Info("heartbeats succeed again", slog.String("replica", r.cfg.ID))
+	}
+	r.observeClock(local, rtt, db)
+}
+
+// observeClock adds a reading of the database's clock db, taken over a
+// round trip rtt sent at local time local, to the offset estimate.
+func (r *Replica) observeClock(local time.Time, rtt time.Duration, db time.Time) {
+	r.mu.Lock()
+	r.clock = r.filter.add(measure(local, rtt, db))
+	off := r.clock.offset
 	warn := (off > r.cfg.MaxClockOffset || off < -r.cfg.MaxClockOffset) && !r.offsetWarned
 	if warn {
 		r.offsetWarned = true
@@ -327,12 +341,40 @@ func (r *Replica) beaten(sent, local time.Time, rtt time.Duration, db time.Time)
 	}
 	r.mu.Unlock()
 	r.cfg.Metrics.ClockOffset(off)
-	if recovered {
-		r.cfg.Logger.Info("heartbeats succeed again", slog.String("replica", r.cfg.ID))
-	}
 	if warn {
 		r.cfg.Logger.Warn("this replica's clock is off from PostgreSQL's; staged deliveries are sent by PostgreSQL's clock, but check NTP",
 			slog.String("offset", off.String()), slog.String("max_clock_offset", r.cfg.MaxClockOffset.String()))
+	}
+}
+
+// probeClock reads the database's clock every ClockProbeInterval until ctx
+// ends (DatabaseClock). A heartbeat's reading is followed by its commit (a
+// WAL flush where synchronous_commit is on) before the answer arrives, and
+// Now is behind by up to the round trip of the best reading: on the
+// heartbeats alone, every staged delivery would be late by about a commit,
+// and by a busy moment's queueing when every heartbeat of the filter's
+// window met one (they come at a fixed phase of the second). The probes
+// write nothing and come four times a second, so the window holds a quiet
+// one. A failed probe is skipped: the estimate stands (the heartbeats say
+// whether the database is away).
+func (r *Replica) probeClock(ctx context.Context) {
+	t := time.NewTicker(r.cfg.ClockProbeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, r.cfg.ClockProbeInterval)
+		sent := time.Now()
+		local := r.cfg.Now()
+		db, err := store.New(r.pool).DatabaseClock(pctx)
+		rtt := time.Since(sent)
+		cancel()
+		if err == nil {
+			r.observeClock(local, rtt, db)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -278,3 +279,31 @@ func (p *partition) heal() {
 }
 
 var errPartitioned = &net.AddrError{Err: "partitioned by the test", Addr: "postgres"}
+
+// The clock offset follows the probes, which write nothing, not only the
+// heartbeats: with heartbeats ten minutes apart, a step of this process's
+// clock is taken into Now long before the next heartbeat.
+func TestClockProbesFollowAStepOfTheLocalClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var skew atomic.Int64 // this process's clock minus the real time
+	cfg := Config{
+		ID: "probed", Role: "worker", Version: "test",
+		HeartbeatInterval: 10 * time.Minute, Timeout: 30 * time.Minute,
+		ClockProbeInterval: 10 * time.Millisecond,
+		Now:                func() time.Time { return time.Now().Add(time.Duration(skew.Load())) },
+	}
+	r := b.start(t, cfg, nil)
+	// The database runs on this machine: its clock is the real time.
+	near := func(want time.Duration) bool {
+		off := r.Offset()
+		return off > want-200*time.Millisecond && off < want+200*time.Millisecond
+	}
+	eventually(t, func() bool { return near(0) }, "the offset is not about zero")
+
+	skew.Store(int64(3 * time.Second)) // the local clock jumps 3 s ahead
+	eventually(t, func() bool { return near(-3 * time.Second) }, "the probes did not follow the step")
+	got := r.Now().Sub(time.Now())
+	require.True(t, got < 200*time.Millisecond && got > -200*time.Millisecond, "Now is %v off the database's clock", got)
+	require.Equal(t, "alive", b.row(t, "probed").State)
+}

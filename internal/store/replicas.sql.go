@@ -57,6 +57,20 @@ func (q *Queries) ClaimDeadReplica(ctx context.Context, arg ClaimDeadReplicaPara
 	return i, err
 }
 
+const databaseClock = `-- name: DatabaseClock :one
+SELECT clock_timestamp()::timestamptz AS now
+`
+
+// PostgreSQL's clock, read by a statement that writes nothing: nothing
+// (a commit, a row lock) stands between the reading and the answer, so its
+// round trip bounds the clock offset tightly (internal/replica's probe).
+func (q *Queries) DatabaseClock(ctx context.Context) (time.Time, error) {
+	row := q.db.QueryRow(ctx, databaseClock)
+	var now time.Time
+	err := row.Scan(&now)
+	return now, err
+}
+
 const expirePredecessors = `-- name: ExpirePredecessors :many
 UPDATE replicas SET heartbeat_at = 'epoch'
 WHERE state = 'alive' AND host = $1 AND pid_namespace = $2

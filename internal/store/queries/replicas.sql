@@ -98,3 +98,9 @@ WITH input AS (
 SELECT t.id, t.attempts, t.state, (t.id IN (SELECT id FROM lost))::bool AS lost -- a hashed subplan
 FROM task_runs t
 WHERE t.id = ANY(@ids::uuid[]);
+
+-- name: DatabaseClock :one
+-- PostgreSQL's clock, read by a statement that writes nothing: nothing
+-- (a commit, a row lock) stands between the reading and the answer, so its
+-- round trip bounds the clock offset tightly (internal/replica's probe).
+SELECT clock_timestamp()::timestamptz AS now;
