@@ -190,13 +190,9 @@ func CancelPreparedRuns(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid
 			return err
 		}
 	}
-	rows, err := tx.Query(ctx, stagedDeliveries, QueueDeliver, (DeliverArgs{}).Kind(), ids)
+	staged, err := store.StagedDeliveryJobs(ctx, tx, QueueDeliver, (DeliverArgs{}).Kind(), ids)
 	if err != nil {
-		return fmt.Errorf("find staged deliveries: %w", err)
-	}
-	staged, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return fmt.Errorf("find staged deliveries: %w", err)
+		return err
 	}
 	for _, id := range staged {
 		if _, err := ins.JobCancelTx(ctx, tx, id); err != nil {
@@ -205,13 +201,6 @@ func CancelPreparedRuns(ctx context.Context, tx pgx.Tx, ins Inserter, jobID uuid
 	}
 	return nil
 }
-
-// stagedDeliveries are the River jobs, running, of the given runs'
-// deliveries (River's table is not in sqlc's schema).
-const stagedDeliveries = `
-SELECT j.id FROM river_job j
-WHERE j.state = 'running' AND j.queue = $1 AND j.kind = $2
-  AND (j.args->>'task_run_id')::uuid IN (SELECT t.id FROM task_runs t WHERE t.run_id = ANY($3::uuid[]))`
 
 // ReplayFilter selects failed runs to retry (POST /v1/runs/replay).
 type ReplayFilter struct {

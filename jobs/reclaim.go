@@ -15,9 +15,10 @@ import (
 
 // Reclaim puts back in the queue, in tx, the deliveries the replica dead
 // was working when it died (internal/replica declares it dead in the same
-// transaction). This is the one place where herald writes River's table
-// directly; River's own stuck-job rescue (--rescue-after) stays as the last
-// resort for a replica that heartbeats but is stuck.
+// transaction). It is what herald writes River's table directly for
+// (internal/store/river.go holds every such statement); River's own
+// stuck-job rescue (--rescue-after) stays as the last resort for a replica
+// that heartbeats but is stuck.
 //
 // For each of the dead replica's running delivery jobs (River appends the
 // fetching client's id, which is the replica's id, to attempted_by):
@@ -49,13 +50,9 @@ func (c *Client) Reclaim(ctx context.Context, tx pgx.Tx, dead string) (int, erro
 
 // reclaimDeliveries is Reclaim for the dead replica's deliveries.
 func (c *Client) reclaimDeliveries(ctx context.Context, tx pgx.Tx, dead string) (int, error) {
-	rows, err := tx.Query(ctx, heldDeliveries, QueueDeliver, (DeliverArgs{}).Kind(), dead)
+	held, err := store.HeldJobs(ctx, tx, []string{QueueDeliver}, (DeliverArgs{}).Kind(), dead)
 	if err != nil {
-		return 0, fmt.Errorf("find held deliveries: %w", err)
-	}
-	held, err := pgx.CollectRows(rows, pgx.RowToStructByPos[heldDelivery])
-	if err != nil {
-		return 0, fmt.Errorf("find held deliveries: %w", err)
+		return 0, err
 	}
 	q := store.New(tx)
 	if _, err := q.ReleaseHolderLeases(ctx, dead); err != nil {
@@ -93,8 +90,8 @@ func (c *Client) reclaimDeliveries(ctx context.Context, tx pgx.Tx, dead string) 
 	for _, s := range states {
 		byTaskRun[s.ID] = s
 	}
-	if _, err := tx.Exec(ctx, cancelReclaimed, jobIDs, "reclaimed from replica "+dead+", which stopped heartbeating"); err != nil {
-		return 0, fmt.Errorf("cancel reclaimed jobs: %w", err)
+	if err := store.CancelRiverJobs(ctx, tx, jobIDs, "reclaimed from replica "+dead+", which stopped heartbeating"); err != nil {
+		return 0, err
 	}
 
 	now := clockOf(c)()
@@ -115,7 +112,7 @@ func (c *Client) reclaimDeliveries(ctx context.Context, tx pgx.Tx, dead string) 
 
 // retake is the delivery that continues the reclaimed delivery a, whose
 // River job h was lost with its replica, for the task run tr as it was.
-func retake(a DeliverArgs, h *heldDelivery, tr store.LoseAttemptsRow, now time.Time) river.InsertManyParams {
+func retake(a DeliverArgs, h *store.RiverJob, tr store.LoseAttemptsRow, now time.Time) river.InsertManyParams {
 	current := a.AttemptBase + int(h.Attempt) // the attempt the job was making
 	// Attempts of this job before the current one were made and counted;
 	// the current one counts only if its outcome was recorded (the replica
@@ -137,54 +134,12 @@ func retake(a DeliverArgs, h *heldDelivery, tr store.LoseAttemptsRow, now time.T
 	}
 }
 
-// heldDelivery is a running delivery job of River's table.
-type heldDelivery struct {
-	ID          int64
-	Args        []byte
-	Attempt     int16
-	AttemptedAt time.Time
-	MaxAttempts int16
-	Metadata    []byte
-}
-
-// heldDeliveries are the delivery jobs a replica is working: running, and
-// last fetched by it (River appends the fetching client's id to
-// attempted_by). Locked, so that a concurrent cancel waits for the reclaim.
-const heldDeliveries = `
-SELECT id, args, attempt::int2, attempted_at, max_attempts::int2, metadata
-FROM river_job
-WHERE state = 'running' AND queue = $1 AND kind = $2
-  AND attempted_by[array_upper(attempted_by, 1)] = $3
-ORDER BY id
-FOR UPDATE`
-
-// cancelReclaimed ends reclaimed jobs as cancelled, with the reason in
-// River's error list (River's UI shows it).
-const cancelReclaimed = `
-UPDATE river_job SET
-    state = 'cancelled',
-    finalized_at = now(),
-    errors = array_append(errors, jsonb_build_object(
-        'at', now(), 'attempt', attempt, 'error', $2::text, 'trace', ''))
-WHERE id = ANY($1::bigint[]) AND state = 'running'`
-
 // reclaimSteps cancels the dead replica's running rollout steps and
 // run-end callbacks and enqueues each again with the same arguments; a
 // rollout's new step job becomes its stepper (rollouts.stepper), so that
 // the dead one, should its process wake up, stops at its next step.
 func (c *Client) reclaimSteps(ctx context.Context, tx pgx.Tx, dead string) (int, error) {
-	rows, err := tx.Query(ctx, heldSteps, []string{QueueRollout, QueueCallback}, dead)
-	if err != nil {
-		return 0, fmt.Errorf("find held steps: %w", err)
-	}
-	type held struct {
-		ID          int64
-		Kind        string
-		Args        []byte
-		MaxAttempts int16
-		Metadata    []byte
-	}
-	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[held])
+	jobs, err := store.HeldJobs(ctx, tx, []string{QueueRollout, QueueCallback}, "", dead)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
@@ -192,8 +147,8 @@ func (c *Client) reclaimSteps(ctx context.Context, tx pgx.Tx, dead string) (int,
 	for i := range jobs {
 		ids[i] = jobs[i].ID
 	}
-	if _, err := tx.Exec(ctx, cancelReclaimed, ids, "reclaimed from replica "+dead+", which stopped heartbeating"); err != nil {
-		return 0, fmt.Errorf("cancel reclaimed jobs: %w", err)
+	if err := store.CancelRiverJobs(ctx, tx, ids, "reclaimed from replica "+dead+", which stopped heartbeating"); err != nil {
+		return 0, err
 	}
 	for _, h := range jobs {
 		switch h.Kind {
@@ -217,13 +172,3 @@ func (c *Client) reclaimSteps(ctx context.Context, tx pgx.Tx, dead string) (int,
 	}
 	return len(jobs), nil
 }
-
-// heldSteps are the running jobs of the given queues a replica was
-// working (the last of attempted_by).
-const heldSteps = `
-SELECT id, kind, args, max_attempts::int2, metadata
-FROM river_job
-WHERE state = 'running' AND queue = ANY($1::text[])
-  AND attempted_by[array_upper(attempted_by, 1)] = $2
-ORDER BY id
-FOR UPDATE`

@@ -60,7 +60,7 @@ func TestRetakeContinuesTheReclaimedDelivery(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			p := retake(tt.args, &heldDelivery{Attempt: tt.attempt, MaxAttempts: 7}, tt.taskRun, now)
+			p := retake(tt.args, &store.RiverJob{Attempt: tt.attempt, MaxAttempts: 7}, tt.taskRun, now)
 			got := p.Args.(DeliverArgs)
 			if got.AttemptBase != tt.wantBase {
 				t.Errorf("AttemptBase: got %d, want %d", got.AttemptBase, tt.wantBase)

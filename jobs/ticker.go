@@ -258,9 +258,7 @@ func (t *ticker) awaitStaged(ctx context.Context) error {
 	}
 	deadline := time.Now().Add(stagedFetchWait)
 	for time.Now().Before(deadline) {
-		var waiting bool
-		err := t.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM river_job
-			WHERE queue = $1 AND state = 'available' AND scheduled_at <= $2)`, QueueDeliver, t.staged).Scan(&waiting)
+		waiting, err := store.DueDeliveries(ctx, t.pool, QueueDeliver, t.staged)
 		if err != nil || !waiting {
 			return nil // the database gone: nothing more to wait for
 		}

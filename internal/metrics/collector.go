@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herald-sched/herald/internal/store"
 )
 
 // scrapeTimeout bounds the database reads of one scrape.
@@ -116,33 +118,16 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 // registered (river_queue), so that a queue's series does not vanish when it
 // empties.
 func (c *DBCollector) collectQueues(ctx context.Context, ch chan<- prometheus.Metric) {
-	rows, err := c.pool.Query(ctx, `
-		WITH due AS (
-			SELECT queue, count(*) AS n, coalesce(extract(epoch FROM now() - min(scheduled_at)), 0) AS age
-			FROM river_job WHERE state = 'available' AND scheduled_at <= now() GROUP BY queue)
-		SELECT queue, n, age FROM due
-		UNION ALL
-		SELECT name, 0, 0 FROM river_queue WHERE name NOT IN (SELECT queue FROM due)`)
+	backlog, err := store.QueueBacklog(ctx, c.pool)
 	if err != nil {
 		c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
 		return
 	}
-	defer rows.Close()
 	seen := map[string]bool{}
-	for rows.Next() {
-		var queue string
-		var n int64
-		var age float64
-		if err := rows.Scan(&queue, &n, &age); err != nil {
-			c.logger.Warn("metrics: read queue backlog", slog.Any("error", err))
-			return
-		}
-		seen[queue] = true
-		ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(n), queue)
-		ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, age, queue)
-	}
-	if rows.Err() != nil {
-		return
+	for _, q := range backlog {
+		seen[q.Queue] = true
+		ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(q.Due), q.Queue)
+		ch <- prometheus.MustNewConstMetric(c.oldestAge, prometheus.GaugeValue, q.Age, q.Queue)
 	}
 	for _, queue := range c.queues {
 		if !seen[queue] {
