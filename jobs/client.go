@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -25,6 +26,7 @@ import (
 	"github.com/herald-sched/herald/internal/notify"
 	"github.com/herald-sched/herald/internal/replica"
 	"github.com/herald-sched/herald/internal/schedule"
+	"github.com/herald-sched/herald/internal/state"
 	"github.com/herald-sched/herald/internal/store"
 )
 
@@ -131,6 +133,8 @@ type Client struct {
 	tracer  trace.TracerProvider
 	begins  *batch.Batcher[beginItem, *store.BeginAttemptsRow]
 	records *batch.Batcher[*finishItem, struct{}]
+	// rechecks reads staged deliveries' task runs before their time.
+	rechecks *batch.Batcher[uuid.UUID, state.Task]
 
 	mu          sync.Mutex
 	stopTicker  context.CancelFunc
@@ -152,6 +156,7 @@ func (c *Client) Start(ctx context.Context) error {
 	c.stopBatches = cancel
 	c.begins.Start(bctx)
 	c.records.Start(bctx)
+	c.rechecks.Start(bctx)
 	tctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c.stopTicker, c.tickerDone = cancel, make(chan struct{})
 	go func() {
@@ -205,6 +210,7 @@ func (c *Client) stop(ctx context.Context, stopRiver func(context.Context) error
 		c.stopBatches()
 		c.begins.Wait()
 		c.records.Wait()
+		c.rechecks.Wait()
 		c.stopBatches = nil
 	}
 	return nil
@@ -295,6 +301,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			return beginAttempts(ctx, pool, items)
 		})
 		c.records = batch.New(batchMax, batchFlushers, rec.record)
+		c.rechecks = newRechecks(pool)
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
 			pool: pool, ins: c, tracer: c.tracer, logger: logger, metrics: cfg.Metrics, cache: cache, now: clockOf(c),
@@ -313,6 +320,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			leaseFor: cfg.MaxRequestTimeout + recordMargin,
 			metrics:  cfg.Metrics,
 			begins:   c.begins,
+			rechecks: c.rechecks,
 			records:  c.records,
 			circuits: &circuits{
 				pool:          pool,

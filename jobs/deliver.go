@@ -98,6 +98,7 @@ type DeliverWorker struct {
 	signers    signerCache
 	begins     *batch.Batcher[beginItem, *store.BeginAttemptsRow]
 	records    *batch.Batcher[*finishItem, struct{}]
+	rechecks   *batch.Batcher[uuid.UUID, state.Task]
 	// live is this process's registration: its clock is the database's, and
 	// its fence holds requests while the process cannot show it is alive.
 	// Nil in a process without one (tests, the benchmark's baseline).
@@ -187,19 +188,23 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
-	if waited, err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
+	if waited, err := w.sleepUntil(ctx, job.Args.NotBefore.Add(-StagedRecheckLead)); err != nil {
 		return err
 	} else if waited {
-		// River cancels a waiting delivery through a notification, which
-		// can come late or not at all (its listener reconnecting): the
-		// task run, cancelled by the pause, update or delete, says it too.
-		st, err := store.New(w.pool).TaskRunState(ctx, tr.ID)
-		if err != nil {
-			return laterIfUnavailable(ctx, fmt.Errorf("read task run after the wait: %w", err))
-		}
-		if st.Final() {
+		// River's cancellation of a waiting delivery may never come: the
+		// task run says it too (StagedRecheckLead).
+		st, err := w.rechecks.Submit(ctx, tr.ID)
+		switch {
+		case err != nil:
+			return laterIfUnavailable(ctx, err)
+		case st == "":
+			return river.JobCancel(fmt.Errorf("task run %s is gone", tr.ID))
+		case st.Final():
 			return river.JobCancel(fmt.Errorf("task run %s is %s", tr.ID, st))
 		}
+	}
+	if _, err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
+		return err
 	}
 	host := job.Args.Host
 	if dev != nil {

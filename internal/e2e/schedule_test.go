@@ -441,11 +441,15 @@ func TestStagedDeliveryRereadsItsTaskRunAfterTheWait(t *testing.T) {
 		return n
 	}
 	heraldtest.Eventually(t, 5*time.Second, func() bool { return stagedJobs("running") == 1 }, "the delivery was not staged")
-	require.True(t, time.Now().Before(at), "staged after its time")
 	_, err := b.h.Pool.Exec(context.Background(), `
 WITH r AS (UPDATE runs SET state = 'cancelled', finished_at = now() WHERE job_id = $1 RETURNING id)
 UPDATE task_runs SET state = 'cancelled', finished_at = now() WHERE run_id IN (SELECT id FROM r)`, j.ID)
 	require.NoError(t, err)
+	if late := time.Since(at.Add(-jobs.StagedRecheckLead)); late >= 0 {
+		// The delivery is staged StageLead (250 ms) before its time; a
+		// machine this busy let the cancel come after its recheck.
+		t.Skipf("cancelled %v after the staged delivery's recheck: nothing to judge", late)
+	}
 
 	// Cancelled when its wait ends; completed if the cancellation came
 	// before its attempt began (it found its task run finished).

@@ -437,15 +437,34 @@ func (q *Queries) TaskResults(ctx context.Context, arg TaskResultsParams) ([]Tas
 	return items, nil
 }
 
-const taskRunState = `-- name: TaskRunState :one
-SELECT state FROM task_runs WHERE id = $1
+const taskRunStates = `-- name: TaskRunStates :many
+SELECT id, state FROM task_runs WHERE id = ANY($1::uuid[])
 `
 
-// A delivery that waited for its time (StageLead) reads its task run again
-// before it sends: the run may have been cancelled meanwhile.
-func (q *Queries) TaskRunState(ctx context.Context, id uuid.UUID) (state.Task, error) {
-	row := q.db.QueryRow(ctx, taskRunState, id)
-	var state state.Task
-	err := row.Scan(&state)
-	return state, err
+type TaskRunStatesRow struct {
+	ID    uuid.UUID
+	State state.Task
+}
+
+// Deliveries that waited for their time (StageLead) read their task runs
+// again just before they send, together (jobs.StagedRecheckLead): the runs
+// may have been cancelled meanwhile.
+func (q *Queries) TaskRunStates(ctx context.Context, ids []uuid.UUID) ([]TaskRunStatesRow, error) {
+	rows, err := q.db.Query(ctx, taskRunStates, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TaskRunStatesRow{}
+	for rows.Next() {
+		var i TaskRunStatesRow
+		if err := rows.Scan(&i.ID, &i.State); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -158,7 +158,8 @@ SELECT DISTINCT run_id FROM task_runs
 WHERE id = ANY(@ids::uuid[])
   AND state NOT IN ('succeeded', 'failed', 'upstream_failed', 'cancelled', 'expired', 'skipped');
 
--- name: TaskRunState :one
--- A delivery that waited for its time (StageLead) reads its task run again
--- before it sends: the run may have been cancelled meanwhile.
-SELECT state FROM task_runs WHERE id = @id;
+-- name: TaskRunStates :many
+-- Deliveries that waited for their time (StageLead) read their task runs
+-- again just before they send, together (jobs.StagedRecheckLead): the runs
+-- may have been cancelled meanwhile.
+SELECT id, state FROM task_runs WHERE id = ANY(@ids::uuid[]);
