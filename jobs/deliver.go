@@ -106,6 +106,9 @@ type DeliverWorker struct {
 	// holder names this process in the leases it takes.
 	holder  string
 	working workingSet
+	// instants holds a staged delivery's record until the other
+	// deliveries of its instant are sent.
+	instants instants
 	// fleet is the view of the devices that targets are placed on;
 	// placements counts placements (round robin's sequence).
 	fleet      *device.Fleet
@@ -188,6 +191,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if err != nil {
 		return err
 	}
+	sent := func() {}
+	if !job.Args.NotBefore.IsZero() {
+		sent = w.instants.enter(job.Args.NotBefore)
+		defer func() { sent() }() // every way out counts as sent
+	}
 	if waited, err := w.sleepUntil(ctx, job.Args.NotBefore.Add(-StagedRecheckLead)); err != nil {
 		return err
 	} else if waited {
@@ -268,6 +276,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	w.working.sending(-1)
 	w.metrics.InFlight(-1)
+	sent()
 	switch {
 	case errors.Is(pullErr, errDeviceLeft):
 		// Placed again at once, no attempt used, from a snapshot that
@@ -319,6 +328,9 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		w.logger.WarnContext(ctx, "endpoint health not recorded", slog.Any("error", err))
 	}
 	item.rec = rec
+	if !job.Args.NotBefore.IsZero() {
+		w.instants.wait(ctx, job.Args.NotBefore, w.now())
+	}
 	if err := w.finish(ctx, item); err != nil {
 		job.Args.retryAt = time.Time{}
 		return err
