@@ -432,7 +432,7 @@ func TestPauseCancelsStagedDelivery(t *testing.T) {
 
 	// River cancels a running job through a notification (seconds on a
 	// loaded machine, or never if its listener is away); the delivery also
-	// reads its task run when its wait ends. A delivery that had not begun
+	// reads its task run 50 ms before its time. A delivery that had not begun
 	// its attempt when the pause committed finds its task run cancelled and
 	// ends completed, with nothing sent.
 	heraldtest.Eventually(t, 15*time.Second, func() bool { return stagedJobs("cancelled")+stagedJobs("completed") == 1 }, "the staged delivery did not end")
@@ -445,8 +445,8 @@ func TestPauseCancelsStagedDelivery(t *testing.T) {
 
 // River's cancellation of a waiting delivery is a notification that can come
 // late or never (its listener reconnecting). The run cancelled without it,
-// straight in the database: the delivery reads its task run again when its
-// wait ends and sends nothing.
+// straight in the database: the delivery reads its task run again before
+// its time (StagedRecheckLead) and sends nothing.
 func TestStagedDeliveryRereadsItsTaskRunAfterTheWait(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
