@@ -192,27 +192,12 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		return err
 	}
 	sent := func() {}
-	if !job.Args.NotBefore.IsZero() {
-		sent = w.instants.enter(job.Args.NotBefore)
-		defer func() { sent() }() // every way out counts as sent
-	}
-	if waited, err := w.sleepUntil(ctx, job.Args.NotBefore.Add(-StagedRecheckLead)); err != nil {
-		return err
-	} else if waited {
-		// River's cancellation of a waiting delivery may never come: the
-		// task run says it too (StagedRecheckLead).
-		st, err := w.rechecks.Submit(ctx, tr.ID)
-		switch {
-		case err != nil:
-			return laterIfUnavailable(ctx, err)
-		case st == "":
-			return river.JobCancel(fmt.Errorf("task run %s is gone", tr.ID))
-		case st.Final():
-			return river.JobCancel(fmt.Errorf("task run %s is %s", tr.ID, st))
+	if nominal := job.Args.NotBefore; !nominal.IsZero() {
+		sent = w.instants.enter(nominal)
+		defer sent() // every way out counts as sent
+		if err := w.awaitNominal(ctx, tr.ID, nominal); err != nil {
+			return err
 		}
-	}
-	if _, err := w.sleepUntil(ctx, job.Args.NotBefore); err != nil {
-		return err
 	}
 	host := job.Args.Host
 	if dev != nil {

@@ -19,7 +19,7 @@ func TestInstantsRecordWaitsForTheInstantsSends(t *testing.T) {
 		var s instants
 		sent := s.enter(at)
 		sent()
-		s.wait(ctx, at, longBefore) // returns at once, or the test times out
+		returns(t, func() { s.wait(ctx, at, longBefore) }, "a lone delivery's record waited")
 		require.Empty(t, s.pending)
 	})
 
@@ -31,17 +31,8 @@ func TestInstantsRecordWaitsForTheInstantsSends(t *testing.T) {
 		first()
 		first() // once only
 		require.Equal(t, 1, s.pending[at.UnixNano()].unsent)
-		done := make(chan struct{})
-		go func() {
-			s.wait(ctx, at, longBefore)
-			close(done)
-		}()
-		last()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the wait did not end when the instant's last delivery was sent")
-		}
+		go last() // before or after the wait begins: either ends it
+		returns(t, func() { s.wait(ctx, at, longBefore) }, "the wait did not end when the instant's last delivery was sent")
 		require.Len(t, s.pending, 1)
 		other()
 		require.Empty(t, s.pending)
@@ -51,7 +42,7 @@ func TestInstantsRecordWaitsForTheInstantsSends(t *testing.T) {
 		t.Parallel()
 		var s instants
 		_ = s.enter(at) // never sent
-		s.wait(ctx, at, at.Add(InstantRecordWait))
+		returns(t, func() { s.wait(ctx, at, at.Add(InstantRecordWait)) }, "the record waited past the cap")
 	})
 
 	t.Run("ends with ctx", func(t *testing.T) {
@@ -60,6 +51,21 @@ func TestInstantsRecordWaitsForTheInstantsSends(t *testing.T) {
 		_ = s.enter(at)
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		s.wait(cctx, at, longBefore)
+		returns(t, func() { s.wait(cctx, at, longBefore) }, "the wait outlived its context")
 	})
+}
+
+// returns fails the test unless f returns within 10 s (it should at once).
+func returns(t *testing.T, f func(), msg string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
+	}
 }

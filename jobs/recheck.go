@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
 
 	"github.com/herald-sched/herald/internal/batch"
 	"github.com/herald-sched/herald/internal/state"
@@ -47,4 +48,26 @@ func newRechecks(pool *pgxpool.Pool) *batch.Batcher[uuid.UUID, state.Task] {
 		}
 		return out, nil
 	})
+}
+
+// awaitNominal holds the staged delivery of task run id until its nominal
+// time t by the database's clock. When it waited until StagedRecheckLead
+// before t, it reads the task run again (rechecks) and ends the job
+// cancelled if the run was cancelled or deleted meanwhile.
+func (w *DeliverWorker) awaitNominal(ctx context.Context, id uuid.UUID, t time.Time) error {
+	if waited, err := w.sleepUntil(ctx, t.Add(-StagedRecheckLead)); err != nil {
+		return err
+	} else if waited {
+		st, err := w.rechecks.Submit(ctx, id)
+		switch {
+		case err != nil:
+			return laterIfUnavailable(ctx, err)
+		case st == "":
+			return river.JobCancel(fmt.Errorf("task run %s is gone", id))
+		case st.Final():
+			return river.JobCancel(fmt.Errorf("task run %s is %s", id, st))
+		}
+	}
+	_, err := w.sleepUntil(ctx, t)
+	return err
 }
