@@ -133,7 +133,7 @@ func verifyInbound(job *store.Job, body []byte, h http.Header, now time.Time) er
 // it started (replayed).
 func (a *API) startInbound(ctx context.Context, job *store.Job, msgID string, input []byte) (*store.Run, bool, error) {
 	var run *store.Run
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := q.ForgetInbound(ctx, job.ID); err != nil {
 			return err

@@ -53,7 +53,7 @@ func admit(ctx context.Context, pool *pgxpool.Pool, args *DeliverArgs, leaseFor 
 		return 0, nil
 	}
 	var wait time.Duration
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		burst := max(1, f.Rate)
 		b, err := q.LockFlow(ctx, args.JobID)

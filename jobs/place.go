@@ -112,7 +112,7 @@ func deviceWait(t *jobspec.Task, scheduledFor, now time.Time) time.Duration {
 // it is full.
 func admitDevice(ctx context.Context, pool *pgxpool.Pool, p *placed, taskRun uuid.UUID, holder string, leaseFor time.Duration) (bool, error) {
 	admitted := false
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		if err := q.LockDevice(ctx, device.CircuitKey(p.device)); err != nil {
 			return err

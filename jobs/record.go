@@ -86,7 +86,7 @@ func (r *recorder) record(ctx context.Context, items []*finishItem) ([]struct{},
 	var ended []store.Run
 	backoff := unavailableBackoffMin
 	for {
-		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		err := store.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 			var err error
 			ended, err = r.write(ctx, tx, items)
 			return err

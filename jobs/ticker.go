@@ -60,7 +60,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 	var claimed int
 	var skippedRuns int
 	var latest time.Time
-	err := pgx.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, t.pool, func(tx pgx.Tx) error {
 		skippedRuns = 0
 		q := store.New(tx)
 		due, err := q.ClaimDueJobs(ctx, store.ClaimDueJobsParams{Horizon: &horizon, Now: &now, MaxRows: int32(t.batch)})

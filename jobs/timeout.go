@@ -56,7 +56,7 @@ func (s *timeoutSweeper) run(ctx context.Context) {
 // sweep ends the runs due now, up to timeoutBatch, and returns how many.
 func (s *timeoutSweeper) sweep(ctx context.Context) (int, error) {
 	var ended []*store.Run
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		ended = ended[:0]
 		due, err := store.New(tx).ClaimTimedOutRuns(ctx, timeoutBatch)
 		if err != nil {

@@ -53,7 +53,7 @@ func (s *Sweeper) Sweep(ctx context.Context, healthy time.Duration) error {
 
 func (s *Sweeper) sweepOnce(ctx context.Context, timeout time.Duration) (int, error) {
 	var gone []store.DeclareDevicesOfflineRow
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		var err error
 		gone, err = store.New(tx).DeclareDevicesOffline(ctx, store.DeclareDevicesOfflineParams{TimeoutSeconds: timeout.Seconds(), MaxRows: sweepBatch})
 		if err != nil || len(gone) == 0 {

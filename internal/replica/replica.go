@@ -190,7 +190,7 @@ func (r *Replica) Stop(ctx context.Context) error {
 		r.stop()
 		<-r.done
 	}
-	return pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	return store.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		if r.work != nil {
 			n, err := r.work.Reclaim(ctx, tx, r.cfg.ID)
 			if err != nil {
@@ -472,7 +472,7 @@ func (r *Replica) reclaimOne(ctx context.Context, healthy time.Duration) (bool, 
 		moved int
 		found bool
 	)
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+	err := store.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		q := store.New(tx)
 		var err error
 		dead, err = q.ClaimDeadReplica(ctx, store.ClaimDeadReplicaParams{

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // conflictAttempts is how many times InTx runs a transaction that lost a
@@ -20,17 +21,16 @@ func Conflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
-// InTx runs fn in a transaction on pool, committed when fn returns nil; a
+// InTx runs fn in a transaction on pool (Begin's: BEGIN goes with the
+// first statement), committed when fn returns nil; a
 // transaction PostgreSQL ended for a conflict with a concurrent one (a
 // deadlock between an API write and a worker, say) is run again, up to
 // conflictAttempts times in all, so the caller sees a conflict only when
 // it keeps happening. fn must have no effect outside tx.
-func InTx(ctx context.Context, pool interface {
-	Begin(context.Context) (pgx.Tx, error)
-}, fn func(pgx.Tx) error) error {
+func InTx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
 	var err error
 	for range conflictAttempts {
-		if err = pgx.BeginFunc(ctx, pool, fn); !Conflict(err) {
+		if err = BeginFunc(ctx, pool, fn); !Conflict(err) {
 			return err
 		}
 	}

@@ -1,0 +1,239 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/herald-sched/herald/internal/dbtest"
+	"github.com/herald-sched/herald/internal/store"
+)
+
+// roundTrips records what a pool's connections send: each statement sent
+// alone, and each batch with its statements.
+type roundTrips struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	r.add(data.SQL)
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	sql := make([]string, len(data.Batch.QueuedQueries))
+	for i, q := range data.Batch.QueuedQueries {
+		sql[i] = q.SQL
+	}
+	r.add(strings.Join(sql, " + "))
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+func (r *roundTrips) add(sql string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, sql)
+}
+
+func (r *roundTrips) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sent := r.sent
+	r.sent = nil
+	return sent
+}
+
+type txBundle struct {
+	pool  *pgxpool.Pool
+	trips *roundTrips
+}
+
+func setupTx(t *testing.T) *txBundle {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
+	require.NoError(t, err)
+	trips := &roundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	_, err = pool.Exec(context.Background(), `CREATE TABLE tx_test (n int PRIMARY KEY)`)
+	require.NoError(t, err)
+	trips.take()
+	return &txBundle{pool: pool, trips: trips}
+}
+
+func (b *txBundle) count(t *testing.T) int {
+	t.Helper()
+	var n int
+	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT count(*) FROM tx_test`).Scan(&n))
+	return n
+}
+
+func TestBeginSendsBeginWithTheFirstStatement(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	tests := []struct {
+		name  string
+		first func(tx pgx.Tx) error
+	}{
+		{"Exec", func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1)
+			return err
+		}},
+		{"QueryRow", func(tx pgx.Tx) error {
+			var n int
+			return tx.QueryRow(ctx, `INSERT INTO tx_test VALUES ($1) RETURNING n`, 1).Scan(&n)
+		}},
+		{"Query read to its end, not closed", func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `INSERT INTO tx_test VALUES ($1) RETURNING n`, 1)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+			}
+			return rows.Err()
+		}},
+		{"Query collected", func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `INSERT INTO tx_test VALUES ($1) RETURNING n`, 1)
+			if err != nil {
+				return err
+			}
+			_, err = pgx.CollectRows(rows, pgx.RowTo[int])
+			return err
+		}},
+		{"SendBatch", func(tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(`INSERT INTO tx_test VALUES ($1)`, 1)
+			return tx.SendBatch(ctx, b).Close()
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupTx(t)
+
+			err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+				if err := tt.first(tx); err != nil {
+					return err
+				}
+				require.Equal(t, byte('T'), tx.Conn().PgConn().TxStatus(), "inside a transaction after the first statement")
+				_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 2)
+				return err
+			})
+			require.NoError(t, err)
+			sent := b.trips.take()
+			require.Len(t, sent, 3, "sent: %q", sent)
+			require.True(t, strings.HasPrefix(sent[0], "begin + INSERT"), "got %q, want BEGIN with the first statement", sent[0])
+			require.Equal(t, "commit", sent[2])
+			require.Equal(t, 2, b.count(t))
+		})
+	}
+}
+
+func TestBeginRollsBackAndGivesTheConnectionBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupTx(t)
+
+	boom := errors.New("boom")
+	err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES (1)`)
+		require.NoError(t, err)
+		return boom
+	})
+	require.ErrorIs(t, err, boom)
+	require.Zero(t, b.count(t), "the insert was rolled back")
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+
+	// A first statement that fails leaves the transaction aborted; it is
+	// rolled back and the connection takes the next transaction.
+	err = store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ('not a number')`)
+		return err
+	})
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, "22P02", pgErr.Code)
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+	require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES (1)`)
+		return err
+	}))
+	require.Equal(t, 1, b.count(t))
+
+	// Commit, then Rollback, as a deferred Rollback does.
+	tx, err := store.Begin(ctx, b.pool)
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, `INSERT INTO tx_test VALUES (2)`)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+	require.ErrorIs(t, tx.Rollback(ctx), pgx.ErrTxClosed)
+	_, err = tx.Exec(ctx, `INSERT INTO tx_test VALUES (3)`)
+	require.ErrorIs(t, err, pgx.ErrTxClosed)
+	require.Equal(t, 2, b.count(t))
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+}
+
+func TestBeginWithoutStatementsSendsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupTx(t)
+
+	require.NoError(t, store.BeginFunc(ctx, b.pool, func(pgx.Tx) error { return nil }))
+	require.Empty(t, b.trips.take())
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+}
+
+func TestBeginSavepointsAndCopy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupTx(t)
+
+	err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		// A savepoint before any statement begins the transaction first.
+		sp, err := tx.Begin(ctx)
+		require.NoError(t, err)
+		_, err = sp.Exec(ctx, `INSERT INTO tx_test VALUES (1)`)
+		require.NoError(t, err)
+		require.NoError(t, sp.Rollback(ctx))
+
+		sp, err = tx.Begin(ctx)
+		require.NoError(t, err)
+		_, err = sp.Exec(ctx, `INSERT INTO tx_test VALUES (2)`)
+		require.NoError(t, err)
+		require.NoError(t, sp.Commit(ctx))
+
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"tx_test"}, []string{"n"}, pgx.CopyFromRows([][]any{{3}, {4}}))
+		return err
+	})
+	require.NoError(t, err)
+	var ns []int
+	rows, err := b.pool.Query(ctx, `SELECT n FROM tx_test ORDER BY n`)
+	require.NoError(t, err)
+	ns, err = pgx.CollectRows(rows, pgx.RowTo[int])
+	require.NoError(t, err)
+	require.Equal(t, []int{2, 3, 4}, ns)
+
+	// CopyFrom as the first statement.
+	require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"tx_test"}, []string{"n"}, pgx.CopyFromRows([][]any{{5}}))
+		return err
+	}))
+	require.Equal(t, 4, b.count(t))
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+}
