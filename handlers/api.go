@@ -114,7 +114,7 @@ func NewAPI(cfg APIConfig) *API {
 	if a.devices != nil && a.pool != nil {
 		a.fleet = device.NewFleet(a.pool, a.deviceTimeout, 0)
 	}
-	a.starts = batch.New(500, 2, a.startRuns)
+	a.starts = batch.New(500, 2, a.startRuns).SpillAfter(batch.DefaultSpill)
 	a.creates = batch.New(maxCreateBatch, 2, a.createJobs)
 	a.live = newLiveRuns(a.readRunBody, livePoll)
 	a.inboundLimit = newJobLimiter(cmp.Or(cfg.InboundRate, DefaultInboundRate), cmp.Or(cfg.InboundBurst, DefaultInboundBurst), a.now)

@@ -299,8 +299,8 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		rec := &recorder{pool: pool, client: c, metrics: cfg.Metrics}
 		c.begins = batch.New(batchMax, batchFlushers, func(ctx context.Context, items []beginItem) ([]*store.BeginAttemptsRow, error) {
 			return beginAttempts(ctx, pool, items)
-		})
-		c.records = batch.New(batchMax, batchFlushers, rec.record)
+		}).SpillAfter(batch.DefaultSpill)
+		c.records = batch.New(batchMax, batchFlushers, rec.record).SpillAfter(batch.DefaultSpill)
 		c.rechecks = newRechecks(pool)
 		cache := &schedule.Cache{}
 		c.ticker = &ticker{
@@ -392,7 +392,8 @@ func clockOf(ins Inserter) func() time.Time {
 }
 
 // Batching of deliveries' database work: at most batchMax items per
-// statement, batchFlushers transactions at once per process.
+// statement, batchFlushers transactions at once per process, the second
+// only once the first has taken batch.DefaultSpill.
 const (
 	batchMax      = 500
 	batchFlushers = 2

@@ -4,6 +4,7 @@ package batch
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Batcher turns concurrent calls into batched database work (group commit):
@@ -18,6 +19,7 @@ import (
 type Batcher[T, R any] struct {
 	max      int
 	flushers int
+	spill    time.Duration
 	do       func(ctx context.Context, items []T) ([]R, error)
 
 	queue chan batchCall[T, R]
@@ -34,20 +36,36 @@ type batchResult[R any] struct {
 	err error
 }
 
+// DefaultSpill is the spill herald's batchers of the delivery path use
+// (SpillAfter): longer than a batch takes on a busy two-core machine (1-3
+// ms), so that batches normally go one at a time, and short beside a
+// delivery's own time.
+const DefaultSpill = 5 * time.Millisecond
+
 // New returns a Batcher of at most max items a call of do, with flushers
 // calls of do at once.
 func New[T, R any](max, flushers int, do func(ctx context.Context, items []T) ([]R, error)) *Batcher[T, R] {
 	return &Batcher[T, R]{max: max, flushers: flushers, do: do, queue: make(chan batchCall[T, R], max*flushers)}
 }
 
-// Start runs the flushers until ctx ends.
-func (b *Batcher[T, R]) Start(ctx context.Context) {
-	for range b.flushers {
-		b.wg.Go(func() { b.flush(ctx) })
-	}
+// SpillAfter makes b write one batch at a time unless the batch being
+// written has taken d: only then does the next one start beside it (up to
+// flushers at once, each after the newest has taken d). A busy process then
+// writes about twice the items per statement of two flushers taking turns,
+// while a batch held up (a lock wait, a slow disk) delays the others by d at
+// most. It must be called before Start.
+func (b *Batcher[T, R]) SpillAfter(d time.Duration) *Batcher[T, R] {
+	b.spill = d
+	return b
 }
 
-// Wait returns when the flushers have stopped.
+// Start takes batches off the queue until ctx ends; each is written in a
+// goroutine of its own, at most flushers at once.
+func (b *Batcher[T, R]) Start(ctx context.Context) {
+	b.wg.Go(func() { b.dispatch(ctx) })
+}
+
+// Wait returns when the batcher has stopped and its batches are written.
 func (b *Batcher[T, R]) Wait() { b.wg.Wait() }
 
 // Submit hands item to a flusher and waits for its result. The item may
@@ -68,44 +86,82 @@ func (b *Batcher[T, R]) Submit(ctx context.Context, item T) (R, error) {
 	}
 }
 
-func (b *Batcher[T, R]) flush(ctx context.Context) {
-	calls := make([]batchCall[T, R], 0, b.max)
-	items := make([]T, 0, b.max)
+// dispatch takes batches off the queue and writes each in a goroutine of
+// its own, at most flushers at once; with a spill, a batch starts while
+// others are being written only once the newest of them has taken spill.
+func (b *Batcher[T, R]) dispatch(ctx context.Context) {
+	done := make(chan struct{}, b.flushers)
+	running := 0
+	due := true // whether another batch may start beside the running ones
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
 	for {
-		calls, items = calls[:0], items[:0]
+		var queue chan batchCall[T, R]
+		if running == 0 || (running < b.flushers && due) {
+			queue = b.queue
+		}
+		var spilled <-chan time.Time
+		if running > 0 && !due {
+			spilled = timer.C
+		}
 		select {
-		case c := <-b.queue:
-			calls = append(calls, c)
+		case c := <-queue:
+			calls := b.drain(c)
+			running++
+			if b.spill > 0 {
+				due = false
+				timer.Reset(b.spill)
+			}
+			b.wg.Go(func() {
+				b.write(ctx, calls)
+				done <- struct{}{}
+			})
+		case <-done:
+			running--
+		case <-spilled:
+			due = true
 		case <-ctx.Done():
 			return
 		}
-	drain:
-		for len(calls) < b.max {
-			select {
-			case c := <-b.queue:
-				calls = append(calls, c)
-			default:
-				break drain
-			}
+	}
+}
+
+// drain is first and the calls waiting behind it, up to max.
+func (b *Batcher[T, R]) drain(first batchCall[T, R]) []batchCall[T, R] {
+	calls := make([]batchCall[T, R], 1, min(b.max, len(b.queue)+1))
+	calls[0] = first
+	for len(calls) < b.max {
+		select {
+		case c := <-b.queue:
+			calls = append(calls, c)
+		default:
+			return calls
 		}
+	}
+	return calls
+}
+
+// write hands the items of calls to do and its results to their callers.
+func (b *Batcher[T, R]) write(ctx context.Context, calls []batchCall[T, R]) {
+	items := make([]T, len(calls))
+	for i, c := range calls {
+		items[i] = c.item
+	}
+	results, err := b.do(ctx, items)
+	if err != nil && len(items) > 1 {
 		for _, c := range calls {
-			items = append(items, c.item)
+			r, err := b.do(ctx, []T{c.item})
+			c.done <- one(r, err)
 		}
-		results, err := b.do(ctx, items)
-		if err != nil && len(items) > 1 {
-			for _, c := range calls {
-				r, err := b.do(ctx, []T{c.item})
-				c.done <- one(r, err)
-			}
+		return
+	}
+	for i, c := range calls {
+		if err != nil {
+			c.done <- batchResult[R]{err: err}
 			continue
 		}
-		for i, c := range calls {
-			if err != nil {
-				c.done <- batchResult[R]{err: err}
-				continue
-			}
-			c.done <- batchResult[R]{val: results[i]}
-		}
+		c.done <- batchResult[R]{val: results[i]}
 	}
 }
 

@@ -73,3 +73,67 @@ func TestBatcherSubmitEndsWithCallerContext(t *testing.T) {
 	_, err := b.Submit(ctx, 1)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 }
+
+// With a spill, a second batch starts beside the first only once the first
+// has taken the spill: before that the calls wait and go together.
+func TestBatcherSpillAfter(t *testing.T) {
+	t.Parallel()
+
+	type bundle struct {
+		b       *Batcher[int, int]
+		release chan struct{}
+		sizes   chan int
+	}
+	setup := func(t *testing.T, spill time.Duration) *bundle {
+		t.Helper()
+		bd := &bundle{release: make(chan struct{}), sizes: make(chan int, 100)}
+		var first atomic.Bool
+		bd.b = New(50, 2, func(_ context.Context, items []int) ([]int, error) {
+			bd.sizes <- len(items)
+			if first.CompareAndSwap(false, true) {
+				<-bd.release // hold the first batch
+			}
+			return items, nil
+		}).SpillAfter(spill)
+		ctx, cancel := context.WithCancel(context.Background())
+		bd.b.Start(ctx)
+		t.Cleanup(func() { cancel(); bd.b.Wait() })
+		return bd
+	}
+	submit := func(bd *bundle, n int) *sync.WaitGroup {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				got, err := bd.b.Submit(context.Background(), i)
+				require.NoError(t, err)
+				require.Equal(t, i, got)
+			})
+		}
+		return &wg
+	}
+
+	t.Run("BeforeTheSpillCallsWait", func(t *testing.T) {
+		t.Parallel()
+		bd := setup(t, time.Hour)
+		held := submit(bd, 1)
+		require.Equal(t, 1, <-bd.sizes)
+		queued := submit(bd, 5)
+		require.Eventually(t, func() bool { return len(bd.b.queue) == 5 }, 5*time.Second, time.Millisecond,
+			"the calls wait on the queue while the first batch is written")
+		close(bd.release)
+		held.Wait()
+		queued.Wait()
+		require.Equal(t, 5, <-bd.sizes, "one batch of the calls that waited")
+	})
+
+	t.Run("AfterTheSpillABatchStartsBeside", func(t *testing.T) {
+		t.Parallel()
+		bd := setup(t, 10*time.Millisecond)
+		t.Cleanup(func() { close(bd.release) })
+		submit(bd, 1)
+		require.Equal(t, 1, <-bd.sizes)
+		// The first batch is held until the test ends; these are written
+		// beside it once it has taken the spill.
+		submit(bd, 3).Wait()
+	})
+}
