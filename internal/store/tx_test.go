@@ -237,3 +237,20 @@ func TestBeginSavepointsAndCopy(t *testing.T) {
 	require.Equal(t, 4, b.count(t))
 	require.Zero(t, b.pool.Stat().AcquiredConns())
 }
+
+// A first statement whose context has ended fails with that, and the
+// connection goes back to the pool (closed if it was left mid-transaction).
+func TestBeginFirstStatementWithAnEndedContext(t *testing.T) {
+	t.Parallel()
+	b := setupTx(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	err := store.BeginFunc(context.Background(), b.pool, func(tx pgx.Tx) error {
+		cancel()
+		_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES (1)`)
+		return err
+	})
+	require.ErrorIs(t, err, context.Canceled)
+	require.Zero(t, b.pool.Stat().AcquiredConns())
+	require.Zero(t, b.count(t))
+}
