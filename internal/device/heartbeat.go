@@ -67,7 +67,10 @@ type beat struct {
 
 // Heartbeats writes devices' heartbeats in batches: concurrent heartbeats
 // share one UPDATE (group commit, no timer), so their cost grows with the
-// rate of batches, not of heartbeats.
+// rate of batches, not of heartbeats. One batch is written at a time; a
+// second starts beside it once it has taken batch.DefaultSpill, so that a
+// heartbeat arriving during a batch slowed by the deliveries' load waits
+// for it 5 ms at most.
 type Heartbeats struct {
 	batcher *batch.Batcher[beat, struct{}]
 }
@@ -77,9 +80,9 @@ const heartbeatBatch = 1000
 
 // NewHeartbeats returns the writer; Start runs it.
 func NewHeartbeats(pool *pgxpool.Pool) *Heartbeats {
-	return &Heartbeats{batcher: batch.New(heartbeatBatch, 1, func(ctx context.Context, beats []beat) ([]struct{}, error) {
+	return &Heartbeats{batcher: batch.New(heartbeatBatch, 2, func(ctx context.Context, beats []beat) ([]struct{}, error) {
 		return make([]struct{}, len(beats)), writeBeats(ctx, pool, beats)
-	})}
+	}).SpillAfter(batch.DefaultSpill)}
 }
 
 // Start runs the writer until ctx ends.
