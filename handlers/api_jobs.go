@@ -215,7 +215,7 @@ func (a *API) createJobs(ctx context.Context, items []createItem) ([]createResul
 				audits = append(audits, e)
 			}
 		}
-		return access.AuditMany(ctx, tx, audits)
+		return access.AuditMany(ctx, store.Later(tx), audits) // sent with COMMIT
 	})
 	return out, err
 }

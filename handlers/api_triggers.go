@@ -157,7 +157,7 @@ func (a *API) startRuns(ctx context.Context, items []triggerItem) ([]triggerResu
 				audits = append(audits, e)
 			}
 		}
-		return access.AuditMany(ctx, tx, audits) // one statement for the batch
+		return access.AuditMany(ctx, store.Later(tx), audits) // one statement for the batch, sent with COMMIT
 	})
 	return out, err
 }

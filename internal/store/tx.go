@@ -47,40 +47,102 @@ type pipelined struct{ pool *pgxpool.Pool }
 
 func (p pipelined) Begin(ctx context.Context) (pgx.Tx, error) { return Begin(ctx, p.pool) }
 
+// Later is tx for statements whose only result is their error (sqlc's
+// :exec queries): when tx is Begin's, such a statement is not sent on its
+// own but with the transaction's next statement or its COMMIT, in the same
+// round trip, and its error is returned by that statement or by Commit
+// (which then rolls the transaction back). Reads through Later go out at
+// once, after what it holds. For any other tx, Later is tx.
+//
+// It is for the last writes of a transaction that nothing after them
+// reads, such as its audit rows.
+func Later(tx pgx.Tx) DBTX {
+	if p, ok := tx.(*pipelinedTx); ok {
+		return later{p}
+	}
+	return tx
+}
+
+type later struct{ tx *pipelinedTx }
+
+func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if l.tx.conn == nil {
+		return pgconn.CommandTag{}, pgx.ErrTxClosed
+	}
+	l.tx.later = append(l.tx.later, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+	return pgconn.CommandTag{}, nil
+}
+
+func (l later) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return l.tx.Query(ctx, sql, args...)
+}
+
+func (l later) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return l.tx.QueryRow(ctx, sql, args...)
+}
+
+func (l later) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	return l.tx.CopyFrom(ctx, table, columns, src)
+}
+
 // pipelinedTx is Begin's transaction: conn until its first statement,
 // then the transaction pgx began with that statement (pgx.Batch.BeginTx),
-// which it delegates to. conn is nil once the transaction has ended.
+// which it delegates to. later holds the statements of Later not sent yet.
+// conn is nil once the transaction has ended.
 type pipelinedTx struct {
-	conn *pgxpool.Conn
-	tx   pgx.Tx
+	conn  *pgxpool.Conn
+	tx    pgx.Tx
+	later []*pgx.QueuedQuery
 }
 
 var _ pgx.Tx = (*pipelinedTx)(nil)
 
-// first sends BEGIN with the queries of b in one round trip, reads BEGIN's
-// result and keeps the transaction; the caller reads b's results and
-// closes them before the transaction's next statement.
-func (tx *pipelinedTx) first(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+// direct is whether a statement can go on its own: BEGIN sent and nothing
+// held by Later.
+func (tx *pipelinedTx) direct() bool { return tx.tx != nil && len(tx.later) == 0 }
+
+// send sends, in one round trip, BEGIN if it has not been sent, the
+// statements Later holds and the queries of b; it reads the results of the
+// first two and returns b's, for the caller to read and close before the
+// transaction's next statement.
+func (tx *pipelinedTx) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	with := &pgx.Batch{}
-	with.BeginTx(pgx.TxOptions{})
+	begin := tx.tx == nil
+	if begin {
+		with.BeginTx(pgx.TxOptions{})
+	}
+	held := len(tx.later)
+	with.QueuedQueries = append(with.QueuedQueries, tx.later...)
 	with.QueuedQueries = append(with.QueuedQueries, b.QueuedQueries...)
-	br := tx.conn.SendBatch(ctx, with)
-	tx.tx = br.Tx()
-	if _, err := br.Exec(); err != nil {
-		_ = br.Close()
-		return pgx.FailedBatchResults(b, err)
+	tx.later = nil
+	var br pgx.BatchResults
+	if begin {
+		br = tx.conn.SendBatch(ctx, with)
+		tx.tx = br.Tx()
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return pgx.FailedBatchResults(b, err)
+		}
+	} else {
+		br = tx.tx.SendBatch(ctx, with)
+	}
+	for range held {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return pgx.FailedBatchResults(b, err)
+		}
 	}
 	return br
 }
 
-// begun is the transaction, begun now by a BEGIN of its own if no
-// statement has begun it yet, for what cannot go in a batch.
+// begun is the transaction, with BEGIN and what Later holds sent, for what
+// cannot go in a batch.
 func (tx *pipelinedTx) begun(ctx context.Context) (pgx.Tx, error) {
 	if tx.conn == nil {
 		return nil, pgx.ErrTxClosed
 	}
-	if tx.tx == nil {
-		if err := tx.first(ctx, &pgx.Batch{}).Close(); err != nil {
+	if !tx.direct() {
+		if err := tx.send(ctx, &pgx.Batch{}).Close(); err != nil {
 			return nil, err
 		}
 	}
@@ -91,10 +153,10 @@ func (tx *pipelinedTx) Exec(ctx context.Context, sql string, args ...any) (pgcon
 	if tx.conn == nil {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	if tx.tx != nil {
+	if tx.direct() {
 		return tx.tx.Exec(ctx, sql, args...)
 	}
-	br := tx.first(ctx, single(sql, args))
+	br := tx.send(ctx, single(sql, args))
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -106,10 +168,10 @@ func (tx *pipelinedTx) Query(ctx context.Context, sql string, args ...any) (pgx.
 	if tx.conn == nil {
 		return nil, pgx.ErrTxClosed
 	}
-	if tx.tx != nil {
+	if tx.direct() {
 		return tx.tx.Query(ctx, sql, args...)
 	}
-	br := tx.first(ctx, single(sql, args))
+	br := tx.send(ctx, single(sql, args))
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
@@ -122,10 +184,10 @@ func (tx *pipelinedTx) QueryRow(ctx context.Context, sql string, args ...any) pg
 	if tx.conn == nil {
 		return errRow{pgx.ErrTxClosed}
 	}
-	if tx.tx != nil {
+	if tx.direct() {
 		return tx.tx.QueryRow(ctx, sql, args...)
 	}
-	br := tx.first(ctx, single(sql, args))
+	br := tx.send(ctx, single(sql, args))
 	return batchRow{Row: br.QueryRow(), br: br}
 }
 
@@ -133,10 +195,10 @@ func (tx *pipelinedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchRes
 	if tx.conn == nil {
 		return pgx.FailedBatchResults(b, pgx.ErrTxClosed)
 	}
-	if tx.tx != nil {
+	if tx.direct() {
 		return tx.tx.SendBatch(ctx, b)
 	}
-	return tx.first(ctx, b)
+	return tx.send(ctx, b)
 }
 
 func (tx *pipelinedTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
@@ -154,8 +216,7 @@ func (tx *pipelinedTx) Prepare(ctx context.Context, name, sql string) (*pgconn.S
 	return tx.conn.Conn().Prepare(ctx, name, sql)
 }
 
-// Begin opens a savepoint, after a BEGIN of its own if no statement has
-// begun the transaction yet.
+// Begin opens a savepoint, after BEGIN and what Later holds.
 func (tx *pipelinedTx) Begin(ctx context.Context) (pgx.Tx, error) {
 	t, err := tx.begun(ctx)
 	if err != nil {
@@ -180,11 +241,38 @@ func (tx *pipelinedTx) Conn() *pgx.Conn {
 	return tx.conn.Conn()
 }
 
+// Commit commits the transaction, when a statement began it, sending what
+// Later holds with COMMIT; if one of those fails, the transaction is rolled
+// back and Commit returns its error.
 func (tx *pipelinedTx) Commit(ctx context.Context) error {
-	return tx.end(ctx, pgx.Tx.Commit)
+	if tx.conn == nil {
+		return pgx.ErrTxClosed
+	}
+	if len(tx.later) == 0 {
+		return tx.end(ctx, pgx.Tx.Commit)
+	}
+	br := tx.send(ctx, single("commit", nil))
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() == "ROLLBACK" {
+		err = pgx.ErrTxCommitRollback
+	}
+	if err != nil {
+		_ = tx.end(ctx, pgx.Tx.Rollback)
+		return err
+	}
+	// COMMIT went in the batch: the connection is out of the transaction,
+	// and pgx's is not told, so it is not used again.
+	tx.conn.Release()
+	tx.conn = nil
+	return nil
 }
 
+// Rollback rolls back the transaction, dropping what Later holds.
 func (tx *pipelinedTx) Rollback(ctx context.Context) error {
+	tx.later = nil
 	return tx.end(ctx, pgx.Tx.Rollback)
 }
 

@@ -254,3 +254,84 @@ func TestBeginFirstStatementWithAnEndedContext(t *testing.T) {
 	require.Zero(t, b.pool.Stat().AcquiredConns())
 	require.Zero(t, b.count(t))
 }
+
+// Later's statements go with the transaction's next statement or with its
+// COMMIT, in one round trip; one that fails fails that statement or Commit,
+// and the transaction is rolled back.
+func TestLaterSendsWithTheNextStatementOrCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("WithCommit", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1); err != nil {
+				return err
+			}
+			_, err := store.Later(tx).Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 2)
+			return err
+		}))
+		sent := b.trips.take()
+		require.Equal(t, []string{"begin + INSERT INTO tx_test VALUES ($1)", "INSERT INTO tx_test VALUES ($1) + commit"}, sent)
+		require.Equal(t, 2, b.count(t))
+		require.Zero(t, b.pool.Stat().AcquiredConns())
+	})
+
+	t.Run("WithTheNextStatement", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := store.Later(tx).Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM tx_test`).Scan(&n); err != nil {
+				return err
+			}
+			require.Equal(t, 1, n, "the held insert went first")
+			return nil
+		}))
+		sent := b.trips.take()
+		require.Equal(t, []string{"begin + INSERT INTO tx_test VALUES ($1) + SELECT count(*) FROM tx_test", "commit"}, sent)
+		require.Equal(t, 1, b.count(t))
+	})
+
+	t.Run("FailingAtCommit", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1); err != nil {
+				return err
+			}
+			_, err := store.Later(tx).Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1) // a duplicate key
+			return err
+		})
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr)
+		require.Equal(t, "23505", pgErr.Code)
+		require.Zero(t, b.count(t), "rolled back")
+		require.Zero(t, b.pool.Stat().AcquiredConns())
+		// The connection takes the next transaction.
+		require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES (1)`)
+			return err
+		}))
+		require.Equal(t, 1, b.count(t))
+	})
+
+	t.Run("DroppedByRollback", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		boom := errors.New("boom")
+		err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := store.Later(tx).Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 1); err != nil {
+				return err
+			}
+			return boom
+		})
+		require.ErrorIs(t, err, boom)
+		require.Empty(t, b.trips.take(), "nothing was sent")
+		require.Zero(t, b.count(t))
+	})
+}
