@@ -148,50 +148,31 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		}
 		settle.LastErrors = append(settle.LastErrors, errText)
 		settle.LatestAttempts = append(settle.LatestAttempts, int32(it.rec.attempt))
-		// A single-task run ends with its task, in the same statement, if
-		// the task run is settled there.
-		if it.solo && it.rec.outcome != state.TaskRetrying {
-			settle.SoloTaskRunIds = append(settle.SoloTaskRunIds, it.tr.ID)
-			settle.SoloRunIds = append(settle.SoloRunIds, it.tr.RunID)
-			settle.SoloStates = append(settle.SoloStates, string(soloRunState(it.rec.outcome)))
-		}
 	}
-	row, err := q.RecordAndSettle(ctx, settle)
+	changed, err := q.RecordAndSettle(ctx, settle)
 	if err != nil {
 		return nil, fmt.Errorf("record attempts: %w", err)
 	}
-	moved := make(map[uuid.UUID]bool, len(row.Changed))
-	for _, id := range row.Changed {
+	moved := make(map[uuid.UUID]bool, len(changed))
+	for _, id := range changed {
 		moved[id] = true
-	}
-	// ended: the runs ended here, the single-task runs first. They carry
-	// what the rest of the recording reads of them: id, job, state, round
-	// and run-end callback. queued: the jobs of the single-task runs ended
-	// that have a run queued, as RecordAndSettle says.
-	var (
-		ended  []store.Run
-		queued []uuid.UUID
-	)
-	for i, id := range row.EndedIds {
-		run := store.Run{ID: id, JobID: row.EndedJobIds[i], State: state.Run(row.EndedStates[i]), Round: row.EndedRounds[i]}
-		if cb := row.EndedOnRunEnds[i]; cb != "" {
-			run.OnRunEnd = json.RawMessage(cb)
-		}
-		ended = append(ended, run)
-		if row.EndedJobHasQueued[i] {
-			queued = append(queued, run.JobID)
-		}
 	}
 
 	var (
 		adv      = advance{origin: map[uuid.UUID]childOrigin{}}
 		runs     []uuid.UUID // DAG runs, to settle
 		children []uuid.UUID // the children of their tasks that finished
+		solo     store.EndSoloRunsParams
 	)
 	for _, it := range items {
 		// A task run cancelled meanwhile keeps its state: the attempt is
-		// recorded, nothing moves on. A single-task run has ended above.
-		if !moved[it.tr.ID] || it.rec.outcome == state.TaskRetrying || it.solo {
+		// recorded, nothing moves on.
+		if !moved[it.tr.ID] || it.rec.outcome == state.TaskRetrying {
+			continue
+		}
+		if it.solo {
+			solo.Ids = append(solo.Ids, it.tr.RunID)
+			solo.States = append(solo.States, string(soloRunState(it.rec.outcome)))
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
@@ -211,6 +192,23 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	}
 	if err := r.advance(ctx, tx, &adv); err != nil {
 		return nil, err
+	}
+	var ended []store.Run
+	// queued: the jobs of the single-task runs ended (ended[:len(ended)]
+	// before the DAG runs are added) that have a run queued, as EndSoloRuns
+	// says.
+	var queued []uuid.UUID
+	if len(solo.Ids) > 0 {
+		rows, err := q.EndSoloRuns(ctx, solo)
+		if err != nil {
+			return nil, fmt.Errorf("end runs: %w", err)
+		}
+		for _, row := range rows {
+			ended = append(ended, row.Run)
+			if row.JobHasQueued {
+				queued = append(queued, row.Run.JobID)
+			}
+		}
 	}
 	soloEnded := len(ended)
 	if len(runs) > 0 && len(children) > 0 {

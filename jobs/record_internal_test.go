@@ -103,7 +103,7 @@ func TestRecorderIgnoresAStaleAttempt(t *testing.T) {
 
 // A single-task run that ends starts the run queued behind it even when its
 // job no longer says overlap=queue (the run was queued under an earlier
-// definition): RecordAndSettle reports the queued run, with no lookup of its own.
+// definition): EndSoloRuns reports the queued run, with no lookup of its own.
 func TestRecorderStartsARunQueuedUnderAnEarlierDefinition(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -144,7 +144,7 @@ func (q *Queries) FailDescendants(ctx context.Context, arg FailDescendantsParams
 	return items, nil
 }
 
-const recordAndSettle = `-- name: RecordAndSettle :one
+const recordAndSettle = `-- name: RecordAndSettle :many
 WITH settled AS (
     UPDATE task_runs SET
         state = u.state,
@@ -192,30 +192,8 @@ WITH settled AS (
         next_retry_at = excluded.next_retry_at,
         device_id = excluded.device_id,
         placement = excluded.placement
-), ended AS (
-    -- The single-task runs whose task run ended here end with it: the
-    -- caller passes those whose task ends (@solo_states: succeeded or
-    -- failed), and the run ends if its task run was settled above (not
-    -- cancelled meanwhile) and the run is still running. Its run-end
-    -- callback, if it has one, is pending. job_has_queued: whether its job
-    -- has a run queued (overlap=queue, or queued under an earlier
-    -- definition), what JobsWithQueuedRuns would say.
-    UPDATE runs SET state = e.state, finished_at = now(),
-        callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
-    FROM (SELECT unnest($20::uuid[]) AS task_run_id, unnest($21::uuid[]) AS run_id,
-                 unnest($22::text[]) AS state) e
-    WHERE e.task_run_id IN (SELECT id FROM settled) AND runs.id = e.run_id AND runs.state = 'running'
-    RETURNING runs.id, runs.job_id, runs.state, runs.round, coalesce(runs.on_run_end::text, '') AS on_run_end,
-        EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued') AS job_has_queued
 )
-SELECT (SELECT coalesce(array_agg(id), '{}') FROM settled)::uuid[] AS changed,
-       coalesce(array_agg(ended.id), '{}')::uuid[] AS ended_ids,
-       coalesce(array_agg(ended.job_id), '{}')::uuid[] AS ended_job_ids,
-       coalesce(array_agg(ended.state), '{}')::text[] AS ended_states,
-       coalesce(array_agg(ended.round), '{}')::int[] AS ended_rounds,
-       coalesce(array_agg(ended.on_run_end), '{}')::text[] AS ended_on_run_ends,
-       coalesce(array_agg(ended.job_has_queued), '{}')::bool[] AS ended_job_has_queued
-FROM ended
+SELECT id FROM settled
 `
 
 type RecordAndSettleParams struct {
@@ -238,19 +216,6 @@ type RecordAndSettleParams struct {
 	DeviceIds          []uuid.UUID
 	Placements         []string
 	Inline             []bool
-	SoloTaskRunIds     []uuid.UUID
-	SoloRunIds         []uuid.UUID
-	SoloStates         []string
-}
-
-type RecordAndSettleRow struct {
-	Changed           []uuid.UUID
-	EndedIds          []uuid.UUID
-	EndedJobIds       []uuid.UUID
-	EndedStates       []string
-	EndedRounds       []int32
-	EndedOnRunEnds    []string
-	EndedJobHasQueued []bool
 }
 
 // Records many attempts (a rescued attempt recorded again overwrites its
@@ -261,17 +226,14 @@ type RecordAndSettleRow struct {
 // meanwhile stays cancelled, and one whose latest attempt is not the one
 // recorded (@latest_attempts; its delivery was reclaimed from a replica
 // declared dead, and attempted again) keeps what the newer attempt decides.
-// It also ends the single-task runs of the task runs it ends (@solo_*, see
-// ended below), which EndSoloRuns did in a statement of its own.
 //
 // A task run that succeeds here by an attempt to a URL keeps that attempt
 // in its ok_* columns instead of a row (migration 0023): @ok_indexes gives,
 // per task run, the attempt's position in the attempt arrays (1-based, 0
 // for none), and @inline marks those attempts, recorded as rows only when
 // their task run did not change (cancelled meanwhile).
-// One row: the task runs settled, and the runs ended, as arrays in step.
-func (q *Queries) RecordAndSettle(ctx context.Context, arg RecordAndSettleParams) (RecordAndSettleRow, error) {
-	row := q.db.QueryRow(ctx, recordAndSettle,
+func (q *Queries) RecordAndSettle(ctx context.Context, arg RecordAndSettleParams) ([]uuid.UUID, error) {
+	rows, err := q.db.Query(ctx, recordAndSettle,
 		arg.Attempts,
 		arg.StartedAts,
 		arg.DurationsMs,
@@ -291,21 +253,23 @@ func (q *Queries) RecordAndSettle(ctx context.Context, arg RecordAndSettleParams
 		arg.DeviceIds,
 		arg.Placements,
 		arg.Inline,
-		arg.SoloTaskRunIds,
-		arg.SoloRunIds,
-		arg.SoloStates,
 	)
-	var i RecordAndSettleRow
-	err := row.Scan(
-		&i.Changed,
-		&i.EndedIds,
-		&i.EndedJobIds,
-		&i.EndedStates,
-		&i.EndedRounds,
-		&i.EndedOnRunEnds,
-		&i.EndedJobHasQueued,
-	)
-	return i, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []uuid.UUID{}
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const releaseChildrenMany = `-- name: ReleaseChildrenMany :many

@@ -45,7 +45,7 @@ func TestDeliveryUpdatesOfTaskRunsAreHOT(t *testing.T) {
 		Ids: []uuid.UUID{taskRunID}, States: []string{"succeeded"}, LastErrors: []string{""}, LatestAttempts: []int32{1},
 	})
 	require.NoError(t, err)
-	require.Equal(t, []uuid.UUID{taskRunID}, settled.Changed)
+	require.Equal(t, []uuid.UUID{taskRunID}, settled)
 
 	// The transaction's own counts, not yet sent to the statistics.
 	var updated, hot int64

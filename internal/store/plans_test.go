@@ -87,9 +87,12 @@ func TestBatchedStatementsScanTheirInputOnce(t *testing.T) {
 				ResponsesTruncated: fill(false), HasRetry: fill(false), NextRetryAts: fill(now),
 				DeviceIds: fill(uuid.Nil), Placements: fill(""), Inline: fill(true),
 				Ids: taskRuns, States: fill("succeeded"), LastErrors: fill(""), LatestAttempts: fill[int32](1),
-				OkIndexes:      positions(),
-				SoloTaskRunIds: taskRuns, SoloRunIds: runs, SoloStates: fill("succeeded"),
+				OkIndexes: positions(),
 			})
+			return err
+		}},
+		{"EndSoloRuns", func(q *store.Queries) error {
+			_, err := q.EndSoloRuns(ctx, store.EndSoloRunsParams{Ids: runs, States: fill("succeeded")})
 			return err
 		}},
 		{"ReleaseChildrenMany", func(q *store.Queries) error {

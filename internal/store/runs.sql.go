@@ -331,6 +331,67 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 	return i, err
 }
 
+const endSoloRuns = `-- name: EndSoloRuns :many
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
+WHERE runs.id = u.id AND runs.state = 'running'
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones,
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued
+`
+
+type EndSoloRunsParams struct {
+	Ids    []uuid.UUID
+	States []string
+}
+
+type EndSoloRunsRow struct {
+	Run          Run
+	JobHasQueued bool
+}
+
+// Ends single-task runs with their task's outcome (succeeded or failed):
+// nothing else of theirs is left to settle. Their run-end callbacks, if
+// they have one, are pending. Returns the runs ended, each with whether its
+// job has a run queued (overlap=queue, or queued under an earlier
+// definition): what JobsWithQueuedRuns would say, without a statement of
+// its own.
+func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]EndSoloRunsRow, error) {
+	rows, err := q.db.Query(ctx, endSoloRuns, arg.Ids, arg.States)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EndSoloRunsRow{}
+	for rows.Next() {
+		var i EndSoloRunsRow
+		if err := rows.Scan(
+			&i.Run.ID,
+			&i.Run.JobID,
+			&i.Run.Trigger,
+			&i.Run.State,
+			&i.Run.ScheduledFor,
+			&i.Run.CreatedAt,
+			&i.Run.FinishedAt,
+			&i.Run.Input,
+			&i.Run.Deadline,
+			&i.Run.FailureHandled,
+			&i.Run.OnRunEnd,
+			&i.Run.Round,
+			&i.Run.CallbackState,
+			&i.Run.DeviceZones,
+			&i.JobHasQueued,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const failedRunsForReplay = `-- name: FailedRunsForReplay :many
 SELECT id FROM runs
 WHERE state = 'failed'

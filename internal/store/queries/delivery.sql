@@ -52,7 +52,7 @@ FROM tr
 JOIN runs r ON r.id = tr.run_id
 JOIN jobs j ON j.id = r.job_id;
 
--- name: RecordAndSettle :one
+-- name: RecordAndSettle :many
 -- Records many attempts (a rescued attempt recorded again overwrites its
 -- row) and ends their task runs (succeeded, failed) or marks them retrying,
 -- in one statement. For the attempts, NULL is passed as: status_code 0,
@@ -61,8 +61,6 @@ JOIN jobs j ON j.id = r.job_id;
 -- meanwhile stays cancelled, and one whose latest attempt is not the one
 -- recorded (@latest_attempts; its delivery was reclaimed from a replica
 -- declared dead, and attempted again) keeps what the newer attempt decides.
--- It also ends the single-task runs of the task runs it ends (@solo_*, see
--- ended below), which EndSoloRuns did in a statement of its own.
 --
 -- A task run that succeeds here by an attempt to a URL keeps that attempt
 -- in its ok_* columns instead of a row (migration 0023): @ok_indexes gives,
@@ -116,31 +114,8 @@ WITH settled AS (
         next_retry_at = excluded.next_retry_at,
         device_id = excluded.device_id,
         placement = excluded.placement
-), ended AS (
-    -- The single-task runs whose task run ended here end with it: the
-    -- caller passes those whose task ends (@solo_states: succeeded or
-    -- failed), and the run ends if its task run was settled above (not
-    -- cancelled meanwhile) and the run is still running. Its run-end
-    -- callback, if it has one, is pending. job_has_queued: whether its job
-    -- has a run queued (overlap=queue, or queued under an earlier
-    -- definition), what JobsWithQueuedRuns would say.
-    UPDATE runs SET state = e.state, finished_at = now(),
-        callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
-    FROM (SELECT unnest(@solo_task_run_ids::uuid[]) AS task_run_id, unnest(@solo_run_ids::uuid[]) AS run_id,
-                 unnest(@solo_states::text[]) AS state) e
-    WHERE e.task_run_id IN (SELECT id FROM settled) AND runs.id = e.run_id AND runs.state = 'running'
-    RETURNING runs.id, runs.job_id, runs.state, runs.round, coalesce(runs.on_run_end::text, '') AS on_run_end,
-        EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued') AS job_has_queued
 )
--- One row: the task runs settled, and the runs ended, as arrays in step.
-SELECT (SELECT coalesce(array_agg(id), '{}') FROM settled)::uuid[] AS changed,
-       coalesce(array_agg(ended.id), '{}')::uuid[] AS ended_ids,
-       coalesce(array_agg(ended.job_id), '{}')::uuid[] AS ended_job_ids,
-       coalesce(array_agg(ended.state), '{}')::text[] AS ended_states,
-       coalesce(array_agg(ended.round), '{}')::int[] AS ended_rounds,
-       coalesce(array_agg(ended.on_run_end), '{}')::text[] AS ended_on_run_ends,
-       coalesce(array_agg(ended.job_has_queued), '{}')::bool[] AS ended_job_has_queued
-FROM ended;
+SELECT id FROM settled;
 
 -- name: ReleaseChildrenMany :many
 -- Counts finished parents in their children: child_ids lists a child once

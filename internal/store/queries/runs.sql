@@ -179,6 +179,20 @@ WHERE id = ANY(@ids::uuid[])
   )
 RETURNING *;
 
+-- name: EndSoloRuns :many
+-- Ends single-task runs with their task's outcome (succeeded or failed):
+-- nothing else of theirs is left to settle. Their run-end callbacks, if
+-- they have one, are pending. Returns the runs ended, each with whether its
+-- job has a run queued (overlap=queue, or queued under an earlier
+-- definition): what JobsWithQueuedRuns would say, without a statement of
+-- its own.
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
+WHERE runs.id = u.id AND runs.state = 'running'
+RETURNING sqlc.embed(runs),
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued;
+
 -- name: JobsWithQueuedRuns :many
 -- Of the given jobs, those with a run waiting for an earlier one (overlap=queue).
 SELECT DISTINCT job_id FROM runs WHERE job_id = ANY(@job_ids::uuid[]) AND state = 'queued' ORDER BY job_id;
