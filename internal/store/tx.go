@@ -251,11 +251,7 @@ func (tx *pipelinedTx) Commit(ctx context.Context) error {
 	if len(tx.later) == 0 {
 		return tx.end(ctx, pgx.Tx.Commit)
 	}
-	br := tx.send(ctx, single("commit", nil))
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
+	tag, err := tx.Exec(ctx, "commit") // with what Later holds
 	if err == nil && tag.String() == "ROLLBACK" {
 		err = pgx.ErrTxCommitRollback
 	}
