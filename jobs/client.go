@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -281,6 +282,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		FetchPollInterval:    cfg.DeliverPollInterval,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		JobTimeout:           cfg.MaxRequestTimeout + recordMargin,
+		ReindexerIndexNames:  reindexedIndexes(),
 	}
 	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica}
 	if cfg.Replica != nil {
@@ -398,3 +400,12 @@ const (
 	batchMax      = 500
 	batchFlushers = 2
 )
+
+// reindexedIndexes are the indexes River's reindexer rebuilds: its default
+// set less the two GIN indexes migration 0025 dropped, which it would
+// otherwise look for and warn of every day.
+func reindexedIndexes() []string {
+	return slices.DeleteFunc(river.ReindexerIndexNamesDefault(), func(name string) bool {
+		return name == "river_job_args_index" || name == "river_job_metadata_index"
+	})
+}
