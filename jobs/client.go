@@ -136,6 +136,8 @@ type Client struct {
 	records *batch.Batcher[*finishItem, struct{}]
 	// rechecks reads staged deliveries' task runs before their time.
 	rechecks *batch.Batcher[uuid.UUID, state.Task]
+	// solos keeps the jobs' task lists decoded for starting their runs.
+	solos *specCache[soloTask]
 
 	mu          sync.Mutex
 	stopTicker  context.CancelFunc
@@ -284,7 +286,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		JobTimeout:           cfg.MaxRequestTimeout + recordMargin,
 		ReindexerIndexNames:  reindexedIndexes(),
 	}
-	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica}
+	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica, solos: newSpecCache(decodeSolo)}
 	if cfg.Replica != nil {
 		rc.ID = cfg.Replica.ID()
 	}
@@ -324,6 +326,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			begins:   c.begins,
 			rechecks: c.rechecks,
 			records:  c.records,
+			tasks:    newSpecCache(decodeTask),
 			circuits: &circuits{
 				pool:          pool,
 				threshold:     cfg.CircuitThreshold,
@@ -386,6 +389,15 @@ func (c *Client) Abandon(ctx context.Context) {
 // clockOf is the clock of ticks and staged deliveries: the database's as
 // this process reckons it when ins is a Client with a registration, else
 // the process's own.
+// solosOf returns ins's cache of decoded task lists; nil when ins is not
+// herald's client (decoded each time).
+func solosOf(ins Inserter) *specCache[soloTask] {
+	if c, ok := ins.(*Client); ok {
+		return c.solos
+	}
+	return nil
+}
+
 func clockOf(ins Inserter) func() time.Time {
 	if c, ok := ins.(*Client); ok && c.live != nil {
 		return c.live.Now

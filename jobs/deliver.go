@@ -99,6 +99,9 @@ type DeliverWorker struct {
 	begins     *batch.Batcher[beginItem, *store.BeginAttemptsRow]
 	records    *batch.Batcher[*finishItem, struct{}]
 	rechecks   *batch.Batcher[uuid.UUID, state.Task]
+	// tasks keeps task definitions decoded (shared values: Work copies
+	// one before changing it).
+	tasks *specCache[jobspec.Task]
 	// live is this process's registration: its clock is the database's, and
 	// its fence holds requests while the process cannot show it is alive.
 	// Nil in a process without one (tests, the benchmark's baseline).
@@ -154,8 +157,8 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	item := &finishItem{tr: tr, solo: job.Args.Solo, flow: job.Args.Flow, span: releasedBy(ctx, job.Metadata), attempt: attempt}
 	describeAttempt(ctx, job.Metadata, tr, attempt)
-	var task jobspec.Task
-	if err := json.Unmarshal(tr.Spec, &task); err != nil {
+	task, err := w.tasks.get(tr.Spec) // a copy: its URL may change below
+	if err != nil {
 		item.rec = attemptRecord{attempt: attempt, outcome: state.TaskFailed, err: "corrupt task definition: " + err.Error()}
 		return w.finish(ctx, item)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/riverqueue/river"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/herald-sched/herald/internal/jobspec"
 	"github.com/herald-sched/herald/internal/state"
 	"github.com/herald-sched/herald/internal/store"
 )
@@ -45,7 +44,7 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 	for i, req := range reqs {
 		trigger := cmp.Or(req.Trigger, TriggerManual)
 		if solo[trigger] == nil {
-			solo[trigger] = &soloRuns{trigger: trigger, clock: clockOf(ins)}
+			solo[trigger] = &soloRuns{trigger: trigger, clock: clockOf(ins), solos: solosOf(ins)}
 		}
 		if id, ok := solo[trigger].add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent, req.Input); ok {
 			index[id] = i
@@ -79,7 +78,8 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 // deliveries): the ticker's ticks, concurrent manual triggers.
 type soloRuns struct {
 	trigger    string
-	clock      func() time.Time // the database's clock; nil: the process's
+	clock      func() time.Time     // the database's clock; nil: the process's
+	solos      *specCache[soloTask] // nil: decoded each time
 	runs       store.CreateSoloRunsParams
 	deliveries []river.InsertManyParams // by run
 }
@@ -88,14 +88,16 @@ type soloRuns struct {
 // the run's id; ok reports whether it did. parent, when valid, is the span
 // the run's span is a child of; input is the run's (nil: none).
 func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext, input json.RawMessage) (runID uuid.UUID, ok bool) {
-	var raw []json.RawMessage
-	if err := json.Unmarshal(hj.Tasks, &raw); err != nil || len(raw) != 1 {
+	var solo soloTask
+	if s.solos != nil {
+		solo, _ = s.solos.get(hj.Tasks)
+	} else {
+		solo, _ = decodeSolo(hj.Tasks)
+	}
+	if !solo.ok {
 		return uuid.Nil, false
 	}
-	var task jobspec.Task
-	if err := json.Unmarshal(raw[0], &task); err != nil || task.IsFleet() {
-		return uuid.Nil, false // a fleet task's run has its members too
-	}
+	task := solo.task
 	runID, taskRunID := uuid.Must(uuid.NewV7()), uuid.Must(uuid.NewV7())
 	s.runs.Ids = append(s.runs.Ids, runID)
 	s.runs.JobIds = append(s.runs.JobIds, hj.ID)
@@ -103,7 +105,7 @@ func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, par
 	s.runs.Inputs = append(s.runs.Inputs, input)
 	s.runs.TaskRunIds = append(s.runs.TaskRunIds, taskRunID)
 	s.runs.TaskIds = append(s.runs.TaskIds, task.ID)
-	s.runs.Specs = append(s.runs.Specs, raw[0])
+	s.runs.Specs = append(s.runs.Specs, solo.raw)
 	ctx := context.Background()
 	if parent.IsValid() {
 		ctx = trace.ContextWithSpanContext(ctx, parent)

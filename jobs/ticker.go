@@ -71,7 +71,7 @@ func (t *ticker) claim(ctx context.Context) (int, error) {
 		if claimed == 0 {
 			return nil
 		}
-		solo := soloRuns{trigger: TriggerSchedule, clock: t.now}
+		solo := soloRuns{trigger: TriggerSchedule, clock: t.now, solos: solosOf(t.ins)}
 		adv := advanceJobs{}
 		for i := range due {
 			hj := &due[i]
