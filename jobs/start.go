@@ -81,6 +81,7 @@ type soloRuns struct {
 	clock      func() time.Time     // the database's clock; nil: the process's
 	solos      *specCache[soloTask] // nil: decoded each time
 	runs       store.CreateSoloRunsParams
+	jobs       []*store.Job             // by run
 	deliveries []river.InsertManyParams // by run
 }
 
@@ -106,6 +107,7 @@ func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, par
 	s.runs.TaskRunIds = append(s.runs.TaskRunIds, taskRunID)
 	s.runs.TaskIds = append(s.runs.TaskIds, task.ID)
 	s.runs.Specs = append(s.runs.Specs, solo.raw)
+	s.jobs = append(s.jobs, hj)
 	ctx := context.Background()
 	if parent.IsValid() {
 		ctx = trace.ContextWithSpanContext(ctx, parent)
@@ -123,6 +125,9 @@ func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, par
 func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store.Run, error) {
 	if len(s.runs.Ids) == 0 {
 		return nil, nil
+	}
+	if s.trigger != TriggerSchedule {
+		return s.createTriggered(ctx, tx, ins)
 	}
 	s.runs.Trigger = s.trigger
 	rows, err := store.New(tx).CreateSoloRuns(ctx, s.runs)
@@ -145,6 +150,58 @@ func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store
 		return created, nil
 	}
 	return created, enqueueDeliveries(ctx, tx, ins, deliveries)
+}
+
+// createTriggered creates runs that claim no tick, each of which is
+// created (CreateTriggeredSoloRuns): their insert goes out with River's
+// insert of their deliveries, in one round trip, and the runs returned are
+// built from what was inserted (triggeredRun).
+func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store.Run, error) {
+	now := time.Now
+	if s.clock != nil {
+		now = s.clock
+	}
+	p := store.CreateTriggeredSoloRunsParams{
+		TaskRunIds: s.runs.TaskRunIds, Ids: s.runs.Ids, TaskIds: s.runs.TaskIds, Specs: s.runs.Specs,
+		Trigger: s.trigger, CreatedAt: now().UTC().Truncate(time.Microsecond),
+		JobIds: s.runs.JobIds, ScheduledFors: s.runs.ScheduledFors, Inputs: s.runs.Inputs,
+	}
+	created := make([]store.Run, len(s.runs.Ids))
+	for i, hj := range s.jobs {
+		created[i] = triggeredRun(hj, s.runs.Ids[i], s.trigger, s.runs.ScheduledFors[i], p.CreatedAt, s.runs.Inputs[i])
+		var deadline time.Time
+		if created[i].Deadline != nil {
+			deadline = *created[i].Deadline
+		}
+		p.Deadlines = append(p.Deadlines, deadline)
+		p.HasDeadlines = append(p.HasDeadlines, created[i].Deadline != nil)
+		p.FailureHandled = append(p.FailureHandled, created[i].FailureHandled)
+		p.OnRunEnds = append(p.OnRunEnds, created[i].OnRunEnd)
+	}
+	if err := store.New(store.Later(tx)).CreateTriggeredSoloRuns(ctx, p); err != nil {
+		return nil, fmt.Errorf("create runs: %w", err)
+	}
+	if err := enqueueDeliveries(ctx, tx, ins, s.deliveries); err != nil {
+		return nil, fmt.Errorf("create runs: %w", err) // the insert's error, if it failed, comes back here
+	}
+	return created, nil
+}
+
+// triggeredRun is the run CreateTriggeredSoloRuns writes for hj at
+// scheduledFor, as CreateSoloRuns would return it: times at PostgreSQL's
+// precision (microseconds), the deadline hj's run timeout after
+// scheduledFor. TestTriggeredRunsAreTheRowsWritten reads them back.
+func triggeredRun(hj *store.Job, id uuid.UUID, trigger string, scheduledFor, createdAt time.Time, input json.RawMessage) store.Run {
+	scheduledFor = scheduledFor.UTC().Truncate(time.Microsecond)
+	run := store.Run{
+		ID: id, JobID: hj.ID, Trigger: trigger, State: state.RunRunning, ScheduledFor: scheduledFor,
+		CreatedAt: createdAt, Input: input, FailureHandled: hj.FailureHandled, OnRunEnd: hj.OnRunEnd,
+	}
+	if hj.RunTimeoutMs != nil {
+		d := scheduledFor.Add(time.Duration(*hj.RunTimeoutMs) * time.Millisecond)
+		run.Deadline = &d
+	}
+	return run
 }
 
 // runOf is a run as CreateSoloRuns returns it: its state is a string there

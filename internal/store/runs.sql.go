@@ -297,6 +297,68 @@ func (q *Queries) CreateTaskRunsFew(ctx context.Context, arg CreateTaskRunsFewPa
 	return err
 }
 
+const createTriggeredSoloRuns = `-- name: CreateTriggeredSoloRuns :exec
+WITH created AS (
+    INSERT INTO runs (id, job_id, trigger, state, scheduled_for, created_at, input, deadline, failure_handled, on_run_end)
+    SELECT u.id, u.job_id, $5::text, 'running', u.scheduled_for, $6::timestamptz, u.input,
+           CASE WHEN u.has_deadline THEN u.deadline END, u.failure_handled, u.on_run_end
+    FROM (SELECT unnest($2::uuid[]) AS id, unnest($7::uuid[]) AS job_id,
+                 unnest($8::timestamptz[]) AS scheduled_for, unnest($9::json[]) AS input,
+                 unnest($10::timestamptz[]) AS deadline, unnest($11::bool[]) AS has_deadline,
+                 unnest($12::bool[]) AS failure_handled,
+                 unnest($13::jsonb[]) AS on_run_end) u
+    RETURNING id
+)
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT t.id, t.run_id, t.task_id, t.spec, 'pending', 0, '{}'::uuid[], false
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::uuid[]) AS run_id,
+             unnest($3::text[]) AS task_id, unnest($4::json[]) AS spec) t
+WHERE t.run_id IN (SELECT id FROM created)
+`
+
+type CreateTriggeredSoloRunsParams struct {
+	TaskRunIds     []uuid.UUID
+	Ids            []uuid.UUID
+	TaskIds        []string
+	Specs          [][]byte
+	Trigger        string
+	CreatedAt      time.Time
+	JobIds         []uuid.UUID
+	ScheduledFors  []time.Time
+	Inputs         [][]byte
+	Deadlines      []time.Time
+	HasDeadlines   []bool
+	FailureHandled []bool
+	OnRunEnds      []json.RawMessage
+}
+
+// CreateSoloRuns for runs that claim no tick (manual and inbound
+// triggers): each is created, so nothing comes back, and the statement can
+// go out with the transaction's next one (store.Later) instead of in a
+// round trip of its own. The caller passes what CreateSoloRuns takes from
+// the job (@deadlines, NULL where @has_deadlines is false, @failure_handled
+// and @on_run_ends, from the job rows it read in the same transaction) and
+// @created_at (the database's clock as the replica knows it), so that the
+// runs it answers with are the rows written (jobs.triggeredRun).
+func (q *Queries) CreateTriggeredSoloRuns(ctx context.Context, arg CreateTriggeredSoloRunsParams) error {
+	_, err := q.db.Exec(ctx, createTriggeredSoloRuns,
+		arg.TaskRunIds,
+		arg.Ids,
+		arg.TaskIds,
+		arg.Specs,
+		arg.Trigger,
+		arg.CreatedAt,
+		arg.JobIds,
+		arg.ScheduledFors,
+		arg.Inputs,
+		arg.Deadlines,
+		arg.HasDeadlines,
+		arg.FailureHandled,
+		arg.OnRunEnds,
+	)
+	return err
+}
+
 const endRun = `-- name: EndRun :one
 UPDATE runs SET state = $1, finished_at = now(),
     callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END

@@ -142,6 +142,32 @@ WITH created AS (
 )
 SELECT * FROM created;
 
+-- name: CreateTriggeredSoloRuns :exec
+-- CreateSoloRuns for runs that claim no tick (manual and inbound
+-- triggers): each is created, so nothing comes back, and the statement can
+-- go out with the transaction's next one (store.Later) instead of in a
+-- round trip of its own. The caller passes what CreateSoloRuns takes from
+-- the job (@deadlines, NULL where @has_deadlines is false, @failure_handled
+-- and @on_run_ends, from the job rows it read in the same transaction) and
+-- @created_at (the database's clock as the replica knows it), so that the
+-- runs it answers with are the rows written (jobs.triggeredRun).
+WITH created AS (
+    INSERT INTO runs (id, job_id, trigger, state, scheduled_for, created_at, input, deadline, failure_handled, on_run_end)
+    SELECT u.id, u.job_id, @trigger::text, 'running', u.scheduled_for, @created_at::timestamptz, u.input,
+           CASE WHEN u.has_deadline THEN u.deadline END, u.failure_handled, u.on_run_end
+    FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@job_ids::uuid[]) AS job_id,
+                 unnest(@scheduled_fors::timestamptz[]) AS scheduled_for, unnest(@inputs::json[]) AS input,
+                 unnest(@deadlines::timestamptz[]) AS deadline, unnest(@has_deadlines::bool[]) AS has_deadline,
+                 unnest(@failure_handled::bool[]) AS failure_handled,
+                 unnest(@on_run_ends::jsonb[]) AS on_run_end) u
+    RETURNING id
+)
+INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
+SELECT t.id, t.run_id, t.task_id, t.spec, 'pending', 0, '{}'::uuid[], false
+FROM (SELECT unnest(@task_run_ids::uuid[]) AS id, unnest(@ids::uuid[]) AS run_id,
+             unnest(@task_ids::text[]) AS task_id, unnest(@specs::json[]) AS spec) t
+WHERE t.run_id IN (SELECT id FROM created);
+
 -- name: LockRuns :exec
 -- Locks runs in id order, so that two transactions locking overlapping sets
 -- cannot deadlock.
