@@ -154,8 +154,9 @@ func (s *soloRuns) create(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store
 
 // createTriggered creates runs that claim no tick, each of which is
 // created (CreateTriggeredSoloRuns): their insert goes out with River's
-// insert of their deliveries, in one round trip, and the runs returned are
-// built from what was inserted (triggeredRun).
+// insert of their deliveries, in one round trip, River's NOTIFY of those
+// with COMMIT, and the runs returned are built from what was inserted
+// (triggeredRun).
 func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter) ([]store.Run, error) {
 	now := time.Now
 	if s.clock != nil {
@@ -181,7 +182,8 @@ func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter)
 	if err := store.New(store.Later(tx)).CreateTriggeredSoloRuns(ctx, p); err != nil {
 		return nil, fmt.Errorf("create runs: %w", err)
 	}
-	if err := enqueueDeliveries(ctx, tx, ins, s.deliveries); err != nil {
+	// River's NOTIFY of the new jobs is held too, for COMMIT.
+	if err := enqueueDeliveries(ctx, store.Later(tx), ins, s.deliveries); err != nil {
 		return nil, fmt.Errorf("create runs: %w", err) // the insert's error, if it failed, comes back here
 	}
 	return created, nil

@@ -54,35 +54,29 @@ func (p pipelined) Begin(ctx context.Context) (pgx.Tx, error) { return Begin(ctx
 // (which then rolls the transaction back). Reads through Later go out at
 // once, after what it holds. For any other tx, Later is tx.
 //
-// It is for the last writes of a transaction that nothing after them
-// reads, such as its audit rows.
-func Later(tx pgx.Tx) DBTX {
+// It is for writes that nothing after them in the transaction reads, such
+// as its audit rows, or the runs of a trigger batch, which only River's
+// insert of their deliveries follows.
+//
+// Later's transaction is a pgx.Tx, so that it can be handed to code that
+// takes one: River's InsertManyTx, whose NOTIFY of the inserted jobs
+// (PGNotifyMany, an Exec) then goes out with COMMIT.
+func Later(tx pgx.Tx) pgx.Tx {
 	if p, ok := tx.(*pipelinedTx); ok {
 		return later{p}
 	}
 	return tx
 }
 
-type later struct{ tx *pipelinedTx }
+// later is a pipelinedTx whose Exec holds the statement.
+type later struct{ *pipelinedTx }
 
 func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if l.tx.conn == nil {
+	if l.conn == nil {
 		return pgconn.CommandTag{}, pgx.ErrTxClosed
 	}
-	l.tx.later = append(l.tx.later, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+	l.later = append(l.later, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	return pgconn.CommandTag{}, nil
-}
-
-func (l later) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	return l.tx.Query(ctx, sql, args...)
-}
-
-func (l later) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return l.tx.QueryRow(ctx, sql, args...)
-}
-
-func (l later) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	return l.tx.CopyFrom(ctx, table, columns, src)
 }
 
 // pipelinedTx is Begin's transaction: conn until its first statement,
