@@ -244,8 +244,12 @@ func deliveryParams(taskRunID uuid.UUID, t *jobspec.Task, target flowTarget, att
 // insertBatch is how many deliveries one insert enqueues.
 const insertBatch = 1000
 
-// enqueueDeliveries inserts deliveries in batches of insertBatch.
+// enqueueDeliveries inserts deliveries in batches of insertBatch. River's
+// NOTIFY of the new jobs (an Exec) waits for the transaction's next
+// statement or its COMMIT (store.Later): PostgreSQL delivers it at COMMIT
+// anyway, and it then costs no round trip of its own.
 func enqueueDeliveries(ctx context.Context, tx pgx.Tx, ins Inserter, deliveries []river.InsertManyParams) error {
+	tx = store.Later(tx)
 	for len(deliveries) > 0 {
 		n := min(len(deliveries), insertBatch)
 		if _, err := ins.InsertManyTx(ctx, tx, deliveries[:n]); err != nil {

@@ -182,8 +182,7 @@ func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter)
 	if err := store.New(store.Later(tx)).CreateTriggeredSoloRuns(ctx, p); err != nil {
 		return nil, fmt.Errorf("create runs: %w", err)
 	}
-	// River's NOTIFY of the new jobs is held too, for COMMIT.
-	if err := enqueueDeliveries(ctx, store.Later(tx), ins, s.deliveries); err != nil {
+	if err := enqueueDeliveries(ctx, tx, ins, s.deliveries); err != nil {
 		return nil, fmt.Errorf("create runs: %w", err) // the insert's error, if it failed, comes back here
 	}
 	return created, nil
