@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -16,63 +15,23 @@ import (
 	"github.com/herald-sched/herald/internal/store"
 )
 
-// roundTrips records what a pool's connections send: each statement sent
-// alone, and each batch with its statements.
-type roundTrips struct {
-	mu   sync.Mutex
-	sent []string
-}
-
-func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	r.add(data.SQL)
-	return ctx
-}
-
-func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-
-func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
-	sql := make([]string, len(data.Batch.QueuedQueries))
-	for i, q := range data.Batch.QueuedQueries {
-		sql[i] = q.SQL
-	}
-	r.add(strings.Join(sql, " + "))
-	return ctx
-}
-
-func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (r *roundTrips) add(sql string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, sql)
-}
-
-func (r *roundTrips) take() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	sent := r.sent
-	r.sent = nil
-	return sent
-}
-
 type txBundle struct {
 	pool  *pgxpool.Pool
-	trips *roundTrips
+	trips *dbtest.RoundTrips
 }
 
 func setupTx(t *testing.T) *txBundle {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
 	require.NoError(t, err)
-	trips := &roundTrips{}
+	trips := &dbtest.RoundTrips{}
 	cfg.ConnConfig.Tracer = trips
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	_, err = pool.Exec(context.Background(), `CREATE TABLE tx_test (n int PRIMARY KEY)`)
 	require.NoError(t, err)
-	trips.take()
+	trips.Take()
 	return &txBundle{pool: pool, trips: trips}
 }
 
@@ -136,7 +95,7 @@ func TestBeginSendsBeginWithTheFirstStatement(t *testing.T) {
 				return err
 			})
 			require.NoError(t, err)
-			sent := b.trips.take()
+			sent := b.trips.Take()
 			require.Len(t, sent, 3, "sent: %q", sent)
 			require.True(t, strings.HasPrefix(sent[0], "begin + INSERT"), "got %q, want BEGIN with the first statement", sent[0])
 			require.Equal(t, "commit", sent[2])
@@ -195,7 +154,7 @@ func TestBeginWithoutStatementsSendsNothing(t *testing.T) {
 	b := setupTx(t)
 
 	require.NoError(t, store.BeginFunc(ctx, b.pool, func(pgx.Tx) error { return nil }))
-	require.Empty(t, b.trips.take())
+	require.Empty(t, b.trips.Take())
 	require.Zero(t, b.pool.Stat().AcquiredConns())
 }
 
@@ -272,7 +231,7 @@ func TestLaterSendsWithTheNextStatementOrCommit(t *testing.T) {
 			_, err := store.Later(tx).Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 2)
 			return err
 		}))
-		sent := b.trips.take()
+		sent := b.trips.Take()
 		require.Equal(t, []string{"begin + INSERT INTO tx_test VALUES ($1)", "INSERT INTO tx_test VALUES ($1) + commit"}, sent)
 		require.Equal(t, 2, b.count(t))
 		require.Zero(t, b.pool.Stat().AcquiredConns())
@@ -292,7 +251,7 @@ func TestLaterSendsWithTheNextStatementOrCommit(t *testing.T) {
 			require.Equal(t, 1, n, "the held insert went first")
 			return nil
 		}))
-		sent := b.trips.take()
+		sent := b.trips.Take()
 		require.Equal(t, []string{"begin + INSERT INTO tx_test VALUES ($1) + SELECT count(*) FROM tx_test", "commit"}, sent)
 		require.Equal(t, 1, b.count(t))
 	})
@@ -331,7 +290,7 @@ func TestLaterSendsWithTheNextStatementOrCommit(t *testing.T) {
 			return boom
 		})
 		require.ErrorIs(t, err, boom)
-		require.Empty(t, b.trips.take(), "nothing was sent")
+		require.Empty(t, b.trips.Take(), "nothing was sent")
 		require.Zero(t, b.count(t))
 	})
 }
