@@ -16,7 +16,7 @@ import (
 
 // A batch of manual triggers of single-task jobs takes three round trips:
 // BEGIN with the read of the jobs, the runs' insert with River's insert of
-// their deliveries, River's NOTIFY with COMMIT.
+// their deliveries, River's NOTIFY with COMMIT. A trigger alone takes four.
 func TestTriggerBatchRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -50,6 +50,20 @@ func TestTriggerBatchRoundTrips(t *testing.T) {
 	require.Equal(t, []string{
 		"begin + GetJobs",
 		"CreateTriggeredSoloRuns + JobInsertFastMany",
+		"PGNotifyMany + commit",
+	}, trips.TakeNames())
+
+	// One trigger on its own (an inbound call, a trigger with an
+	// Idempotency-Key): the run's insert returns it, its task run's goes
+	// out with River's insert.
+	require.NoError(t, store.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := TriggerRun(ctx, tx, client, Trigger{JobID: job.ID, At: time.Now()})
+		return err
+	}))
+	require.Equal(t, []string{
+		"begin + GetJob",
+		"CreateRun",
+		"CreateTaskRunsFew + JobInsertFastMany",
 		"PGNotifyMany + commit",
 	}, trips.TakeNames())
 }

@@ -210,7 +210,9 @@ func createTaskRuns(ctx context.Context, tx pgx.Tx, rows []store.CreateTaskRunsP
 		p.KeepResults = append(p.KeepResults, r.KeepResult)
 		p.RunIfs = append(p.RunIfs, r.RunIf)
 	}
-	if err := q.CreateTaskRunsFew(ctx, p); err != nil {
+	// Sent with the transaction's next statement (River's insert of the
+	// deliveries), which its error, if any, fails.
+	if err := store.New(store.Later(tx)).CreateTaskRunsFew(ctx, p); err != nil {
 		return fmt.Errorf("create task runs: %w", err)
 	}
 	return nil
