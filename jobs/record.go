@@ -112,6 +112,9 @@ func (r *recorder) record(ctx context.Context, items []*finishItem) ([]struct{},
 
 func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([]store.Run, error) {
 	q := store.New(tx)
+	// later holds LockRuns and SaveResult for the next statement: in the
+	// same round trip, before it, so in the same order.
+	later := store.New(store.Later(tx))
 	// The runs of DAG tasks first, in id order: tasks of one run settle one
 	// batch at a time, so that the last to finish sees the others finished.
 	var locks []uuid.UUID
@@ -122,7 +125,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 	}
 	if len(locks) > 0 {
 		slices.SortFunc(locks, compareUUID)
-		if err := q.LockRuns(ctx, slices.Compact(locks)); err != nil {
+		if err := later.LockRuns(ctx, slices.Compact(locks)); err != nil {
 			return nil, fmt.Errorf("lock runs: %w", err)
 		}
 	}
@@ -176,7 +179,7 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 			continue
 		}
 		runs = append(runs, it.tr.RunID)
-		if err := keepResult(ctx, q, it); err != nil {
+		if err := keepResult(ctx, later, it); err != nil {
 			return nil, err
 		}
 		if len(it.tr.ChildIds) == 0 {

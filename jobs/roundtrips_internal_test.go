@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/dbtest"
+	"github.com/herald-sched/herald/internal/dispatch"
 	"github.com/herald-sched/herald/internal/jobspec"
+	"github.com/herald-sched/herald/internal/state"
 	"github.com/herald-sched/herald/internal/store"
 )
 
@@ -65,5 +67,36 @@ func TestTriggerBatchRoundTrips(t *testing.T) {
 		"CreateRun",
 		"CreateTaskRunsFew + JobInsertFastMany",
 		"PGNotifyMany + commit",
+	}, trips.TakeNames())
+}
+
+// Recording a DAG task that releases its child: the run's lock goes with
+// the record (BEGIN, LockRuns, RecordAndSettle in one round trip), then the
+// child's release and its River job; River's NOTIFY goes with the next
+// read.
+func TestRecordRoundTrips(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
+	require.NoError(t, err)
+	trips := &dbtest.RoundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	client, err := NewClient(pool, Config{})
+	require.NoError(t, err)
+	b := &testBundle{pool: pool, client: client}
+
+	run := b.startRun(t, task("a"), task("b", "a"))
+	a := b.begin(t, b.taskRuns(t, run.ID)["a"], 1)
+	trips.TakeNames()
+	b.record(t, &finishItem{tr: a, rec: attemptRecord{attempt: 1, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}})
+	require.Equal(t, []string{
+		"begin + LockRuns + RecordAndSettle",
+		"ReleaseChildrenMany",
+		"JobInsertFastMany",
+		"PGNotifyMany + RunsWithUnsettledTasks", // b waits: a's run does not end
+		"commit",
 	}, trips.TakeNames())
 }
