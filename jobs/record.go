@@ -152,7 +152,14 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		settle.LastErrors = append(settle.LastErrors, errText)
 		settle.LatestAttempts = append(settle.LatestAttempts, int32(it.rec.attempt))
 	}
-	changed, err := q.RecordAndSettle(ctx, settle)
+	// Which task runs moved matters to DAG tasks only (their children,
+	// their runs): a batch of single-task runs holds RecordAndSettle for
+	// EndSoloRuns, which finds the same by itself, in one round trip.
+	record := q
+	if len(locks) == 0 {
+		record = store.New(store.Blind(tx))
+	}
+	changed, err := record.RecordAndSettle(ctx, settle)
 	if err != nil {
 		return nil, fmt.Errorf("record attempts: %w", err)
 	}
@@ -168,14 +175,22 @@ func (r *recorder) write(ctx context.Context, tx pgx.Tx, items []*finishItem) ([
 		solo     store.EndSoloRunsParams
 	)
 	for _, it := range items {
-		// A task run cancelled meanwhile keeps its state: the attempt is
-		// recorded, nothing moves on.
-		if !moved[it.tr.ID] || it.rec.outcome == state.TaskRetrying {
+		if it.rec.outcome == state.TaskRetrying {
 			continue
 		}
 		if it.solo {
+			// Ended only if RecordAndSettle moved its task run (EndSoloRuns
+			// checks).
 			solo.Ids = append(solo.Ids, it.tr.RunID)
 			solo.States = append(solo.States, string(soloRunState(it.rec.outcome)))
+			solo.TaskRunIds = append(solo.TaskRunIds, it.tr.ID)
+			solo.TaskStates = append(solo.TaskStates, string(it.rec.outcome))
+			solo.Attempts = append(solo.Attempts, int32(it.rec.attempt))
+			continue
+		}
+		// A task run cancelled meanwhile keeps its state: the attempt is
+		// recorded, nothing moves on.
+		if !moved[it.tr.ID] {
 			continue
 		}
 		runs = append(runs, it.tr.RunID)

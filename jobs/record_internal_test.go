@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/dispatch"
@@ -162,4 +163,41 @@ func TestRecorderKeepsASuccessInTheTaskRun(t *testing.T) {
 		require.NotNil(t, got[1].StatusCode)
 		require.Equal(t, int32(200), *got[1].StatusCode)
 	}
+}
+
+// A single-task run ends with its task run only when the record moved the
+// task run: EndSoloRuns checks the task run's state and attempt itself
+// (it goes out with RecordAndSettle, before its result is read).
+func TestSoloRunEndsOnlyWithTheRecordThatMovesItsTask(t *testing.T) {
+	t.Parallel()
+	ok := func(attempt int) attemptRecord {
+		return attemptRecord{attempt: attempt, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}
+	}
+
+	t.Run("CancelledMeanwhile", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		run := b.startRun(t, task("only"))
+		begun := b.begin(t, b.taskRuns(t, run.ID)["only"], 1)
+		b.tx(t, func(tx pgx.Tx) error {
+			_, err := CancelRun(context.Background(), tx, b.client, run.ID)
+			return err
+		})
+		b.record(t, &finishItem{tr: begun, solo: true, rec: ok(1)})
+		require.Equal(t, state.RunCancelled, b.runState(t, run.ID))
+		require.Equal(t, state.TaskCancelled, b.taskRuns(t, run.ID)["only"].State)
+	})
+
+	t.Run("AttemptedAgainMeanwhile", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		run := b.startRun(t, task("only"))
+		first := b.begin(t, b.taskRuns(t, run.ID)["only"], 1)
+		second := b.begin(t, b.taskRuns(t, run.ID)["only"], 2) // reclaimed, sent again
+		b.record(t, &finishItem{tr: first, solo: true, rec: ok(1)})
+		require.Equal(t, state.RunRunning, b.runState(t, run.ID), "the older attempt's record does not decide")
+		require.Equal(t, state.TaskRunning, b.taskRuns(t, run.ID)["only"].State)
+		b.record(t, &finishItem{tr: second, solo: true, rec: ok(2)})
+		require.Equal(t, state.RunSucceeded, b.runState(t, run.ID))
+	})
 }

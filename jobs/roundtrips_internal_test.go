@@ -73,7 +73,7 @@ func TestTriggerBatchRoundTrips(t *testing.T) {
 // Recording a DAG task that releases its child: the run's lock goes with
 // the record (BEGIN, LockRuns, RecordAndSettle in one round trip), then the
 // child's release and its River job; River's NOTIFY goes with the next
-// read.
+// read. Recording a single-task run takes two.
 func TestRecordRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -99,4 +99,12 @@ func TestRecordRoundTrips(t *testing.T) {
 		"PGNotifyMany + RunsWithUnsettledTasks", // b waits: a's run does not end
 		"commit",
 	}, trips.TakeNames())
+
+	// A single-task run: its record and its end in one round trip.
+	solo := b.startRun(t, task("only"))
+	only := b.begin(t, b.taskRuns(t, solo.ID)["only"], 1)
+	trips.TakeNames()
+	b.record(t, &finishItem{tr: only, solo: true, rec: attemptRecord{attempt: 1, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}})
+	require.Equal(t, []string{"begin + RecordAndSettle + EndSoloRuns", "commit"}, trips.TakeNames())
+	require.Equal(t, state.RunSucceeded, b.runState(t, solo.ID))
 }

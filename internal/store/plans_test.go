@@ -107,7 +107,9 @@ func TestBatchedStatementsScanTheirInputOnce(t *testing.T) {
 			return err
 		}},
 		{"EndSoloRuns", func(q *store.Queries) error {
-			_, err := q.EndSoloRuns(ctx, store.EndSoloRunsParams{Ids: runs, States: fill("succeeded")})
+			_, err := q.EndSoloRuns(ctx, store.EndSoloRunsParams{
+				Ids: runs, States: fill("succeeded"), TaskRunIds: taskRuns, TaskStates: fill("running"), Attempts: fill[int32](1),
+			})
 			return err
 		}},
 		{"SettleRuns", func(q *store.Queries) error {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -78,6 +79,41 @@ func (l later) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandT
 	l.later = append(l.later, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 	return pgconn.CommandTag{}, nil
 }
+
+// Blind is Later for a query whose rows its caller does not read: the
+// statement waits for the transaction's next statement or its COMMIT, as
+// Later's do, and Query returns no rows (nil slices from sqlc's :many
+// queries); its error comes back as Later's do. For any other tx, Blind is
+// tx, and the rows come back as usual.
+func Blind(tx pgx.Tx) DBTX {
+	if p, ok := tx.(*pipelinedTx); ok {
+		return blind{later{p}}
+	}
+	return tx
+}
+
+type blind struct{ later }
+
+func (b blind) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if _, err := b.Exec(ctx, sql, args...); err != nil {
+		return nil, err
+	}
+	return noRows{}, nil
+}
+
+// noRows is a result with no rows.
+type noRows struct{}
+
+func (noRows) Close()                                       {}
+func (noRows) Err() error                                   { return nil }
+func (noRows) CommandTag() pgconn.CommandTag                { return pgconn.CommandTag{} }
+func (noRows) FieldDescriptions() []pgconn.FieldDescription { return nil }
+func (noRows) Next() bool                                   { return false }
+func (noRows) Scan(...any) error                            { return pgx.ErrNoRows }
+func (noRows) Values() ([]any, error)                       { return nil, pgx.ErrNoRows }
+func (noRows) RawValues() [][]byte                          { return nil }
+func (noRows) Conn() *pgx.Conn                              { return nil }
+func (noRows) TypeMap() *pgtype.Map                         { return nil }
 
 // pipelinedTx is Begin's transaction: conn until its first statement,
 // then the transaction pgx began with that statement (pgx.Batch.BeginTx),

@@ -294,3 +294,41 @@ func TestLaterSendsWithTheNextStatementOrCommit(t *testing.T) {
 		require.Zero(t, b.count(t))
 	})
 }
+
+// Blind holds a query as Later holds an Exec: it goes with the next
+// statement, its rows unread; its caller sees none, and its error comes
+// back from the next statement.
+func TestBlindHoldsAQueryAndDropsItsRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("Sent", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		require.NoError(t, store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			rows, err := store.Blind(tx).Query(ctx, `INSERT INTO tx_test VALUES ($1) RETURNING n`, 1)
+			require.NoError(t, err)
+			require.False(t, rows.Next(), "no rows come back")
+			rows.Close()
+			var n int
+			require.NoError(t, tx.QueryRow(ctx, `SELECT count(*) FROM tx_test`).Scan(&n))
+			require.Equal(t, 1, n, "the held insert went first")
+			return nil
+		}))
+		require.Equal(t, []string{"begin + INSERT INTO tx_test VALUES ($1) RETURNING n + SELECT count(*) FROM tx_test", "commit"}, b.trips.Take())
+	})
+
+	t.Run("FailingTheNextStatement", func(t *testing.T) {
+		t.Parallel()
+		b := setupTx(t)
+		err := store.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := store.Blind(tx).Query(ctx, `INSERT INTO tx_test VALUES ($1), ($1) RETURNING n`, 1); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO tx_test VALUES ($1)`, 2)
+			return err
+		})
+		require.ErrorContains(t, err, "duplicate key")
+		require.Zero(t, b.count(t), "nothing was written")
+	})
+}

@@ -215,6 +215,13 @@ RETURNING *;
 -- definition): what JobsWithQueuedRuns would say, without a statement of
 -- its own.
 --
+-- A run ends only if its task run (@task_run_ids) is in the state the
+-- recorder just gave it (@task_states) at the attempt it recorded
+-- (@attempts): what RecordAndSettle leaves when it moves the task run, and
+-- not when it did not (a task run cancelled meanwhile, or settled by a
+-- newer attempt). So the recorder need not read RecordAndSettle's result
+-- before sending this: both go out in one round trip.
+--
 -- The runs are found by their key alone. The condition that they still
 -- run reads state NOT IN (every other state) rather than state =
 -- 'running': the latter implies the predicate of runs_active_by_job, and
@@ -225,8 +232,12 @@ RETURNING *;
 -- call. plans_test.go keeps a backlog to catch it.
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
-FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
+             unnest(@task_run_ids::uuid[]) AS task_run_id, unnest(@task_states::text[]) AS task_state,
+             unnest(@attempts::int[]) AS attempt) u
+JOIN task_runs t ON t.id = u.task_run_id
 WHERE runs.id = u.id
+  AND t.state = u.task_state AND t.attempts = u.attempt
   AND runs.state NOT IN ('queued', 'skipped', 'succeeded', 'failed', 'cancelled', 'timed_out')
 RETURNING sqlc.embed(runs),
     EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued;
