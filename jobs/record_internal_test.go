@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,6 +188,35 @@ func TestSoloRunEndsOnlyWithTheRecordThatMovesItsTask(t *testing.T) {
 		require.Equal(t, state.RunCancelled, b.runState(t, run.ID))
 		require.Equal(t, state.TaskCancelled, b.taskRuns(t, run.ID)["only"].State)
 	})
+
+	// Batches on both sides of recordBlindMax, one run cancelled in each.
+	for _, n := range []int{3, recordBlindMax + 1} {
+		t.Run(fmt.Sprintf("BatchOf%d", n), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			var runs []*store.Run
+			var items []*finishItem
+			for i := range n {
+				run := b.startRun(t, task("only"))
+				runs = append(runs, run)
+				items = append(items, &finishItem{tr: b.begin(t, b.taskRuns(t, run.ID)["only"], 1), solo: true, rec: ok(1)})
+				if i == 1 {
+					b.tx(t, func(tx pgx.Tx) error {
+						_, err := CancelRun(context.Background(), tx, b.client, run.ID)
+						return err
+					})
+				}
+			}
+			b.record(t, items...)
+			for i, run := range runs {
+				want := state.RunSucceeded
+				if i == 1 {
+					want = state.RunCancelled
+				}
+				require.Equal(t, want, b.runState(t, run.ID), "run %d", i)
+			}
+		})
+	}
 
 	t.Run("AttemptedAgainMeanwhile", func(t *testing.T) {
 		t.Parallel()

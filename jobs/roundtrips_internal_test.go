@@ -105,6 +105,6 @@ func TestRecordRoundTrips(t *testing.T) {
 	only := b.begin(t, b.taskRuns(t, solo.ID)["only"], 1)
 	trips.TakeNames()
 	b.record(t, &finishItem{tr: only, solo: true, rec: attemptRecord{attempt: 1, outcome: state.TaskSucceeded, started: time.Now(), res: answered(200, dispatch.Success)}})
-	require.Equal(t, []string{"begin + RecordAndSettle + EndSoloRuns", "commit"}, trips.TakeNames())
+	require.Equal(t, []string{"begin + RecordAndSettle + EndCheckedSoloRuns", "commit"}, trips.TakeNames())
 	require.Equal(t, state.RunSucceeded, b.runState(t, solo.ID))
 }

@@ -107,7 +107,11 @@ func TestBatchedStatementsScanTheirInputOnce(t *testing.T) {
 			return err
 		}},
 		{"EndSoloRuns", func(q *store.Queries) error {
-			_, err := q.EndSoloRuns(ctx, store.EndSoloRunsParams{
+			_, err := q.EndSoloRuns(ctx, store.EndSoloRunsParams{Ids: runs, States: fill("succeeded")})
+			return err
+		}},
+		{"EndCheckedSoloRuns", func(q *store.Queries) error {
+			_, err := q.EndCheckedSoloRuns(ctx, store.EndCheckedSoloRunsParams{
 				Ids: runs, States: fill("succeeded"), TaskRunIds: taskRuns, TaskStates: fill("running"), Attempts: fill[int32](1),
 			})
 			return err
@@ -306,7 +310,7 @@ func TestRunningRunsNameEveryOtherState(t *testing.T) {
 	}
 	slices.Sort(want)
 	notIn := regexp.MustCompile(`state NOT IN \(('[^)]*)\)`)
-	for _, name := range []string{"EndSoloRuns", "SettleRuns"} {
+	for _, name := range []string{"EndSoloRuns", "EndCheckedSoloRuns", "SettleRuns"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			sql := queryText(t, name)

@@ -359,6 +359,84 @@ func (q *Queries) CreateTriggeredSoloRuns(ctx context.Context, arg CreateTrigger
 	return err
 }
 
+const endCheckedSoloRuns = `-- name: EndCheckedSoloRuns :many
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
+             unnest($3::uuid[]) AS task_run_id, unnest($4::text[]) AS task_state,
+             unnest($5::int[]) AS attempt) u
+JOIN task_runs t ON t.id = u.task_run_id
+WHERE runs.id = u.id
+  AND t.state = u.task_state AND t.attempts = u.attempt
+  AND runs.state NOT IN ('queued', 'skipped', 'succeeded', 'failed', 'cancelled', 'timed_out')
+RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones,
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued
+`
+
+type EndCheckedSoloRunsParams struct {
+	Ids        []uuid.UUID
+	States     []string
+	TaskRunIds []uuid.UUID
+	TaskStates []string
+	Attempts   []int32
+}
+
+type EndCheckedSoloRunsRow struct {
+	Run          Run
+	JobHasQueued bool
+}
+
+// EndSoloRuns for runs whose task runs RecordAndSettle may not have moved:
+// a run ends only if its task run (@task_run_ids) is in the state the
+// recorder just gave it (@task_states) at the attempt it recorded
+// (@attempts), which RecordAndSettle leaves when it moves the task run and
+// not otherwise (a task run cancelled meanwhile, or settled by a newer
+// attempt). So the recorder need not read RecordAndSettle's result first:
+// both go out in one round trip. Reading the task runs costs a lookup per
+// run, which a small batch's round trip outweighs and a large batch's does
+// not (the recorder chooses, recordBlindMax).
+func (q *Queries) EndCheckedSoloRuns(ctx context.Context, arg EndCheckedSoloRunsParams) ([]EndCheckedSoloRunsRow, error) {
+	rows, err := q.db.Query(ctx, endCheckedSoloRuns,
+		arg.Ids,
+		arg.States,
+		arg.TaskRunIds,
+		arg.TaskStates,
+		arg.Attempts,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []EndCheckedSoloRunsRow{}
+	for rows.Next() {
+		var i EndCheckedSoloRunsRow
+		if err := rows.Scan(
+			&i.Run.ID,
+			&i.Run.JobID,
+			&i.Run.Trigger,
+			&i.Run.State,
+			&i.Run.ScheduledFor,
+			&i.Run.CreatedAt,
+			&i.Run.FinishedAt,
+			&i.Run.Input,
+			&i.Run.Deadline,
+			&i.Run.FailureHandled,
+			&i.Run.OnRunEnd,
+			&i.Run.Round,
+			&i.Run.CallbackState,
+			&i.Run.DeviceZones,
+			&i.JobHasQueued,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const endRun = `-- name: EndRun :one
 UPDATE runs SET state = $1, finished_at = now(),
     callback_state = CASE WHEN on_run_end IS NOT NULL THEN 'pending' END
@@ -396,23 +474,16 @@ func (q *Queries) EndRun(ctx context.Context, arg EndRunParams) (Run, error) {
 const endSoloRuns = `-- name: EndSoloRuns :many
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
-FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state,
-             unnest($3::uuid[]) AS task_run_id, unnest($4::text[]) AS task_state,
-             unnest($5::int[]) AS attempt) u
-JOIN task_runs t ON t.id = u.task_run_id
+FROM (SELECT unnest($1::uuid[]) AS id, unnest($2::text[]) AS state) u
 WHERE runs.id = u.id
-  AND t.state = u.task_state AND t.attempts = u.attempt
   AND runs.state NOT IN ('queued', 'skipped', 'succeeded', 'failed', 'cancelled', 'timed_out')
 RETURNING runs.id, runs.job_id, runs.trigger, runs.state, runs.scheduled_for, runs.created_at, runs.finished_at, runs.input, runs.deadline, runs.failure_handled, runs.on_run_end, runs.round, runs.callback_state, runs.device_zones,
     EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued
 `
 
 type EndSoloRunsParams struct {
-	Ids        []uuid.UUID
-	States     []string
-	TaskRunIds []uuid.UUID
-	TaskStates []string
-	Attempts   []int32
+	Ids    []uuid.UUID
+	States []string
 }
 
 type EndSoloRunsRow struct {
@@ -425,14 +496,8 @@ type EndSoloRunsRow struct {
 // they have one, are pending. Returns the runs ended, each with whether its
 // job has a run queued (overlap=queue, or queued under an earlier
 // definition): what JobsWithQueuedRuns would say, without a statement of
-// its own.
-//
-// A run ends only if its task run (@task_run_ids) is in the state the
-// recorder just gave it (@task_states) at the attempt it recorded
-// (@attempts): what RecordAndSettle leaves when it moves the task run, and
-// not when it did not (a task run cancelled meanwhile, or settled by a
-// newer attempt). So the recorder need not read RecordAndSettle's result
-// before sending this: both go out in one round trip.
+// its own. The recorder passes the runs whose task runs RecordAndSettle
+// moved (EndCheckedSoloRuns finds them itself).
 //
 // The runs are found by their key alone. The condition that they still
 // run reads state NOT IN (every other state) rather than state =
@@ -443,13 +508,7 @@ type EndSoloRunsRow struct {
 // last vacuum) per batch, the costliest statement of a delivery at 5 ms a
 // call. plans_test.go keeps a backlog to catch it.
 func (q *Queries) EndSoloRuns(ctx context.Context, arg EndSoloRunsParams) ([]EndSoloRunsRow, error) {
-	rows, err := q.db.Query(ctx, endSoloRuns,
-		arg.Ids,
-		arg.States,
-		arg.TaskRunIds,
-		arg.TaskStates,
-		arg.Attempts,
-	)
+	rows, err := q.db.Query(ctx, endSoloRuns, arg.Ids, arg.States)
 	if err != nil {
 		return nil, err
 	}

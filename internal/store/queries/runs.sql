@@ -213,14 +213,8 @@ RETURNING *;
 -- they have one, are pending. Returns the runs ended, each with whether its
 -- job has a run queued (overlap=queue, or queued under an earlier
 -- definition): what JobsWithQueuedRuns would say, without a statement of
--- its own.
---
--- A run ends only if its task run (@task_run_ids) is in the state the
--- recorder just gave it (@task_states) at the attempt it recorded
--- (@attempts): what RecordAndSettle leaves when it moves the task run, and
--- not when it did not (a task run cancelled meanwhile, or settled by a
--- newer attempt). So the recorder need not read RecordAndSettle's result
--- before sending this: both go out in one round trip.
+-- its own. The recorder passes the runs whose task runs RecordAndSettle
+-- moved (EndCheckedSoloRuns finds them itself).
 --
 -- The runs are found by their key alone. The condition that they still
 -- run reads state NOT IN (every other state) rather than state =
@@ -230,6 +224,24 @@ RETURNING *;
 -- of the whole backlog (and of the entries of every run ended since the
 -- last vacuum) per batch, the costliest statement of a delivery at 5 ms a
 -- call. plans_test.go keeps a backlog to catch it.
+UPDATE runs SET state = u.state, finished_at = now(),
+    callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
+FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state) u
+WHERE runs.id = u.id
+  AND runs.state NOT IN ('queued', 'skipped', 'succeeded', 'failed', 'cancelled', 'timed_out')
+RETURNING sqlc.embed(runs),
+    EXISTS (SELECT 1 FROM runs q WHERE q.job_id = runs.job_id AND q.state = 'queued')::bool AS job_has_queued;
+
+-- name: EndCheckedSoloRuns :many
+-- EndSoloRuns for runs whose task runs RecordAndSettle may not have moved:
+-- a run ends only if its task run (@task_run_ids) is in the state the
+-- recorder just gave it (@task_states) at the attempt it recorded
+-- (@attempts), which RecordAndSettle leaves when it moves the task run and
+-- not otherwise (a task run cancelled meanwhile, or settled by a newer
+-- attempt). So the recorder need not read RecordAndSettle's result first:
+-- both go out in one round trip. Reading the task runs costs a lookup per
+-- run, which a small batch's round trip outweighs and a large batch's does
+-- not (the recorder chooses, recordBlindMax).
 UPDATE runs SET state = u.state, finished_at = now(),
     callback_state = CASE WHEN runs.on_run_end IS NOT NULL THEN 'pending' END
 FROM (SELECT unnest(@ids::uuid[]) AS id, unnest(@states::text[]) AS state,
