@@ -16,21 +16,29 @@ import (
 	"github.com/herald-sched/herald/internal/store"
 )
 
+// setupTraced is setup with the round trips of the bundle's pool recorded.
+func setupTraced(t *testing.T) (*testBundle, *dbtest.RoundTrips) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
+	require.NoError(t, err)
+	trips := &dbtest.RoundTrips{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	client, err := NewClient(pool, Config{})
+	require.NoError(t, err)
+	return &testBundle{pool: pool, client: client}, trips
+}
+
 // A batch of manual triggers of single-task jobs takes three round trips:
 // BEGIN with the read of the jobs, the runs' insert with River's insert of
 // their deliveries, River's NOTIFY with COMMIT. A trigger alone takes four.
 func TestTriggerBatchRoundTrips(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	require.NoError(t, err)
-	trips := &dbtest.RoundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	client, err := NewClient(pool, Config{})
-	require.NoError(t, err)
+	b, trips := setupTraced(t)
+	pool, client := b.pool, b.client
 
 	j := jobspec.Job{Name: "one-task", Tasks: []jobspec.Task{task("call")}}
 	require.NoError(t, j.Validate(time.Now(), jobspec.Limits{}, func(string) error { return nil }))
@@ -76,17 +84,7 @@ func TestTriggerBatchRoundTrips(t *testing.T) {
 // read. Recording a single-task run takes two.
 func TestRecordRoundTrips(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	require.NoError(t, err)
-	trips := &dbtest.RoundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	client, err := NewClient(pool, Config{})
-	require.NoError(t, err)
-	b := &testBundle{pool: pool, client: client}
+	b, trips := setupTraced(t)
 
 	run := b.startRun(t, task("a"), task("b", "a"))
 	a := b.begin(t, b.taskRuns(t, run.ID)["a"], 1)
