@@ -39,12 +39,22 @@ func bench(ctx context.Context, opts options, stdout, stderr io.Writer) (err err
 	e := &env{size: opts.size, db: db, heraldBin: bin, logger: logger, libLogger: libLogger, heraldLog: stderr}
 	results, runErr := runScenarios(ctx, e, selected)
 	rep := &report{Machine: mach, Size: opts.size, Results: results}
-	if err := rep.printTable(stdout); err != nil {
+	if err := rep.save(opts.jsonPath, stdout); err != nil {
 		return errors.Join(runErr, err)
-	}
-	if err := rep.writeJSON(opts.jsonPath); err != nil {
-		return errors.Join(runErr, fmt.Errorf("write %s: %w", opts.jsonPath, err))
 	}
 	logger.InfoContext(ctx, "results written", slog.String("json", opts.jsonPath))
 	return runErr
+}
+
+// save writes the report to jsonPath, then prints its table to stdout: the
+// results are kept when stdout is gone (a reader that stopped reading,
+// such as head; main makes that write fail rather than kill the process).
+func (r *report) save(jsonPath string, stdout io.Writer) error {
+	if err := r.writeJSON(jsonPath); err != nil {
+		return fmt.Errorf("write %s: %w", jsonPath, err)
+	}
+	if err := r.printTable(stdout); err != nil {
+		return fmt.Errorf("print the table: %w", err)
+	}
+	return nil
 }

@@ -25,6 +25,11 @@ import (
 )
 
 func main() {
+	// A write to a stdout nobody reads any more (herald-bench | head) fails
+	// with EPIPE instead of killing the process, which would leave the
+	// embedded database server running: SIGPIPE is asked for, and dropped
+	// (it does not stop the run; a socket's EPIPE raises it too).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	err := run(ctx)
 	stop()
