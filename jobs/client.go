@@ -389,13 +389,13 @@ func (c *Client) Abandon(ctx context.Context) {
 // clockOf is the clock of ticks and staged deliveries: the database's as
 // this process reckons it when ins is a Client with a registration, else
 // the process's own.
-// solosOf returns ins's cache of decoded task lists; nil when ins is not
-// herald's client (decoded each time).
+// solosOf returns ins's cache of decoded task lists; when ins is not
+// herald's client, a cache of the caller's own.
 func solosOf(ins Inserter) *specCache[soloTask] {
 	if c, ok := ins.(*Client); ok {
 		return c.solos
 	}
-	return nil
+	return newSpecCache(decodeSolo)
 }
 
 func clockOf(ins Inserter) func() time.Time {

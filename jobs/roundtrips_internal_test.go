@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/herald-sched/herald/internal/dbtest"
@@ -19,13 +18,7 @@ import (
 // setupTraced is setup with the round trips of the bundle's pool recorded.
 func setupTraced(t *testing.T) (*testBundle, *dbtest.RoundTrips) {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	require.NoError(t, err)
-	trips := &dbtest.RoundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, trips := dbtest.NewTraced(t)
 	client, err := NewClient(pool, Config{})
 	require.NoError(t, err)
 	return &testBundle{pool: pool, client: client}, trips

@@ -73,7 +73,9 @@ type soloTask struct {
 	task jobspec.Task
 }
 
-// decodeSolo decodes a job's task list (jobs.tasks) as soloTask.
+// decodeSolo decodes a job's task list (jobs.tasks) as soloTask. It
+// returns no error: a list that does not decode is not a single-task one,
+// and starting its run as a DAG's reports why.
 func decodeSolo(tasks []byte) (soloTask, error) {
 	var raw []json.RawMessage
 	if err := json.Unmarshal(tasks, &raw); err != nil || len(raw) != 1 {

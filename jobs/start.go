@@ -78,8 +78,8 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 // deliveries): the ticker's ticks, concurrent manual triggers.
 type soloRuns struct {
 	trigger    string
-	clock      func() time.Time     // the database's clock; nil: the process's
-	solos      *specCache[soloTask] // nil: decoded each time
+	clock      func() time.Time // the database's clock; nil: the process's
+	solos      *specCache[soloTask]
 	runs       store.CreateSoloRunsParams
 	jobs       []*store.Job             // by run
 	deliveries []river.InsertManyParams // by run
@@ -89,12 +89,7 @@ type soloRuns struct {
 // the run's id; ok reports whether it did. parent, when valid, is the span
 // the run's span is a child of; input is the run's (nil: none).
 func (s *soloRuns) add(tp trace.TracerProvider, hj *store.Job, at time.Time, parent trace.SpanContext, input json.RawMessage) (runID uuid.UUID, ok bool) {
-	var solo soloTask
-	if s.solos != nil {
-		solo, _ = s.solos.get(hj.Tasks)
-	} else {
-		solo, _ = decodeSolo(hj.Tasks)
-	}
+	solo, _ := s.solos.get(hj.Tasks) // decodeSolo returns no error
 	if !solo.ok {
 		return uuid.Nil, false
 	}
@@ -194,15 +189,11 @@ func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter)
 // scheduledFor. TestTriggeredRunsAreTheRowsWritten reads them back.
 func triggeredRun(hj *store.Job, id uuid.UUID, trigger string, scheduledFor, createdAt time.Time, input json.RawMessage) store.Run {
 	scheduledFor = scheduledFor.UTC().Truncate(time.Microsecond)
-	run := store.Run{
+	return store.Run{
 		ID: id, JobID: hj.ID, Trigger: trigger, State: state.RunRunning, ScheduledFor: scheduledFor,
-		CreatedAt: createdAt, Input: input, FailureHandled: hj.FailureHandled, OnRunEnd: hj.OnRunEnd,
+		CreatedAt: createdAt, Input: input, Deadline: deadline(hj, state.RunRunning, scheduledFor),
+		FailureHandled: hj.FailureHandled, OnRunEnd: hj.OnRunEnd,
 	}
-	if hj.RunTimeoutMs != nil {
-		d := scheduledFor.Add(time.Duration(*hj.RunTimeoutMs) * time.Millisecond)
-		run.Deadline = &d
-	}
-	return run
 }
 
 // runOf is a run as CreateSoloRuns returns it: its state is a string there

@@ -85,9 +85,25 @@ func New(t testing.TB) *pgxpool.Pool {
 // Connect returns a pool connected to url, closed when the test ends.
 func Connect(t testing.TB, url string) *pgxpool.Pool {
 	t.Helper()
+	return connect(t, url, nil)
+}
+
+// NewTraced is New with the round trips of the pool's connections
+// recorded.
+func NewTraced(t testing.TB) (*pgxpool.Pool, *RoundTrips) {
+	t.Helper()
+	trips := &RoundTrips{}
+	return connect(t, NewURL(t), trips), trips
+}
+
+func connect(t testing.TB, url string, tracer *RoundTrips) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatalf("dbtest: parse the test database's URL: %v", err)
+	}
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
 	}
 	cfg.MaxConns = maxConns
 	store.ConfigureSession(cfg) // as herald's own connections

@@ -22,14 +22,8 @@ type txBundle struct {
 
 func setupTx(t *testing.T) *txBundle {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dbtest.NewURL(t))
-	require.NoError(t, err)
-	trips := &dbtest.RoundTrips{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	_, err = pool.Exec(context.Background(), `CREATE TABLE tx_test (n int PRIMARY KEY)`)
+	pool, trips := dbtest.NewTraced(t)
+	_, err := pool.Exec(context.Background(), `CREATE TABLE tx_test (n int PRIMARY KEY)`)
 	require.NoError(t, err)
 	trips.Take()
 	return &txBundle{pool: pool, trips: trips}

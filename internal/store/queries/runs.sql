@@ -143,8 +143,8 @@ WITH created AS (
 SELECT * FROM created;
 
 -- name: CreateTriggeredSoloRuns :exec
--- CreateSoloRuns for runs that claim no tick (manual and inbound
--- triggers): each is created, so nothing comes back, and the statement can
+-- CreateSoloRuns for runs that claim no tick (a batch of manual
+-- triggers, jobs.StartRuns): each is created, so nothing comes back, and the statement can
 -- go out with the transaction's next one (store.Later) instead of in a
 -- round trip of its own. The caller passes what CreateSoloRuns takes from
 -- the job (@deadlines, NULL where @has_deadlines is false, @failure_handled
