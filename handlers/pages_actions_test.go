@@ -133,17 +133,14 @@ func TestTimesInTheScheduleZoneAndPausedJobsWithoutTicks(t *testing.T) {
 		textNow(`[data-testid="next-`+paused+`"]`, &pausedRow),
 		// Every page in UTC, chosen in the header.
 		chromedp.Navigate(h.Server.URL+"/jobs/"+berlin),
-		chromedp.WaitVisible(`[data-testid="zone-toggle"] select`),
-		chromedp.SetValue(`[data-testid="zone-toggle"] select`, "UTC"),
-		chromedp.Submit(`[data-testid="zone-toggle"]`),
+		chooseZone("UTC"),
 		chromedp.WaitVisible(`[data-testid="zone-toggle"][data-zone="UTC"]`),
 		textNow(`[data-testid="next-ticks"]`, &utcTicks),
 		chromedp.Navigate(h.Server.URL+"/jobs"),
 		chromedp.WaitVisible(`[data-testid="next-`+berlin+`"]`),
 		textNow(`[data-testid="next-`+berlin+`"]`, &listRow),
 		// And back to each schedule's zone.
-		chromedp.SetValue(`[data-testid="zone-toggle"] select`, ""),
-		chromedp.Submit(`[data-testid="zone-toggle"]`),
+		chooseZone(""),
 		chromedp.WaitVisible(`[data-testid="zone-toggle"][data-zone=""]`),
 		textNow(`[data-testid="next-`+berlin+`"]`, &back),
 	))
@@ -158,6 +155,22 @@ func TestTimesInTheScheduleZoneAndPausedJobsWithoutTicks(t *testing.T) {
 	require.Regexp(t, `\d{4}-\d\d-\d\d 0[12]:00:00 UTC`, utcTicks, "the viewer's choice: UTC")
 	require.Contains(t, listRow, "UTC")
 	require.Regexp(t, berlinTick, back)
+}
+
+// chooseZone picks zone in the header's time zone form and submits it, in
+// one script: chromedp.SetValue and chromedp.Submit each resolve the node a
+// query found, and the header's form is on every page, so a query run as a
+// navigation lands can find the page before's form and fail with "No node
+// with given id found".
+func chooseZone(zone string) chromedp.Action {
+	var submitted bool
+	return chromedp.Poll(fmt.Sprintf(`(() => {
+		const f = document.querySelector('[data-testid="zone-toggle"]');
+		if (!f || document.readyState !== 'complete') return null;
+		f.querySelector('select').value = %q;
+		f.submit();
+		return true;
+	})()`, zone), &submitted)
 }
 
 // textNow reads the visible text of the first element matching sel in one
