@@ -45,6 +45,12 @@ func TestDeliveryTraceMetadata(t *testing.T) {
 		})
 	}
 
+	// River's metadata: "{}" without a trace; its own keys (a snoozed
+	// job's count, a number) beside one.
+	require.Equal(t, deliveryTrace{}, traceOf([]byte(`{}`)))
+	require.Equal(t, deliveryTrace{}, traceOf([]byte(`{"snoozes": 1}`)))
+	require.Equal(t, deliveryTrace{run: run}, traceOf([]byte(`{"snoozes": 2, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}`)))
+
 	// What an attempt of the run releases: the same run, following from it.
 	md := traceMetadata(run)
 	ctx := trace.ContextWithSpanContext(context.Background(), attempt)
