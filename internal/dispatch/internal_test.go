@@ -139,3 +139,44 @@ func TestDoHTTP2OverTLS(t *testing.T) {
 		require.Equal(t, "HTTP/2.0", got, "request %d: got %v, want %v", i, got, "HTTP/2.0")
 	}
 }
+
+// send answers as http.Client's Do without its redirect machinery: a 3xx
+// as the answer, and errors worded as Do words them.
+func TestSendIsClientDo(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusFound)
+	}))
+	t.Cleanup(srv.Close)
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refused.Close()
+	hc := &http.Client{Transport: &http.Transport{}, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	for _, tc := range []struct {
+		name, method, url string
+	}{
+		{"a redirect is the answer", http.MethodPost, srv.URL + "/hook"},
+		{"refused", http.MethodPost, refused.URL + "/hook"},
+		{"refused, a password hidden", http.MethodPut, "http://user:secret@" + refused.Listener.Addr().String() + "/hook"},
+		{"refused, a user without password", http.MethodDelete, "http://user@" + refused.Listener.Addr().String() + "/hook"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			do := func(f func(*http.Request) (*http.Response, error)) (int, string) {
+				req, err := http.NewRequest(tc.method, tc.url, nil)
+				require.NoError(t, err)
+				resp, err := f(req)
+				if err != nil {
+					return 0, err.Error()
+				}
+				_ = resp.Body.Close()
+				return resp.StatusCode, ""
+			}
+			gotStatus, gotErr := do(func(r *http.Request) (*http.Response, error) { return send(hc, r) })
+			wantStatus, wantErr := do(hc.Do)
+			if gotStatus != wantStatus || gotErr != wantErr {
+				t.Fatalf("got %d %q, want %d %q", gotStatus, gotErr, wantStatus, wantErr)
+			}
+		})
+	}
+}
