@@ -138,6 +138,8 @@ type Client struct {
 	rechecks *batch.Batcher[uuid.UUID, state.Task]
 	// solos keeps the jobs' task lists decoded for starting their runs.
 	solos *specCache[soloTask]
+	// kept keeps the single-task jobs manual triggers read (keptJobs).
+	kept *keptJobs
 
 	mu          sync.Mutex
 	stopTicker  context.CancelFunc
@@ -286,7 +288,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		JobTimeout:           cfg.MaxRequestTimeout + recordMargin,
 		ReindexerIndexNames:  reindexedIndexes(),
 	}
-	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica, solos: newSpecCache(decodeSolo)}
+	c := &Client{tracer: cfg.TracerProvider, live: cfg.Replica, solos: newSpecCache(decodeSolo), kept: &keptJobs{}}
 	if cfg.Replica != nil {
 		rc.ID = cfg.Replica.ID()
 	}

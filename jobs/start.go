@@ -31,6 +31,11 @@ type RunRequest struct {
 	Input json.RawMessage
 	// Trigger is what started the run; TriggerManual when empty.
 	Trigger string
+	// ReadVersion, when set, is the version (xmin) at which Job was read
+	// before tx (keptJobs): the runs' insert fails with a conflict unless
+	// the job is still that version. Only a single-task job's run, not a
+	// tick's, can be started so.
+	ReadVersion string
 }
 
 // StartRuns starts a manual run of each request in tx, as StartRun does:
@@ -47,8 +52,16 @@ func StartRuns(ctx context.Context, tx pgx.Tx, ins Inserter, reqs []RunRequest) 
 			solo[trigger] = &soloRuns{trigger: trigger, clock: clockOf(ins), solos: solosOf(ins)}
 		}
 		if id, ok := solo[trigger].add(tracerOf(ins), req.Job, req.ScheduledFor, req.Parent, req.Input); ok {
+			if req.ReadVersion != "" {
+				if err := solo[trigger].check(req.Job.ID, req.ReadVersion); err != nil {
+					return nil, err
+				}
+			}
 			index[id] = i
 			continue
+		}
+		if req.ReadVersion != "" {
+			return nil, fmt.Errorf("run of job %s: a job read before the transaction must have a single task", req.Job.ID)
 		}
 		run, err := startRun(trace.ContextWithSpanContext(ctx, req.Parent), tx, ins, req.Job, trigger, req.ScheduledFor, req.Input)
 		if err != nil {
@@ -83,6 +96,20 @@ type soloRuns struct {
 	runs       store.CreateSoloRunsParams
 	jobs       []*store.Job             // by run
 	deliveries []river.InsertManyParams // by run
+	// checkedIDs and checkedVersions are the jobs read before the
+	// transaction, with the versions read (RunRequest.ReadVersion).
+	checkedIDs      []uuid.UUID
+	checkedVersions []string
+}
+
+// check has the runs' insert fail unless job id is still at version.
+func (s *soloRuns) check(id uuid.UUID, version string) error {
+	if s.trigger == TriggerSchedule {
+		return fmt.Errorf("run of job %s: a tick reads its job in its transaction", id)
+	}
+	s.checkedIDs = append(s.checkedIDs, id)
+	s.checkedVersions = append(s.checkedVersions, version)
+	return nil
 }
 
 // add collects the run of hj at at, if hj has a single task, and returns
@@ -161,6 +188,7 @@ func (s *soloRuns) createTriggered(ctx context.Context, tx pgx.Tx, ins Inserter)
 		TaskRunIds: s.runs.TaskRunIds, Ids: s.runs.Ids, TaskIds: s.runs.TaskIds, Specs: s.runs.Specs,
 		Trigger: s.trigger, CreatedAt: now().UTC().Truncate(time.Microsecond),
 		JobIds: s.runs.JobIds, ScheduledFors: s.runs.ScheduledFors, Inputs: s.runs.Inputs,
+		CheckedIds: s.checkedIDs, CheckedVersions: s.checkedVersions,
 	}
 	created := make([]store.Run, len(s.runs.Ids))
 	for i, hj := range s.jobs {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -47,33 +49,58 @@ func TriggerRun(ctx context.Context, tx pgx.Tx, ins Inserter, t Trigger) (*store
 // read of their jobs, one insert each of runs, task runs and deliveries). It
 // returns a run per trigger, in order, nil with ErrJobNotFound in errs for a
 // trigger of a job that does not exist, which fails alone.
+//
+// The single-task jobs it reads are kept (keptJobs): a later call whose
+// jobs are all kept reads none, and its insert checks that they have not
+// changed. When one has, the error is a conflict (store.Conflict) and the
+// kept jobs of the call are forgotten: run the transaction again.
 func TriggerRuns(ctx context.Context, tx pgx.Tx, ins Inserter, triggers []Trigger) (runs []*store.Run, errs []error, err error) {
-	ids := make([]uuid.UUID, len(triggers))
-	for i, t := range triggers {
-		ids[i] = t.JobID
+	kept := keptJobsOf(ins)
+	byID := make(map[uuid.UUID]*store.Job, len(triggers))
+	versions := map[uuid.UUID]string{} // of the jobs kept, not read here
+	var read []uuid.UUID
+	for _, t := range triggers {
+		if _, ok := byID[t.JobID]; ok {
+			continue
+		}
+		if k, ok := kept.get(t.JobID); ok {
+			byID[t.JobID], versions[t.JobID] = k.job, k.version
+			continue
+		}
+		byID[t.JobID] = nil // read below, or not found
+		read = append(read, t.JobID)
 	}
-	found, err := store.New(tx).GetJobs(ctx, ids)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read jobs: %w", err)
-	}
-	byID := make(map[uuid.UUID]*store.Job, len(found))
-	for i := range found {
-		byID[found[i].ID] = &found[i]
+	if len(read) > 0 {
+		found, err := store.New(tx).GetJobsVersioned(ctx, read)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read jobs: %w", err)
+		}
+		solos := solosOf(ins)
+		for i := range found {
+			j := &found[i].Job
+			byID[j.ID] = j
+			if solo, _ := solos.get(j.Tasks); solo.ok {
+				kept.put(j, found[i].Version) // a committed version, whatever becomes of tx
+			}
+		}
 	}
 	runs, errs = make([]*store.Run, len(triggers)), make([]error, len(triggers))
 	var reqs []RunRequest
 	var of []int // the trigger of each request
 	for i, t := range triggers {
-		j, ok := byID[t.JobID]
-		if !ok {
+		j := byID[t.JobID]
+		if j == nil {
 			errs[i] = ErrJobNotFound
 			continue
 		}
-		reqs = append(reqs, RunRequest{Job: j, ScheduledFor: t.At, Parent: t.Parent, Input: t.Input, Trigger: t.Trigger})
+		reqs = append(reqs, RunRequest{Job: j, ScheduledFor: t.At, Parent: t.Parent, Input: t.Input, Trigger: t.Trigger, ReadVersion: versions[t.JobID]})
 		of = append(of, i)
 	}
 	started, err := StartRuns(ctx, tx, ins, reqs)
 	if err != nil {
+		if store.Conflict(err) {
+			kept.forget(slices.Collect(maps.Keys(versions)))
+		}
 		return nil, nil, err
 	}
 	for k, run := range started {

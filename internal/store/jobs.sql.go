@@ -342,6 +342,67 @@ func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
 	return items, nil
 }
 
+const getJobsVersioned = `-- name: GetJobsVersioned :many
+SELECT jobs.id, jobs.name, jobs.schedule, jobs.tasks, jobs.paused, jobs.misfire, jobs.overlap, jobs.labels, jobs.secret, jobs.next_fire_at, jobs.created_at, jobs.updated_at, jobs.deleted_at, jobs.schedule_anchor, jobs.missed_ticks, jobs.skipped_ticks, jobs.previous_secret, jobs.previous_secret_expires_at, jobs.rate, jobs.max_in_flight, jobs.run_timeout_ms, jobs.failure_handled, jobs.on_run_end, jobs.inbound_secret, jobs.inbound_previous_secret, jobs.inbound_previous_expires_at, jobs.device_cursor, jobs.xmin::text AS version
+FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
+`
+
+type GetJobsVersionedRow struct {
+	Job     Job
+	Version string
+}
+
+// GetJobs with each row's version (its xmin, as text), for
+// herald_jobs_unchanged to check later.
+func (q *Queries) GetJobsVersioned(ctx context.Context, ids []uuid.UUID) ([]GetJobsVersionedRow, error) {
+	rows, err := q.db.Query(ctx, getJobsVersioned, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []GetJobsVersionedRow{}
+	for rows.Next() {
+		var i GetJobsVersionedRow
+		if err := rows.Scan(
+			&i.Job.ID,
+			&i.Job.Name,
+			&i.Job.Schedule,
+			&i.Job.Tasks,
+			&i.Job.Paused,
+			&i.Job.Misfire,
+			&i.Job.Overlap,
+			&i.Job.Labels,
+			&i.Job.Secret,
+			&i.Job.NextFireAt,
+			&i.Job.CreatedAt,
+			&i.Job.UpdatedAt,
+			&i.Job.DeletedAt,
+			&i.Job.ScheduleAnchor,
+			&i.Job.MissedTicks,
+			&i.Job.SkippedTicks,
+			&i.Job.PreviousSecret,
+			&i.Job.PreviousSecretExpiresAt,
+			&i.Job.Rate,
+			&i.Job.MaxInFlight,
+			&i.Job.RunTimeoutMs,
+			&i.Job.FailureHandled,
+			&i.Job.OnRunEnd,
+			&i.Job.InboundSecret,
+			&i.Job.InboundPreviousSecret,
+			&i.Job.InboundPreviousExpiresAt,
+			&i.Job.DeviceCursor,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listJobs = `-- name: ListJobs :many
 SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs
 WHERE deleted_at IS NULL

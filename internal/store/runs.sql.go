@@ -307,6 +307,7 @@ WITH created AS (
                  unnest($10::timestamptz[]) AS deadline, unnest($11::bool[]) AS has_deadline,
                  unnest($12::bool[]) AS failure_handled,
                  unnest($13::jsonb[]) AS on_run_end) u
+    WHERE herald_jobs_unchanged($14::uuid[], $15::text[])
     RETURNING id
 )
 INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
@@ -317,19 +318,21 @@ WHERE t.run_id IN (SELECT id FROM created)
 `
 
 type CreateTriggeredSoloRunsParams struct {
-	TaskRunIds     []uuid.UUID
-	Ids            []uuid.UUID
-	TaskIds        []string
-	Specs          [][]byte
-	Trigger        string
-	CreatedAt      time.Time
-	JobIds         []uuid.UUID
-	ScheduledFors  []time.Time
-	Inputs         [][]byte
-	Deadlines      []time.Time
-	HasDeadlines   []bool
-	FailureHandled []bool
-	OnRunEnds      []json.RawMessage
+	TaskRunIds      []uuid.UUID
+	Ids             []uuid.UUID
+	TaskIds         []string
+	Specs           [][]byte
+	Trigger         string
+	CreatedAt       time.Time
+	JobIds          []uuid.UUID
+	ScheduledFors   []time.Time
+	Inputs          [][]byte
+	Deadlines       []time.Time
+	HasDeadlines    []bool
+	FailureHandled  []bool
+	OnRunEnds       []json.RawMessage
+	CheckedIds      []uuid.UUID
+	CheckedVersions []string
 }
 
 // CreateSoloRuns for runs that claim no tick (a batch of manual
@@ -339,7 +342,10 @@ type CreateTriggeredSoloRunsParams struct {
 // the job (@deadlines, NULL where @has_deadlines is false, @failure_handled
 // and @on_run_ends, from the job rows it read in the same transaction) and
 // @created_at (the database's clock as the replica knows it), so that the
-// runs it answers with are the rows written (jobs.triggeredRun).
+// runs it answers with are the rows written (jobs.triggeredRun). Jobs read
+// before the transaction are listed in @checked_ids with the versions read
+// (@checked_versions): the statement fails with a serialization failure
+// unless each is still that version (herald_jobs_unchanged).
 func (q *Queries) CreateTriggeredSoloRuns(ctx context.Context, arg CreateTriggeredSoloRunsParams) error {
 	_, err := q.db.Exec(ctx, createTriggeredSoloRuns,
 		arg.TaskRunIds,
@@ -355,6 +361,8 @@ func (q *Queries) CreateTriggeredSoloRuns(ctx context.Context, arg CreateTrigger
 		arg.HasDeadlines,
 		arg.FailureHandled,
 		arg.OnRunEnds,
+		arg.CheckedIds,
+		arg.CheckedVersions,
 	)
 	return err
 }

@@ -12,6 +12,12 @@ SELECT * FROM jobs WHERE id = @id AND deleted_at IS NULL;
 -- The given jobs that exist and are not deleted.
 SELECT * FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
 
+-- name: GetJobsVersioned :many
+-- GetJobs with each row's version (its xmin, as text), for
+-- herald_jobs_unchanged to check later.
+SELECT sqlc.embed(jobs), jobs.xmin::text AS version
+FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
+
 -- name: ListJobs :many
 -- Newest first; ids are UUIDv7, so id order is creation order.
 SELECT * FROM jobs

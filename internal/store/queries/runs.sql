@@ -150,7 +150,10 @@ SELECT * FROM created;
 -- the job (@deadlines, NULL where @has_deadlines is false, @failure_handled
 -- and @on_run_ends, from the job rows it read in the same transaction) and
 -- @created_at (the database's clock as the replica knows it), so that the
--- runs it answers with are the rows written (jobs.triggeredRun).
+-- runs it answers with are the rows written (jobs.triggeredRun). Jobs read
+-- before the transaction are listed in @checked_ids with the versions read
+-- (@checked_versions): the statement fails with a serialization failure
+-- unless each is still that version (herald_jobs_unchanged).
 WITH created AS (
     INSERT INTO runs (id, job_id, trigger, state, scheduled_for, created_at, input, deadline, failure_handled, on_run_end)
     SELECT u.id, u.job_id, @trigger::text, 'running', u.scheduled_for, @created_at::timestamptz, u.input,
@@ -160,6 +163,7 @@ WITH created AS (
                  unnest(@deadlines::timestamptz[]) AS deadline, unnest(@has_deadlines::bool[]) AS has_deadline,
                  unnest(@failure_handled::bool[]) AS failure_handled,
                  unnest(@on_run_ends::jsonb[]) AS on_run_end) u
+    WHERE herald_jobs_unchanged(@checked_ids::uuid[], @checked_versions::text[])
     RETURNING id
 )
 INSERT INTO task_runs (id, run_id, task_id, spec, state, pending_parents, child_ids, keep_result)
