@@ -323,6 +323,7 @@ func NewClient(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 			fleet:    device.NewFleet(pool, cfg.DeviceTimeout, 0),
 			hub:      cfg.Hub,
 			hosts:    newHostLimiter(cfg.MaxInFlightPerHost),
+			instants: instants{quiet: processGCQuiet},
 			leaseFor: cfg.MaxRequestTimeout + recordMargin,
 			metrics:  cfg.Metrics,
 			begins:   c.begins,

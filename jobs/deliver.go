@@ -196,7 +196,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	sent := func() {}
 	if nominal := job.Args.NotBefore; !nominal.IsZero() {
-		sent = w.instants.enter(nominal)
+		sent = w.instants.enter(nominal, w.now())
 		defer sent() // every way out counts as sent
 		if err := w.awaitNominal(ctx, tr.ID, nominal); err != nil {
 			return err

@@ -22,7 +22,13 @@ const InstantRecordWait = 200 * time.Millisecond
 // waits for nothing. Only the record waits: the request was sent on time,
 // and a process that dies meanwhile has its delivery reclaimed and sent
 // again with the same webhook-id, as for any delivery not yet recorded.
+//
+// An instant of at least BurstQuietMin deliveries also pauses the garbage
+// collector while it is sent (gcQuiet).
 type instants struct {
+	// quiet pauses the collector for bursts; nil for none.
+	quiet *gcQuiet
+
 	mu      sync.Mutex
 	pending map[int64]*instant
 }
@@ -30,12 +36,13 @@ type instants struct {
 type instant struct {
 	unsent int
 	sent   chan struct{} // closed when unsent falls to zero
+	quiet  bool          // a pause of the collector is planned for it
 }
 
-// enter counts a staged delivery for nominal time t; call the returned
-// function once it has been sent or given up (it may be called more than
-// once).
-func (s *instants) enter(t time.Time) (sent func()) {
+// enter counts a staged delivery for nominal time t, now being the time by
+// the same clock; call the returned function once it has been sent or
+// given up (it may be called more than once).
+func (s *instants) enter(t, now time.Time) (sent func()) {
 	key := t.UnixNano()
 	s.mu.Lock()
 	if s.pending == nil {
@@ -47,6 +54,10 @@ func (s *instants) enter(t time.Time) (sent func()) {
 		s.pending[key] = in
 	}
 	in.unsent++
+	if s.quiet != nil && !in.quiet && in.unsent >= BurstQuietMin {
+		in.quiet = true
+		s.planQuiet(in, t, now)
+	}
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -59,6 +70,21 @@ func (s *instants) enter(t time.Time) (sent func()) {
 			}
 		})
 	}
+}
+
+// planQuiet pauses the collector from burstQuietLead before t until every
+// delivery of in has been sent, or InstantRecordWait after t.
+func (s *instants) planQuiet(in *instant, t, now time.Time) {
+	time.AfterFunc(max(t.Add(-burstQuietLead).Sub(now), 0), func() {
+		s.quiet.begin()
+		limit := time.NewTimer(burstQuietLead + InstantRecordWait)
+		defer limit.Stop()
+		select {
+		case <-in.sent:
+		case <-limit.C:
+		}
+		s.quiet.end()
+	})
 }
 
 // wait returns when every delivery of nominal time t has been sent, at
