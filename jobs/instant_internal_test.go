@@ -146,3 +146,18 @@ func TestInstantsPauseTheCollectorForABurst(t *testing.T) {
 	_, sets := c.state()
 	require.Equal(t, []int{-1, 100}, sets, "one pause, for the burst only")
 }
+
+// A burst whose requests hang (a device that stops answering) holds the
+// collector's pause no longer than InstantRecordWait after its instant.
+func TestInstantsPauseEndsForAHangingBurst(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	c := &stubCollector{percent: 100}
+	s := instants{quiet: &gcQuiet{set: c.set}}
+	for range BurstQuietMin {
+		_ = s.enter(now, now) // never sent
+	}
+	require.Eventually(t, func() bool { _, sets := c.state(); return len(sets) == 2 }, 10*time.Second, time.Millisecond, "the pause did not end")
+	_, sets := c.state()
+	require.Equal(t, []int{-1, 100}, sets)
+}
