@@ -289,59 +289,6 @@ func (q *Queries) GetJobAny(ctx context.Context, id uuid.UUID) (Job, error) {
 	return i, err
 }
 
-const getJobs = `-- name: GetJobs :many
-SELECT id, name, schedule, tasks, paused, misfire, overlap, labels, secret, next_fire_at, created_at, updated_at, deleted_at, schedule_anchor, missed_ticks, skipped_ticks, previous_secret, previous_secret_expires_at, rate, max_in_flight, run_timeout_ms, failure_handled, on_run_end, inbound_secret, inbound_previous_secret, inbound_previous_expires_at, device_cursor FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
-`
-
-// The given jobs that exist and are not deleted.
-func (q *Queries) GetJobs(ctx context.Context, ids []uuid.UUID) ([]Job, error) {
-	rows, err := q.db.Query(ctx, getJobs, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []Job{}
-	for rows.Next() {
-		var i Job
-		if err := rows.Scan(
-			&i.ID,
-			&i.Name,
-			&i.Schedule,
-			&i.Tasks,
-			&i.Paused,
-			&i.Misfire,
-			&i.Overlap,
-			&i.Labels,
-			&i.Secret,
-			&i.NextFireAt,
-			&i.CreatedAt,
-			&i.UpdatedAt,
-			&i.DeletedAt,
-			&i.ScheduleAnchor,
-			&i.MissedTicks,
-			&i.SkippedTicks,
-			&i.PreviousSecret,
-			&i.PreviousSecretExpiresAt,
-			&i.Rate,
-			&i.MaxInFlight,
-			&i.RunTimeoutMs,
-			&i.FailureHandled,
-			&i.OnRunEnd,
-			&i.InboundSecret,
-			&i.InboundPreviousSecret,
-			&i.InboundPreviousExpiresAt,
-			&i.DeviceCursor,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const getJobsVersioned = `-- name: GetJobsVersioned :many
 SELECT jobs.id, jobs.name, jobs.schedule, jobs.tasks, jobs.paused, jobs.misfire, jobs.overlap, jobs.labels, jobs.secret, jobs.next_fire_at, jobs.created_at, jobs.updated_at, jobs.deleted_at, jobs.schedule_anchor, jobs.missed_ticks, jobs.skipped_ticks, jobs.previous_secret, jobs.previous_secret_expires_at, jobs.rate, jobs.max_in_flight, jobs.run_timeout_ms, jobs.failure_handled, jobs.on_run_end, jobs.inbound_secret, jobs.inbound_previous_secret, jobs.inbound_previous_expires_at, jobs.device_cursor, jobs.xmin::text AS version
 FROM jobs WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
@@ -352,8 +299,8 @@ type GetJobsVersionedRow struct {
 	Version string
 }
 
-// GetJobs with each row's version (its xmin, as text), for
-// herald_jobs_unchanged to check later.
+// The given jobs that exist and are not deleted, each with its row's
+// version (its xmin, as text), for herald_jobs_unchanged to check later.
 func (q *Queries) GetJobsVersioned(ctx context.Context, ids []uuid.UUID) ([]GetJobsVersionedRow, error) {
 	rows, err := q.db.Query(ctx, getJobsVersioned, ids)
 	if err != nil {

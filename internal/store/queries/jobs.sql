@@ -8,13 +8,9 @@ RETURNING *;
 -- name: GetJob :one
 SELECT * FROM jobs WHERE id = @id AND deleted_at IS NULL;
 
--- name: GetJobs :many
--- The given jobs that exist and are not deleted.
-SELECT * FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
-
 -- name: GetJobsVersioned :many
--- GetJobs with each row's version (its xmin, as text), for
--- herald_jobs_unchanged to check later.
+-- The given jobs that exist and are not deleted, each with its row's
+-- version (its xmin, as text), for herald_jobs_unchanged to check later.
 SELECT sqlc.embed(jobs), jobs.xmin::text AS version
 FROM jobs WHERE id = ANY(@ids::uuid[]) AND deleted_at IS NULL;
 
