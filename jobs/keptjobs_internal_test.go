@@ -24,13 +24,7 @@ func TestKeptJobsFollowChanges(t *testing.T) {
 	ctx := context.Background()
 	b := setup(t)
 
-	j := jobspec.Job{Name: "kept", Tasks: []jobspec.Task{task("call")}}
-	require.NoError(t, j.Validate(time.Now(), jobspec.Limits{}, func(string) error { return nil }))
-	var job *store.Job
-	b.tx(t, func(tx pgx.Tx) (err error) {
-		job, _, err = CreateJob(ctx, tx, &j, time.Now())
-		return err
-	})
+	job := b.createJob(t, "kept", task("call"))
 	trigger := func() (*store.Run, error) {
 		var run *store.Run
 		err := store.InTx(ctx, b.pool, func(tx pgx.Tx) error {
@@ -96,14 +90,7 @@ func TestJobsUnchangedIsAConflictOtherwise(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b := setup(t)
-	j := jobspec.Job{Name: "versioned", Tasks: []jobspec.Task{task("call")}}
-	require.NoError(t, j.Validate(time.Now(), jobspec.Limits{}, func(string) error { return nil }))
-	var job *store.Job
-	b.tx(t, func(tx pgx.Tx) (err error) {
-		job, _, err = CreateJob(ctx, tx, &j, time.Now())
-		return err
-	})
-	id := job.ID
+	id := b.createJob(t, "versioned", task("call")).ID
 	var version string
 	require.NoError(t, b.pool.QueryRow(ctx, `SELECT xmin::text FROM jobs WHERE id = $1`, id).Scan(&version))
 

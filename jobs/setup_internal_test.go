@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -40,6 +41,19 @@ func (b *testBundle) tx(t *testing.T, fn func(tx pgx.Tx) error) {
 func (b *testBundle) startRun(t *testing.T, tasks ...jobspec.Task) *store.Run {
 	t.Helper()
 	return b.startJob(t, jobspec.Job{Tasks: tasks})
+}
+
+// createJob registers a job of tasks named name, now.
+func (b *testBundle) createJob(t *testing.T, name string, tasks ...jobspec.Task) *store.Job {
+	t.Helper()
+	j := jobspec.Job{Name: name, Tasks: tasks}
+	require.NoError(t, j.Validate(time.Now(), jobspec.Limits{}, func(string) error { return nil }))
+	var job *store.Job
+	b.tx(t, func(tx pgx.Tx) (err error) {
+		job, _, err = CreateJob(context.Background(), tx, &j, time.Now())
+		return err
+	})
+	return job
 }
 
 // taskRuns returns a run's task runs by task id.
