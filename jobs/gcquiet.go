@@ -20,14 +20,15 @@ const (
 // a collection that starts among them (their requests allocate, and the
 // process's heap is small) takes one of the two cores for its marking and
 // makes the goroutines that allocate assist it, so the last requests of the
-// burst go out later: lateness p99 about 7 ms higher in herald-bench -size
+// burst go out later: lateness p99 10-18 ms higher in herald-bench -size
 // full -only lateness (BENCHMARKS.md). A pause begins burstQuietLead before
 // the instant and ends when every delivery of the instant has been sent or
 // InstantRecordWait after it, whichever comes first; the collector then
 // resumes with the percentage it had, and collects what the burst left.
 // The heap grows meanwhile by what the burst allocates (tens of megabytes
 // for a thousand deliveries), for at most burstQuietLead +
-// InstantRecordWait. Overlapping pauses nest.
+// InstantRecordWait; a memory limit (GOMEMLIMIT) still makes the collector
+// run when the heap reaches it. Overlapping pauses nest.
 //
 // The collector's setting is the process's, so there is one gcQuiet per
 // process (processGCQuiet), whatever the number of clients in it.
