@@ -103,6 +103,9 @@ func New(cfg Config) *Client {
 // attempt ends after req.Timeout or when ctx is done, whichever comes first;
 // a cancelled ctx gives a Retryable Result whose Err wraps ctx's error.
 func (c *Client) Do(ctx context.Context, req Request) Result {
+	// The attempt's clock starts with its timeout's, so that an attempt
+	// that timed out lasted at least the timeout.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(max(req.Timeout, 0), DefaultTimeout))
 	defer cancel()
 
@@ -115,7 +118,6 @@ func (c *Client) Do(ctx context.Context, req Request) Result {
 		return Result{Outcome: Invalid, Err: fmt.Errorf("%w: tls: %w", ErrInvalidRequest, err)}
 	}
 
-	start := time.Now()
 	resp, err := send(hc, httpReq)
 	if err != nil {
 		return Result{Outcome: classifyError(err), Err: err, Duration: time.Since(start)}
