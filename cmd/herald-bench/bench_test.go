@@ -66,6 +66,11 @@ func TestSmoke(t *testing.T) {
 			PostgreSQL string `json:"postgresql"`
 			Go         string `json:"go"`
 			Date       string `json:"date"`
+			HostProbe  struct {
+				Syscall       float64 `json:"syscall_us"`
+				TCPRoundTrip  float64 `json:"tcp_round_trip_us"`
+				HTTPRoundTrip float64 `json:"http_round_trip_us"`
+			} `json:"host_probe"`
 		} `json:"machine"`
 		Results []struct {
 			Scenario string `json:"scenario"`
@@ -83,6 +88,9 @@ func TestSmoke(t *testing.T) {
 	require.Contains(t, rep.Machine.PostgreSQL, "PostgreSQL")
 	require.NotEmpty(t, rep.Machine.Go)
 	require.NotEmpty(t, rep.Machine.Date)
+	require.Positive(t, rep.Machine.HostProbe.Syscall)
+	require.Positive(t, rep.Machine.HostProbe.TCPRoundTrip)
+	require.Positive(t, rep.Machine.HostProbe.HTTPRoundTrip)
 
 	want := map[string][]string{
 		"baseline": {"River no-op jobs", "WAL per job", "jobs measured"},

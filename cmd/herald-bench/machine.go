@@ -28,6 +28,9 @@ type machine struct {
 	// CostStats says which extensions the cost figures use
 	// (pg_stat_statements, pg_walinspect), and why not the others.
 	CostStats string `json:"cost_stats"`
+	// HostProbe is what the host charges for system calls and loopback
+	// round trips, measured before the scenarios (hostProbe).
+	HostProbe hostProbe `json:"host_probe"`
 	// Herald is the VCS revision the herald binary was built from.
 	Herald string `json:"herald"`
 	// Date is when the run started (RFC 3339).
@@ -48,6 +51,9 @@ func describeMachine(ctx context.Context, db *dbServer, heraldBin string) (machi
 		Date:      time.Now().UTC().Format(time.RFC3339),
 	}
 	var err error
+	if m.HostProbe, err = probeHost(ctx); err != nil {
+		return m, err
+	}
 	if m.PostgreSQL, err = db.Version(ctx); err != nil {
 		return m, err
 	}

@@ -33,6 +33,8 @@ func (r *report) printTable(w io.Writer) error {
 	m := &r.Machine
 	fmt.Fprintf(w, "\nherald-bench, size %s, %s\n", r.Size.Name, m.Date)
 	fmt.Fprintf(w, "machine: %d cores (%s), %s/%s, %s\n", m.Cores, m.CPU, m.OS, m.Arch, m.Go)
+	fmt.Fprintf(w, "host probe: system call %.2f µs, loopback TCP round trip %.1f µs, loopback HTTP round trip %.1f µs\n",
+		m.HostProbe.SyscallMicros, m.HostProbe.TCPRoundTripMicros, m.HostProbe.HTTPRoundTripMicros)
 	fmt.Fprintf(w, "database: %s\n  %s\n  %s\n  cost statistics: %s\n", m.Database, m.PostgreSQL, formatSettings(m.PostgreSQLSettings), m.CostStats)
 	fmt.Fprintf(w, "herald: %s\n\n", m.Herald)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
