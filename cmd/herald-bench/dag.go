@@ -62,7 +62,7 @@ func runDAG(ctx context.Context, e *env) (_ []metric, err error) {
 		newMetric("tasks", rate(int64(shape.Tasks()), total), unitPerSecond).withRatio(e.baselineRate).withTarget(ratioAtLeast(0.5)),
 		newMetric("chain hop p50", run.hops.quantile(0.50), unitMS),
 		newMetric("chain hop p99", run.hops.quantile(0.99), unitMS).withTarget(atMost(10, unitMS)),
-		newMetric("chain hop max", run.hops.max(), unitMS),
+		newMetric("chain hop max", run.hops.max(), unitMS).withParts(run.slowHops),
 		newMetric("fan-in hop", milliseconds(run.fanIn), unitMS),
 		newMetric("fan-out spread", milliseconds(run.fanOut), unitMS),
 	}, nil
@@ -89,6 +89,10 @@ type dagRun struct {
 	// hops is, for each chain task, its arrival minus its parent's
 	// response (join's, for the first), sorted.
 	hops latencies
+	// slowHops are the slowest chain hops, named by their task (c0 is the
+	// first after join), in ms, slowest first: where in the chain the tail
+	// falls (right after the wide layer, or anywhere).
+	slowHops []part
 	// fanIn is join's arrival minus the last wide task's response.
 	fanIn time.Duration
 	// fanOut is the last wide task's arrival minus root's response.
@@ -126,10 +130,13 @@ func dagTimeline(ds []delivery, runID string, shape dagShape) (dagRun, error) {
 	parent := first[dagJoin]
 	for i := range shape.chain {
 		d := first[chainID(i)]
-		out.hops = append(out.hops, d.At.Sub(parent.Done))
+		hop := d.At.Sub(parent.Done)
+		out.hops = append(out.hops, hop)
+		out.slowHops = append(out.slowHops, part{Name: chainID(i), Value: milliseconds(hop)})
 		parent = d
 	}
 	out.hops.sorted()
+	out.slowHops = topParts(out.slowHops)
 	return out, nil
 }
 

@@ -45,7 +45,7 @@ func runHeartbeat(ctx context.Context, e *env) (_ []metric, err error) {
 		return nil, err
 	}
 	defer feed.Close()
-	client := newDeviceClient(st.herald.BaseURL(), heartbeatClients)
+	client := newDeviceClient(st.herald.BaseURL(), heartbeatConns)
 	defer client.Close()
 
 	d := &deliveryRun{size: e.size, receiver: st.receiver, readCPU: func() (cpuUse, error) {
@@ -104,6 +104,7 @@ func runHeartbeat(ctx context.Context, e *env) (_ []metric, err error) {
 			withTarget(atLeast(0.95*float64(n)/heartbeatPeriod.Seconds(), unitPerSecond)),
 		newMetric("heartbeat latency p50, paced", pacedLat.quantile(0.50), unitMS),
 		newMetric("heartbeat latency p99, paced", pacedLat.quantile(0.99), unitMS),
+		newMetric("paced turns skipped (the device's last heartbeat unanswered)", float64(paced.skipped.Load()), unitCount),
 		newMetric(fmt.Sprintf("heartbeats ingested flat out (%d clients, no deliveries)", paced.clients()), rate(flatCount, flatOut.to.Sub(flatOut.from)), unitPerSecond),
 		newMetric("heartbeat latency p50, flat out", flatLat.quantile(0.50), unitMS),
 		newMetric("heartbeat latency p99, flat out", flatLat.quantile(0.99), unitMS),

@@ -82,3 +82,28 @@ func TestDAGShape(t *testing.T) {
 	_, err = newDAGShape(3, 1)
 	require.Error(t, err)
 }
+
+func TestDAGTimelineNamesTheSlowHops(t *testing.T) {
+	t.Parallel()
+	s, err := newDAGShape(6, 3) // root, w0, join, c0, c1, c2
+	require.NoError(t, err)
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ms := func(n int) time.Time { return base.Add(time.Duration(n) * time.Millisecond) }
+	task := func(id string, at, done int) delivery {
+		return delivery{Run: "r", Task: id, At: ms(at), Done: ms(done)}
+	}
+	ds := []delivery{
+		task(dagRoot, 0, 1),
+		task(wideID(0), 3, 4),
+		task(dagJoin, 6, 7),
+		task(chainID(0), 9, 10),  // hop 2 ms
+		task(chainID(1), 22, 23), // hop 12 ms
+		task(chainID(2), 28, 29), // hop 5 ms
+		task(chainID(2), 40, 41), // a second delivery of c2 is not a hop
+	}
+	run, err := dagTimeline(ds, "r", s)
+	require.NoError(t, err)
+	require.Equal(t, []part{{Name: "c1", Value: 12}, {Name: "c2", Value: 5}, {Name: "c0", Value: 2}}, run.slowHops)
+	require.Equal(t, 12.0, run.hops.max())
+	require.Equal(t, 2*time.Millisecond, run.fanIn)
+}
